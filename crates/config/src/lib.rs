@@ -1,0 +1,16 @@
+//! Run configuration of pixelcnn-lab.
+//!
+//! The seed notebook's recipe is the default of every key; files, the environment and `--set`
+//! layer over it with figment, and every value is checked before anything runs.
+
+mod device;
+mod error;
+mod layers;
+mod run;
+mod validate;
+
+pub use device::DeviceSpec;
+pub use error::{ConfigError, Result};
+pub use layers::{ENV_PREFIX, Override, extract, figment, read_toml, resolve_run};
+pub use run::{CheckpointConfig, DataConfig, ModelConfig, RunConfig, SampleConfig, TrainConfig};
+pub use validate::{Violation, violations};

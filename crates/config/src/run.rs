@@ -1,0 +1,153 @@
+//! One run's configuration. Every default is the seed notebook's recipe, so an empty file trains the
+//! seed's model the seed's way; experiment files and `--set` only say what differs.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything that defines one training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// Seed of every random stream of the run: initialisation, shuffling and sampling.
+    pub seed: u64,
+    /// Where to train: `auto`, `cpu`, `cuda`, `cuda:N` or `flex`.
+    pub device: String,
+    /// Intra-op threads; 0 means one per available core. Fixed per run for reproducibility.
+    pub threads: usize,
+    /// Which data and how much of it.
+    pub data: DataConfig,
+    /// The network.
+    pub model: ModelConfig,
+    /// The optimisation recipe.
+    pub train: TrainConfig,
+    /// What to sample and when.
+    pub sample: SampleConfig,
+    /// Which checkpoints to keep.
+    pub checkpoint: CheckpointConfig,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            device: "auto".into(),
+            threads: 0,
+            data: DataConfig::default(),
+            model: ModelConfig::default(),
+            train: TrainConfig::default(),
+            sample: SampleConfig::default(),
+            checkpoint: CheckpointConfig::default(),
+        }
+    }
+}
+
+/// Data selection. The seed trains on all 60,000 images and tests on all 10,000.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// Folder holding the four standard IDX files (raw or .gz); default: the cache's `mnist/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// Use only the first N training images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_limit: Option<usize>,
+    /// Use only the first N test images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_limit: Option<usize>,
+    /// Hold out the last N training images for validation (0: none, as in the seed).
+    pub validation_size: usize,
+}
+
+/// The PixelCNN. Defaults: the seed's 15 residual blocks with h = 64.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Quantisation levels q (2..=256); the output has q logits per pixel.
+    pub levels: usize,
+    /// Residual blocks n.
+    pub blocks: usize,
+    /// Hidden width h; the residual stream carries 2h channels.
+    pub hidden: usize,
+    /// Kernel of the first, mask-A convolution (odd).
+    pub first_kernel: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self { levels: 2, blocks: 15, hidden: 64, first_kernel: 7 }
+    }
+}
+
+/// Optimisation. Defaults: Keras Adam, per-step LR decay and global-norm clipping as in the seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Images per step.
+    pub batch_size: usize,
+    /// Initial learning rate.
+    pub lr: f64,
+    /// Factor applied to the learning rate before every step (so step 1 uses lr x decay).
+    pub lr_decay: f64,
+    /// Adam's first-moment decay.
+    pub beta1: f64,
+    /// Adam's second-moment decay.
+    pub beta2: f64,
+    /// Adam's epsilon, added to the uncorrected sqrt(v) as Keras does.
+    pub epsilon: f64,
+    /// Largest global gradient norm; larger gradients are scaled down together.
+    pub clip_norm: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 100,
+            batch_size: 128,
+            lr: 1e-3,
+            lr_decay: 0.999_995,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+            clip_norm: 1.0,
+        }
+    }
+}
+
+/// Sampling: the seed's two demos, a 10x10 grid from scratch and the completion of occluded test images.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SampleConfig {
+    /// Sample every N epochs; 0 samples only after the last epoch (a full-size grid is expensive).
+    pub every: usize,
+    /// Images drawn from scratch (shown as a grid of 10 per row).
+    pub count: usize,
+    /// Test images to complete (the first N of the test set).
+    pub complete: usize,
+    /// First occluded row of the completion demo.
+    pub occlude_from_row: usize,
+}
+
+impl Default for SampleConfig {
+    fn default() -> Self {
+        Self { every: 0, count: 100, complete: 10, occlude_from_row: 14 }
+    }
+}
+
+/// Checkpoint retention: each full-size checkpoint is about 10 MB.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckpointConfig {
+    /// How many of the most recent epoch checkpoints to keep (at least 1, needed to resume).
+    pub keep_last: usize,
+    /// Also keep the checkpoint of the best epoch.
+    pub keep_best: bool,
+}
+
+impl Default for CheckpointConfig {
+    fn default() -> Self {
+        Self { keep_last: 1, keep_best: true }
+    }
+}

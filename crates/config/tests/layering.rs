@@ -1,0 +1,82 @@
+//! Layering and error reporting of a single run's configuration.
+
+use std::io::Write;
+
+use pixelcnn_config::{ConfigError, Override, RunConfig, resolve_run};
+
+fn file(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+fn sets(items: &[&str]) -> Vec<Override> {
+    items.iter().map(|s| Override::parse(s).unwrap()).collect()
+}
+
+#[test]
+fn defaults_are_the_seed_recipe() {
+    let c = RunConfig::default();
+    assert_eq!((c.model.blocks, c.model.hidden, c.model.first_kernel), (15, 64, 7));
+    assert_eq!((c.train.epochs, c.train.batch_size), (100, 128));
+    assert_eq!((c.train.lr, c.train.lr_decay, c.train.clip_norm), (1e-3, 0.999_995, 1.0));
+    assert_eq!((c.train.beta1, c.train.beta2, c.train.epsilon), (0.9, 0.999, 1e-7));
+    assert_eq!(c.data.validation_size, 0);
+}
+
+#[test]
+fn file_beats_defaults_and_set_beats_file() {
+    let f = file("[train]\nepochs = 3\nlr = 0.01\n[model]\nlevels = 256\n");
+    let c = resolve_run(Some(f.path()), &sets(&["train.epochs=5", "device=flex"])).unwrap();
+    assert_eq!(c.train.epochs, 5);
+    assert_eq!(c.train.lr, 0.01);
+    assert_eq!(c.model.levels, 256);
+    assert_eq!(c.device, "flex");
+    assert_eq!(c.train.batch_size, 128);
+}
+
+#[test]
+fn unknown_key_names_file_key_and_suggestion() {
+    let f = file("[train]\nepoch = 3\n");
+    let err = resolve_run(Some(f.path()), &[]).unwrap_err();
+    let ConfigError::UnknownKey { origin, key, suggestion } = &err else { panic!("{err}") };
+    assert_eq!(key, "train.epoch");
+    assert_eq!(suggestion.as_deref(), Some("train.epochs"));
+    assert!(origin.contains(&f.path().display().to_string()), "{origin}");
+}
+
+#[test]
+fn syntax_error_gives_line_and_column() {
+    let f = file("[train]\nepochs = 3\nlr = = 2\n");
+    let err = resolve_run(Some(f.path()), &[]).unwrap_err();
+    let ConfigError::Syntax { line, .. } = &err else { panic!("{err}") };
+    assert_eq!(*line, 3);
+    assert!(err.to_string().starts_with(&format!("{}:3:", f.path().display())), "{err}");
+}
+
+#[test]
+fn out_of_range_value_names_its_origin() {
+    let f = file("[model]\nlevels = 300\n");
+    let err = resolve_run(Some(f.path()), &[]).unwrap_err();
+    let ConfigError::InvalidValue { origin, key, .. } = &err else { panic!("{err}") };
+    assert_eq!(key, "model.levels");
+    assert!(origin.contains(&f.path().display().to_string()), "{origin}");
+
+    let err = resolve_run(None, &sets(&["train.lr=0"])).unwrap_err();
+    let ConfigError::InvalidValue { origin, key, .. } = &err else { panic!("{err}") };
+    assert_eq!((origin.as_str(), key.as_str()), ("--set train.lr", "train.lr"));
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let f = file("[train]\nbatch_size = \"big\"\n");
+    let err = resolve_run(Some(f.path()), &[]).unwrap_err();
+    let ConfigError::InvalidValue { key, .. } = &err else { panic!("{err}") };
+    assert_eq!(key, "train.batch_size");
+}
+
+#[test]
+fn bad_override_is_rejected() {
+    assert!(matches!(Override::parse("train.epochs"), Err(ConfigError::BadOverride(_))));
+    assert!(matches!(Override::parse("=3"), Err(ConfigError::BadOverride(_))));
+}

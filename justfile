@@ -1,0 +1,44 @@
+# pixelcnn-lab: the entry point for people. `just` lists the recipes.
+# Every recipe that builds or runs applies the torch environment below, so nobody exports anything
+# by hand: burn's tch backend finds libtorch through the venv's python (LIBTORCH_USE_PYTORCH=1),
+# and at run time through LD_LIBRARY_PATH (release binaries also carry an rpath).
+
+set export
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+cache := env("PIXELCNN_CACHE", home_directory() / ".cache" / "pixelcnn")
+venv := cache / "torch-2.9.0"
+torch_lib := shell('ls -d "$1"/lib/python3*/site-packages/torch/lib 2>/dev/null | head -n1', venv)
+LIBTORCH_USE_PYTORCH := "1"
+PATH := venv / "bin" + ":" + env("PATH")
+LD_LIBRARY_PATH := torch_lib + ":" + env("LD_LIBRARY_PATH", "")
+
+# List the recipes.
+default:
+    @just --list
+
+# Install the torch 2.9.0 venv and the verified MNIST files into the cache (idempotent).
+setup:
+    bash scripts/setup.sh
+
+# Stop early, with the fix, when libtorch is missing: the loader would fail before main otherwise.
+[private]
+check-libtorch:
+    @if [ ! -f "{{venv}}/.complete" ] || [ -z "{{torch_lib}}" ]; then echo "error: libtorch (torch 2.9.0 venv) not found under {{venv}}; run \`just setup\` (or set PIXELCNN_CACHE to where it lives)" >&2; exit 1; fi
+
+# Check the installation: burn and torch versions, libtorch location, CUDA, data checksums.
+doctor: check-libtorch
+    cargo run --release --quiet -- doctor
+
+# Build the release binary.
+build: check-libtorch
+    cargo build --release
+
+# Run the whole test suite (torch-enabled build) and check that the flex-only build compiles.
+test: check-libtorch
+    cargo test --workspace
+    cargo check --all-targets --no-default-features --features flex
+
+# Run any pixelcnn subcommand on the release build, e.g. `just run train --config run.toml`.
+run *ARGS: check-libtorch
+    cargo run --release --quiet -- {{ARGS}}
