@@ -29,9 +29,7 @@ impl DeviceSpec {
                 .strip_prefix("cuda:")
                 .and_then(|n| n.parse().ok())
                 .map(Self::Cuda)
-                .ok_or_else(|| {
-                    format!("`{other}` is not a device; use auto, cpu, cuda, cuda:N or flex")
-                }),
+                .ok_or_else(|| format!("`{other}` is not a device; use auto, cpu, cuda, cuda:N or flex")),
         }
     }
 }

@@ -98,11 +98,7 @@ pub fn extract(fig: &Figment) -> Result<RunConfig> {
 fn convert(fig: &Figment, error: figment::Error) -> ConfigError {
     use figment::error::Kind;
     let section = error.path.join(".");
-    let origin = error
-        .metadata
-        .as_ref()
-        .map(describe)
-        .unwrap_or_else(|| origin_of_key(fig, &section));
+    let origin = error.metadata.as_ref().map(describe).unwrap_or_else(|| origin_of_key(fig, &section));
     match &error.kind {
         Kind::UnknownField(field, expected) => {
             // figment's path already ends with the unknown field.
@@ -119,9 +115,9 @@ fn convert(fig: &Figment, error: figment::Error) -> ConfigError {
 
 fn known_keys(expected: &[&str], section: &str) -> Vec<String> {
     let mut keys = leaf_keys(&serde_json::to_value(full_example()).expect("config serialises"), "");
-    keys.extend(expected.iter().map(|f| {
-        if section.is_empty() { (*f).to_owned() } else { format!("{section}.{f}") }
-    }));
+    keys.extend(
+        expected.iter().map(|f| if section.is_empty() { (*f).to_owned() } else { format!("{section}.{f}") }),
+    );
     keys
 }
 

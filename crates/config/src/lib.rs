@@ -5,12 +5,14 @@
 
 mod device;
 mod error;
+mod identity;
 mod layers;
 mod run;
 mod validate;
 
 pub use device::DeviceSpec;
 pub use error::{ConfigError, Result};
+pub use identity::{EXCLUDED_KEYS, first_identity_difference, numeric_identity};
 pub use layers::{ENV_PREFIX, Override, extract, figment, read_toml, resolve_run};
 pub use run::{CheckpointConfig, DataConfig, ModelConfig, RunConfig, SampleConfig, TrainConfig};
 pub use validate::{Violation, violations};

@@ -80,3 +80,21 @@ fn bad_override_is_rejected() {
     assert!(matches!(Override::parse("train.epochs"), Err(ConfigError::BadOverride(_))));
     assert!(matches!(Override::parse("=3"), Err(ConfigError::BadOverride(_))));
 }
+
+#[test]
+fn identity_ignores_epochs_sampling_and_device_but_not_recipe() {
+    use pixelcnn_config::first_identity_difference;
+    let base = RunConfig::default();
+    let mut other = base.clone();
+    other.train.epochs = 7;
+    other.sample.every = 2;
+    other.device = "flex".into();
+    other.threads = 1;
+    other.data.dir = Some("/elsewhere".into());
+    assert_eq!(first_identity_difference(&base, &other), None);
+    other.train.lr_decay = 0.9999;
+    assert_eq!(first_identity_difference(&base, &other).as_deref(), Some("train.lr_decay"));
+    let mut seeded = base.clone();
+    seeded.seed = 1;
+    assert_eq!(first_identity_difference(&base, &seeded).as_deref(), Some("seed"));
+}

@@ -105,8 +105,7 @@ impl Mnist {
                 train: train.len(),
             });
         }
-        let validation =
-            (limits.validation_size > 0).then(|| train.split_off_last(limits.validation_size));
+        let validation = (limits.validation_size > 0).then(|| train.split_off_last(limits.validation_size));
         if let Some(n) = limits.train_limit {
             train.truncate(n);
         }

@@ -74,7 +74,9 @@ pub enum DataError {
         found: String,
     },
     /// One of the four standard files is absent from the data folder.
-    #[error("{dir}: no {name} (raw or .gz) in this folder; run `just setup` or point --data at a folder holding the four MNIST IDX files")]
+    #[error(
+        "{dir}: no {name} (raw or .gz) in this folder; run `just setup` or point --data at a folder holding the four MNIST IDX files"
+    )]
     MissingFile {
         /// Folder searched.
         dir: PathBuf,

@@ -117,10 +117,9 @@ fn body(path: &Path, bytes: &[u8], offset: usize, len: usize) -> Result<Vec<u8>>
             expected: expected as u64,
             found: bytes.len() as u64,
         }),
-        std::cmp::Ordering::Greater => Err(DataError::TrailingData {
-            path: path.to_owned(),
-            extra: (bytes.len() - expected) as u64,
-        }),
+        std::cmp::Ordering::Greater => {
+            Err(DataError::TrailingData { path: path.to_owned(), extra: (bytes.len() - expected) as u64 })
+        }
         std::cmp::Ordering::Equal => Ok(bytes[offset..].to_vec()),
     }
 }

@@ -11,11 +11,7 @@ pub struct Levels(u16);
 impl Levels {
     /// Checks that `q` lies within 2..=256.
     pub fn new(q: usize) -> Result<Self> {
-        if (2..=256).contains(&q) {
-            Ok(Self(q as u16))
-        } else {
-            Err(DataError::InvalidLevels(q))
-        }
+        if (2..=256).contains(&q) { Ok(Self(q as u16)) } else { Err(DataError::InvalidLevels(q)) }
     }
 
     /// The number of levels q.

@@ -1,6 +1,6 @@
 //! The real MNIST files that `just setup` installs (`$PIXELCNN_CACHE/mnist`).
 
-use pixelcnn_data::{DataLimits, Mnist, QuantisedSplit, Levels, mnist};
+use pixelcnn_data::{DataLimits, Levels, Mnist, QuantisedSplit, mnist};
 
 #[test]
 fn real_mnist_counts_labels_and_checksums() {

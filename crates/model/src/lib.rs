@@ -1,0 +1,20 @@
+//! The seed notebook's PixelCNN (Oord et al., 2016) on burn 0.22: masked convolutions, residual
+//! blocks, the full model with Keras' initialisation, its loss and a naive sampler.
+//!
+//! Tensors are NCHW (`[batch, channels, height, width]`); convolution kernels are burn's
+//! `[out, in, kh, kw]` (the seed's Keras kernels are `[kh, kw, in, out]`).
+
+pub mod init;
+pub mod loss;
+pub mod mask;
+pub mod masked_conv;
+pub mod pixelcnn;
+pub mod residual;
+pub mod sample;
+
+pub use loss::{nll_per_pixel, nll_sum};
+pub use mask::MaskType;
+pub use masked_conv::{MaskedConv2d, MaskedConv2dConfig};
+pub use pixelcnn::{PixelCnn, PixelCnnConfig};
+pub use residual::{ResidualBlock, ResidualBlockConfig};
+pub use sample::{complete, draw_level, sample};

@@ -1,0 +1,158 @@
+//! Epoch checkpoints: one file holding the run's configuration, its position (epoch, step, learning
+//! rate, best epoch so far), the model and the optimizer state.
+//!
+//! Layout: the magic `PIXELCNN-CKPT-v1`, then three length-prefixed sections (JSON header, model
+//! burnpack, optimizer burnpack), then the SHA-256 of everything before it, so that a truncated or
+//! corrupted file is reported as such instead of loading garbage. Files are written to a temporary
+//! name and renamed, so a crash never leaves a half-written checkpoint under the real name.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::store::{ModuleRecord, RecordError};
+use burn::tensor::{Bytes, Device};
+use pixelcnn_config::RunConfig;
+use pixelcnn_model::PixelCnn;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Result, TrainError};
+use crate::metrics::EpochMetrics;
+
+const MAGIC: &[u8; 16] = b"PIXELCNN-CKPT-v1";
+
+/// Where a run stands at the end of an epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunPosition {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Optimisation steps completed.
+    pub step: u64,
+    /// Learning rate after the last step (the next step uses `lr * decay`).
+    pub lr: f64,
+    /// Best epoch so far by validation NLL (test NLL without a validation split).
+    pub best: Option<EpochMetrics>,
+    /// Metrics of every completed epoch, so a resumed run reports the full history.
+    pub history: Vec<EpochMetrics>,
+}
+
+/// A checkpoint's JSON header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointHeader {
+    /// The resolved configuration that trained this model.
+    pub config: RunConfig,
+    /// Position of the run.
+    pub position: RunPosition,
+}
+
+/// A checkpoint read back into memory.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    /// Configuration and position.
+    pub header: CheckpointHeader,
+    /// Model parameters (burnpack bytes).
+    pub model: Vec<u8>,
+    /// Optimizer state (burnpack bytes).
+    pub optimizer: Vec<u8>,
+}
+
+impl Checkpoint {
+    /// Writes atomically: a temporary file in the same folder, then a rename.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let io = |source| TrainError::Io { path: path.to_owned(), source };
+        let header = serde_json::to_vec(&self.header).expect("checkpoint header serialises");
+        let mut bytes = MAGIC.to_vec();
+        for section in [&header, &self.model, &self.optimizer] {
+            bytes.extend_from_slice(&(section.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(section);
+        }
+        let digest = Sha256::digest(&bytes);
+        bytes.extend_from_slice(&digest);
+        let tmp = temporary_name(path);
+        std::fs::write(&tmp, &bytes).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Reads and verifies a checkpoint.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bad = |message: &str| TrainError::Checkpoint { path: path.to_owned(), message: message.into() };
+        let bytes = std::fs::read(path).map_err(|source| TrainError::Io { path: path.to_owned(), source })?;
+        if !bytes.starts_with(MAGIC) {
+            return Err(bad("not a pixelcnn-lab checkpoint (wrong magic bytes)"));
+        }
+        if bytes.len() < MAGIC.len() + 32 {
+            return Err(bad("truncated"));
+        }
+        let (body, digest) = bytes.split_at(bytes.len() - 32);
+        if Sha256::digest(body).as_slice() != digest {
+            return Err(bad("corrupt or truncated (SHA-256 of the content does not match)"));
+        }
+        let mut rest = &body[MAGIC.len()..];
+        let mut sections = Vec::new();
+        for _ in 0..3 {
+            let (len, tail) = rest.split_at_checked(8).ok_or_else(|| bad("truncated section"))?;
+            let len = u64::from_le_bytes(len.try_into().expect("8 bytes")) as usize;
+            let (section, tail) = tail.split_at_checked(len).ok_or_else(|| bad("truncated section"))?;
+            sections.push(section.to_vec());
+            rest = tail;
+        }
+        let header =
+            serde_json::from_slice(&sections[0]).map_err(|e| bad(&format!("unreadable header: {e}")))?;
+        let optimizer = sections.pop().expect("three sections");
+        let model = sections.pop().expect("three sections");
+        Ok(Self { header, model, optimizer })
+    }
+}
+
+impl Checkpoint {
+    /// The trained model on `device` (an inference model unless `device` is an autodiff device).
+    pub fn model(&self, path: &Path, device: &Device) -> Result<PixelCnn> {
+        let bad =
+            |e: RecordError| TrainError::Checkpoint { path: path.to_owned(), message: format!("model: {e}") };
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.model.clone())).map_err(bad)?;
+        crate::trainer::model_config(&self.header.config).init(device).try_load_record(record).map_err(bad)
+    }
+}
+
+fn temporary_name(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// File name of the checkpoint after `epoch`.
+pub fn file_name(epoch: usize) -> String {
+    format!("epoch-{epoch:04}.ckpt")
+}
+
+/// The checkpoints in `dir`, by epoch.
+pub fn list(dir: &Path) -> Vec<(usize, PathBuf)> {
+    let mut found: Vec<(usize, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let epoch = name.strip_prefix("epoch-")?.strip_suffix(".ckpt")?.parse().ok()?;
+            Some((epoch, entry.path()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Deletes the checkpoints of `dir` that retention does not keep: the `keep_last` most recent, and
+/// the best epoch's when `best` is given. Returns the deleted paths.
+pub fn prune(dir: &Path, keep_last: usize, best: Option<usize>) -> Result<Vec<PathBuf>> {
+    let all = list(dir);
+    let recent_from = all.len().saturating_sub(keep_last);
+    let mut removed = Vec::new();
+    for (i, (epoch, path)) in all.into_iter().enumerate() {
+        if i >= recent_from || Some(epoch) == best {
+            continue;
+        }
+        std::fs::remove_file(&path).map_err(|source| TrainError::Io { path: path.clone(), source })?;
+        removed.push(path);
+    }
+    Ok(removed)
+}

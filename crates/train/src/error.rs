@@ -1,0 +1,69 @@
+//! Errors of a run. Each says what to do about it; none of them panics.
+
+use std::path::PathBuf;
+
+/// Why a run could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// CUDA was asked for where there is none (or not that many devices).
+    #[error(
+        "device cuda:{requested} requested but {found} CUDA device(s) are usable; use device = \"cpu\" or \"auto\""
+    )]
+    NoCuda {
+        /// Index asked for.
+        requested: usize,
+        /// Devices libtorch sees.
+        found: usize,
+    },
+    /// The build lacks the backend the device needs.
+    #[error(
+        "device `{0}` needs a backend this build lacks (flex-only builds have only `flex`; rebuild with default features for libtorch)"
+    )]
+    BackendMissing(String),
+    /// Flex's thread pool was already sized differently in this process.
+    #[error("flex threads already fixed at {fixed} in this process; cannot use {requested}")]
+    ThreadsFixed {
+        /// Threads asked for.
+        requested: usize,
+        /// Threads in force.
+        fixed: usize,
+    },
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] pixelcnn_config::ConfigError),
+    /// The data could not be read.
+    #[error(transparent)]
+    Data(#[from] pixelcnn_data::DataError),
+    /// A checkpoint could not be read or is not a pixelcnn-lab checkpoint.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// File concerned.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file could not be written or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// File concerned.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The loss became NaN or infinite.
+    #[error("training diverged at epoch {epoch}, step {step}: loss is {loss}")]
+    Diverged {
+        /// Epoch (1-based).
+        epoch: usize,
+        /// Global step.
+        step: u64,
+        /// The non-finite value.
+        loss: f64,
+    },
+    /// The observer asked to stop (for example on Ctrl-C or a store error).
+    #[error("stopped: {0}")]
+    Stopped(String),
+}
+
+/// Result alias of the train crate.
+pub type Result<T, E = TrainError> = std::result::Result<T, E>;

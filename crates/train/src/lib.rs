@@ -1,0 +1,23 @@
+//! One PixelCNN run: device selection, the seed's training loop, exact evaluation, sampling and
+//! checkpoints. The sweep runner and the single-run CLI both drive runs through [`Trainer`]; what
+//! happens is reported to a [`RunObserver`], never printed or stored from here.
+
+pub mod checkpoint;
+pub mod device;
+mod error;
+mod evaluate;
+mod images;
+pub mod metrics;
+pub mod observer;
+pub mod optim;
+mod rng;
+pub mod sampling;
+mod trainer;
+
+pub use error::{Result, TrainError};
+pub use evaluate::mean_nll;
+pub use images::grid_png;
+pub use metrics::{EpochMetrics, bits_per_dim};
+pub use observer::{Artefact, ArtefactKind, RunObserver, RunStart, Silent, StepProgress};
+pub use rng::{Stream, stream};
+pub use trainer::{Trainer, model_config};

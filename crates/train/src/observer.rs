@@ -1,0 +1,95 @@
+//! What a run tells the outside world while it trains. The single-run CLI prints it; the sweep
+//! worker writes it to the store. Training itself formats nothing.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::device::DeviceInfo;
+use crate::metrics::EpochMetrics;
+
+/// Facts known once the run is set up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunStart {
+    /// Where it trains.
+    pub device: DeviceInfo,
+    /// Parameters of the model, masked taps included (as Keras counts them).
+    pub params: usize,
+    /// Training images per epoch.
+    pub train_images: usize,
+    /// Validation images (0 without a split).
+    pub validation_images: usize,
+    /// Test images.
+    pub test_images: usize,
+    /// Steps per epoch.
+    pub steps_per_epoch: usize,
+    /// First epoch this invocation trains (1 unless resumed).
+    pub first_epoch: usize,
+    /// SHA-256 of each data file read, by standard name.
+    pub data_checksums: Vec<(String, String)>,
+}
+
+/// Progress within an epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct StepProgress {
+    /// Current epoch, from 1.
+    pub epoch: usize,
+    /// Epochs in the run.
+    pub epochs: usize,
+    /// Steps done in this epoch.
+    pub step_in_epoch: usize,
+    /// Steps in an epoch.
+    pub steps_per_epoch: usize,
+    /// Most recently read training loss (nats/pixel).
+    pub loss: f64,
+    /// Training images per second in this epoch so far.
+    pub images_per_second: f64,
+}
+
+/// Kind of file a run produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArtefactKind {
+    /// Grid of images sampled from scratch (PNG).
+    Samples,
+    /// Occluded test images above their completions (PNG).
+    Completion,
+    /// Epoch checkpoint.
+    Checkpoint,
+}
+
+/// A file written by the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Artefact {
+    /// What it is.
+    pub kind: ArtefactKind,
+    /// Epoch it belongs to.
+    pub epoch: usize,
+    /// Where it is.
+    pub path: PathBuf,
+}
+
+/// Receives a run's events. Returning an error from [`RunObserver::epoch`] stops the run after that
+/// epoch's checkpoint is safely written.
+pub trait RunObserver {
+    /// The run is set up and about to train.
+    fn started(&mut self, _start: &RunStart) {}
+    /// A step finished.
+    fn step(&mut self, _progress: &StepProgress) {}
+    /// An epoch finished: its metrics and the files it produced.
+    fn epoch(&mut self, _metrics: &EpochMetrics, _artefacts: &[Artefact]) -> Result<(), String> {
+        Ok(())
+    }
+    /// Checkpoints deleted by retention.
+    fn pruned(&mut self, _paths: &[PathBuf]) {}
+    /// Polled between steps: when true the run stops at once; it resumes from its last checkpoint.
+    fn stop_requested(&self) -> bool {
+        false
+    }
+}
+
+/// An observer that ignores everything (tests, library use).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+
+impl RunObserver for Silent {}

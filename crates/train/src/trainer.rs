@@ -1,0 +1,273 @@
+//! One training run, start to finish: the seed's loop (per-step LR decay applied before the step,
+//! global-norm clipping, Keras Adam), exact evaluation after every epoch, sampling at the configured
+//! cadence and an atomic checkpoint at every epoch end from which the run resumes bit for bit.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Bytes, Device, Tensor};
+use pixelcnn_config::{DeviceSpec, RunConfig, first_identity_difference};
+use pixelcnn_data::{DataLimits, Levels, Mnist, QuantisedSplit, mnist};
+use pixelcnn_model::{PixelCnn, PixelCnnConfig, nll_per_pixel};
+
+use crate::checkpoint::{self, Checkpoint, CheckpointHeader, RunPosition};
+use crate::device::{self, SelectedDevice};
+use crate::error::{Result, TrainError};
+use crate::evaluate::mean_nll;
+use crate::metrics::{EpochMetrics, bits_per_dim};
+use crate::observer::{Artefact, ArtefactKind, RunObserver, RunStart, StepProgress};
+use crate::optim::{KerasAdam, clip_global_norm};
+use crate::sampling;
+
+/// Steps between reads of the training loss (each read waits for the device).
+const LOSS_READ_EVERY: usize = 10;
+
+/// The data of a run, quantised once.
+struct RunData {
+    train: QuantisedSplit,
+    validation: Option<QuantisedSplit>,
+    test: QuantisedSplit,
+    checksums: Vec<(String, String)>,
+}
+
+/// A run ready to train, fresh or resumed from a checkpoint.
+pub struct Trainer {
+    config: RunConfig,
+    out_dir: PathBuf,
+    selected: SelectedDevice,
+    train_device: Device,
+    model: PixelCnn,
+    optimizer: ModuleOptimizer,
+    position: RunPosition,
+    data: RunData,
+}
+
+/// The model configuration of a run.
+pub fn model_config(config: &RunConfig) -> PixelCnnConfig {
+    let m = &config.model;
+    PixelCnnConfig::new(m.levels)
+        .with_blocks(m.blocks)
+        .with_hidden(m.hidden)
+        .with_first_kernel(m.first_kernel)
+}
+
+impl Trainer {
+    /// Sets up a fresh run writing into `out_dir`.
+    pub fn new(config: RunConfig, out_dir: &Path) -> Result<Self> {
+        let selected = select_device(&config)?;
+        let train_device = selected.device.clone().autodiff();
+        // Initialisation draws from the backend's generator: seed it first.
+        train_device.seed(config.seed);
+        let model = model_config(&config).init(&train_device);
+        let t = &config.train;
+        let optimizer = KerasAdam::module_optimizer(t.beta1, t.beta2, t.epsilon);
+        let position = RunPosition { epoch: 0, step: 0, lr: t.lr, best: None, history: Vec::new() };
+        let data = load_data(&config)?;
+        Ok(Self {
+            config,
+            out_dir: out_dir.to_owned(),
+            selected,
+            train_device,
+            model,
+            optimizer,
+            position,
+            data,
+        })
+    }
+
+    /// Resumes from a checkpoint. `config` must differ from the checkpoint's only in keys that do
+    /// not change the numbers (epochs, sampling, checkpoint retention, device, threads).
+    pub fn resume(path: &Path, config: RunConfig, out_dir: &Path) -> Result<Self> {
+        let ckpt = Checkpoint::read(path)?;
+        if let Some(key) = first_identity_difference(&ckpt.header.config, &config) {
+            return Err(TrainError::Checkpoint {
+                path: path.to_owned(),
+                message: format!(
+                    "`{key}` differs from the checkpoint's; resuming would not continue the same run"
+                ),
+            });
+        }
+        let mut trainer = Self::new(config, out_dir)?;
+        trainer.model = ckpt.model(path, &trainer.train_device)?;
+        let bad = |message: String| TrainError::Checkpoint { path: path.to_owned(), message };
+        trainer.optimizer = trainer
+            .optimizer
+            .from_bytes(Bytes::from_bytes_vec(ckpt.optimizer))
+            .map_err(|e| bad(format!("optimizer: {e}")))?;
+        trainer.position = ckpt.header.position;
+        Ok(trainer)
+    }
+
+    /// The resolved configuration.
+    pub fn config(&self) -> &RunConfig {
+        &self.config
+    }
+
+    /// Trains the remaining epochs, reporting to `observer`. Returns every epoch's metrics (those
+    /// of earlier invocations included, when resumed).
+    pub fn run(mut self, observer: &mut dyn RunObserver) -> Result<Vec<EpochMetrics>> {
+        let dir = self.out_dir.join("checkpoints");
+        std::fs::create_dir_all(&dir).map_err(|source| TrainError::Io { path: dir.clone(), source })?;
+        let batch_size = self.config.train.batch_size;
+        let steps_per_epoch = self.data.train.len().div_ceil(batch_size);
+        observer.started(&RunStart {
+            device: self.selected.info.clone(),
+            params: self.model.num_params(),
+            train_images: self.data.train.len(),
+            validation_images: self.data.validation.as_ref().map_or(0, QuantisedSplit::len),
+            test_images: self.data.test.len(),
+            steps_per_epoch,
+            first_epoch: self.position.epoch + 1,
+            data_checksums: self.data.checksums.clone(),
+        });
+        for epoch in self.position.epoch + 1..=self.config.train.epochs {
+            let metrics = self.train_epoch(epoch, steps_per_epoch, observer)?;
+            let mut artefacts = self.sample_if_due(epoch)?;
+            artefacts.push(self.save_checkpoint(&dir, &metrics)?);
+            observer.epoch(&metrics, &artefacts).map_err(TrainError::Stopped)?;
+            let keep = &self.config.checkpoint;
+            let best = keep.keep_best.then(|| self.position.best.as_ref().map(|b| b.epoch)).flatten();
+            let pruned = checkpoint::prune(&dir, keep.keep_last, best)?;
+            if !pruned.is_empty() {
+                observer.pruned(&pruned);
+            }
+        }
+        Ok(self.position.history)
+    }
+
+    fn train_epoch(
+        &mut self,
+        epoch: usize,
+        steps: usize,
+        observer: &mut dyn RunObserver,
+    ) -> Result<EpochMetrics> {
+        let started = Instant::now();
+        let t = self.config.train.clone();
+        let order = self.data.train.epoch_order(self.config.seed, epoch - 1);
+        let (h, w) = self.data.train.shape();
+        let mut loss_sum: Option<Tensor<1>> = None;
+        let mut last_loss = f64::NAN;
+        for (i, chunk) in order.chunks(t.batch_size).enumerate() {
+            if observer.stop_requested() {
+                return Err(TrainError::Stopped("interrupted".into()));
+            }
+            // The seed multiplies the rate before each step: step 1 already uses lr x decay.
+            self.position.lr *= t.lr_decay;
+            self.position.step += 1;
+            let batch = self.data.train.batch(chunk, &self.train_device);
+            let loss = nll_per_pixel(self.model.forward(batch.inputs), batch.targets);
+            let weighted = loss.clone().detach().mul_scalar(chunk.len() as f64);
+            loss_sum = Some(match loss_sum.take() {
+                Some(sum) => sum + weighted,
+                None => weighted,
+            });
+            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            let (grads, _norm) = clip_global_norm(grads, &self.model, t.clip_norm);
+            self.model = self.optimizer.step(self.position.lr, self.model.clone(), grads);
+            if (i + 1) % LOSS_READ_EVERY == 0 || i + 1 == steps {
+                let seen = order.len().min((i + 1) * t.batch_size);
+                let sum = loss_sum.clone().expect("one step done").into_scalar::<f64>();
+                last_loss = sum / seen as f64;
+                if !last_loss.is_finite() {
+                    return Err(TrainError::Diverged { epoch, step: self.position.step, loss: last_loss });
+                }
+            }
+            observer.step(&StepProgress {
+                epoch,
+                epochs: t.epochs,
+                step_in_epoch: i + 1,
+                steps_per_epoch: steps,
+                loss: last_loss,
+                images_per_second: ((i * t.batch_size + chunk.len()) as f64)
+                    / started.elapsed().as_secs_f64(),
+            });
+        }
+        let train_seconds = started.elapsed().as_secs_f64();
+        let model = self.model.valid();
+        let device = &self.selected.device;
+        let test_nll = mean_nll(&model, &self.data.test, t.batch_size, device);
+        let validation_nll = self.data.validation.as_ref().map(|v| mean_nll(&model, v, t.batch_size, device));
+        let metrics = EpochMetrics {
+            epoch,
+            step: self.position.step,
+            train_nll: last_loss,
+            validation_nll,
+            test_nll,
+            test_bits_per_dim: bits_per_dim(test_nll),
+            test_nats_per_image: test_nll * (h * w) as f64,
+            lr: self.position.lr,
+            seconds: started.elapsed().as_secs_f64(),
+            images_per_second: order.len() as f64 / train_seconds,
+        };
+        let better = self.position.best.as_ref().is_none_or(|b| metrics.selection_nll() < b.selection_nll());
+        if better {
+            self.position.best = Some(metrics.clone());
+        }
+        self.position.epoch = epoch;
+        self.position.history.push(metrics.clone());
+        Ok(metrics)
+    }
+
+    fn sample_if_due(&self, epoch: usize) -> Result<Vec<Artefact>> {
+        let s = &self.config.sample;
+        let due = epoch == self.config.train.epochs || (s.every > 0 && epoch % s.every == 0);
+        if !due {
+            return Ok(Vec::new());
+        }
+        let model = self.model.valid();
+        let files = sampling::SampleRequest {
+            seed: self.config.seed,
+            epoch,
+            count: s.count,
+            complete: s.complete,
+            occlude_from_row: s.occlude_from_row,
+        }
+        .run(&model, &self.data.test)?;
+        let dir = self.out_dir.join("samples");
+        files.write(&dir, epoch)
+    }
+
+    fn save_checkpoint(&self, dir: &Path, metrics: &EpochMetrics) -> Result<Artefact> {
+        let bad = |message: String| TrainError::Checkpoint { path: dir.to_owned(), message };
+        let model = self.model.clone().into_record().into_bytes().map_err(|e| bad(e.to_string()))?;
+        let optimizer = self.optimizer.into_bytes().map_err(|e| bad(e.to_string()))?;
+        let path = dir.join(checkpoint::file_name(metrics.epoch));
+        Checkpoint {
+            header: CheckpointHeader { config: self.config.clone(), position: self.position.clone() },
+            model: model.to_vec(),
+            optimizer: optimizer.to_vec(),
+        }
+        .write(&path)?;
+        Ok(Artefact { kind: ArtefactKind::Checkpoint, epoch: metrics.epoch, path })
+    }
+}
+
+fn select_device(config: &RunConfig) -> Result<SelectedDevice> {
+    let spec = DeviceSpec::parse(&config.device).map_err(|message| {
+        TrainError::Config(pixelcnn_config::ConfigError::InvalidValue {
+            origin: "configuration".into(),
+            key: "device".into(),
+            message,
+        })
+    })?;
+    device::select(spec, config.threads)
+}
+
+fn load_data(config: &RunConfig) -> Result<RunData> {
+    let dir = config.data.dir.clone().unwrap_or_else(mnist::default_dir);
+    let limits = DataLimits {
+        train_limit: config.data.train_limit,
+        test_limit: config.data.test_limit,
+        validation_size: config.data.validation_size,
+    };
+    let mnist = Mnist::load(&dir, &limits)?;
+    let levels = Levels::new(config.model.levels)?;
+    Ok(RunData {
+        train: QuantisedSplit::new(&mnist.train, levels),
+        validation: mnist.validation.as_ref().map(|v| QuantisedSplit::new(v, levels)),
+        test: QuantisedSplit::new(&mnist.test, levels),
+        checksums: mnist.checksums,
+    })
+}

@@ -1,0 +1,64 @@
+//! `pixelcnn train`: one run from a configuration file, with progress on the terminal and the
+//! results in the output folder (resolved config, per-epoch metrics as JSON lines, samples,
+//! checkpoints).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use pixelcnn_config::{Override, RunConfig, resolve_run};
+use pixelcnn_train::{
+    Trainer,
+    checkpoint::{self, Checkpoint},
+};
+
+use crate::progress::ConsoleObserver;
+
+pub fn run(
+    config: Option<&Path>,
+    sets: &[String],
+    out: &Path,
+    resume: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let overrides = sets.iter().map(|s| Override::parse(s)).collect::<Result<Vec<_>, _>>()?;
+    let trainer = match resume {
+        Some(ckpt) => {
+            let header = Checkpoint::read(ckpt)?.header;
+            let base = toml::Table::try_from(&header.config).context("checkpoint configuration")?;
+            let origin = format!("checkpoint {}", ckpt.display());
+            let config = pixelcnn_config::extract(&pixelcnn_config::figment(&[(origin, base)], &overrides))?;
+            Trainer::resume(ckpt, config, out)?
+        }
+        None => {
+            let existing = checkpoint::list(&out.join("checkpoints"));
+            if let Some((_, last)) = existing.last() {
+                bail!(
+                    "{} already holds the checkpoints of a run; continue it with --resume {} or choose another --out",
+                    out.display(),
+                    last.display()
+                );
+            }
+            Trainer::new(resolve_run(config, &overrides)?, out)?
+        }
+    };
+    write_config(out, trainer.config())?;
+    let mut observer = ConsoleObserver::new(out.join("metrics.jsonl"), trainer.config().train.epochs);
+    let history = trainer.run(&mut observer)?;
+    if let Some(last) = history.last() {
+        println!(
+            "done: test NLL {:.4} nats/pixel, {:.4} bits/dim, {:.1} nats/image after {} epochs; results in {}",
+            last.test_nll,
+            last.test_bits_per_dim,
+            last.test_nats_per_image,
+            last.epoch,
+            out.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_config(out: &Path, config: &RunConfig) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let path = out.join("config.toml");
+    std::fs::write(&path, toml::to_string(config)?).with_context(|| format!("writing {}", path.display()))
+}
