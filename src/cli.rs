@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Run PixelCNN experiments on MNIST: train, evaluate, sample.
 #[derive(Debug, Parser)]
@@ -25,9 +25,135 @@ pub enum LogFormat {
     Json,
 }
 
+/// An experiment file and the layers over it.
+#[derive(Debug, Clone, Args)]
+pub struct ExperimentArgs {
+    /// Experiment file (TOML), e.g. experiments/levels.toml.
+    pub file: PathBuf,
+    /// Named override set of the file, e.g. `quick`.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Override a key, e.g. `--set train.epochs=2` (repeatable; replaces a sweep axis).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+/// Which runs to list or export.
+#[derive(Debug, Clone, Args)]
+pub struct RunSelection {
+    /// Only runs of this experiment.
+    #[arg(long)]
+    pub experiment: Option<String>,
+    /// Only runs whose configuration has this value, e.g. `--where model.levels=2` (repeatable).
+    #[arg(long = "where", value_name = "KEY=VALUE")]
+    pub filters: Vec<String>,
+    /// Only runs with this status (queued, running, finished, failed, interrupted).
+    #[arg(long)]
+    pub status: Option<String>,
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show the runs an experiment file resolves to, their size and an estimate of the time; runs nothing.
+    Plan {
+        /// The experiment.
+        #[command(flatten)]
+        experiment: ExperimentArgs,
+    },
+    /// Train every run of an experiment file that the store does not already hold.
+    Sweep {
+        /// The experiment.
+        #[command(flatten)]
+        experiment: ExperimentArgs,
+        /// Database URL or file (default: $PIXELCNN_DB, else runs/pixelcnn.db).
+        #[arg(long)]
+        db: Option<String>,
+        /// Folder for run outputs (checkpoints, samples).
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        /// Runs at once per device (on a CPU one run uses every core by default).
+        #[arg(long, default_value_t = 1)]
+        parallel: usize,
+        /// Start a new attempt for configurations whose last attempt failed.
+        #[arg(long)]
+        retry_failed: bool,
+        /// Label the runs this sweep creates (repeatable).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// A note on the sweep and its runs.
+        #[arg(long)]
+        note: Option<String>,
+        /// Seconds without a heartbeat after which a `running` run is taken for interrupted.
+        #[arg(long, default_value_t = 60)]
+        stale_after: u64,
+    },
+    /// Train one claimed run of a sweep (started by `sweep`, not by hand).
+    #[command(hide = true)]
+    Worker {
+        /// Database URL.
+        #[arg(long)]
+        db: String,
+        /// The run.
+        #[arg(long)]
+        run_id: String,
+        /// Its output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Last completed epoch to resume from (0: fresh).
+        #[arg(long, default_value_t = 0)]
+        from_epoch: u32,
+        /// Device placement.
+        #[arg(long)]
+        device: Option<String>,
+        /// Threads.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// List runs: id, status, swept values, last epoch, test bits/dim.
+    Runs {
+        /// Which runs.
+        #[command(flatten)]
+        selection: RunSelection,
+        /// Database URL or file.
+        #[arg(long)]
+        db: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one run (by id prefix): configuration, environment, epochs, artefacts.
+    Show {
+        /// Run id or a unique prefix of it.
+        run: String,
+        /// Database URL or file.
+        #[arg(long)]
+        db: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export every epoch row of the selected runs as one tidy table (config keys as columns).
+    Metrics {
+        /// Which runs.
+        #[command(flatten)]
+        selection: RunSelection,
+        /// Database URL or file.
+        #[arg(long)]
+        db: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = MetricsFormat::Csv)]
+        format: MetricsFormat,
+    },
+    /// Delete checkpoint files that retention does not keep or whose runs were removed.
+    Gc {
+        /// Database URL or file.
+        #[arg(long)]
+        db: Option<String>,
+        /// Only list what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Check the installation: versions, libtorch, CUDA, data checksums.
     Doctor {
         /// Data folder to check (default: the cache's `mnist/`).
@@ -88,4 +214,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Formats of `pixelcnn metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetricsFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// A JSON array of objects.
+    Json,
 }

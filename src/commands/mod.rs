@@ -2,8 +2,15 @@
 
 mod doctor;
 mod eval;
+mod gc;
+mod metrics;
+mod plan;
+mod runs;
 mod sample;
+mod show;
+mod sweep;
 mod train;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -20,5 +27,16 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             sample::run(&sample::Args { checkpoint, n, complete, seed, device, data, out })
         }
         Command::Eval { checkpoint, data, device, json } => eval::run(&checkpoint, data, device, json),
+        Command::Plan { experiment } => plan::run(&experiment),
+        Command::Sweep { experiment, db, runs_dir, parallel, retry_failed, tags, note, stale_after } => {
+            sweep::run(&experiment, sweep::Args { db, runs_dir, parallel, retry_failed, tags, note, stale_after })
+        }
+        Command::Worker { db, run_id, out, from_epoch, device, threads } => {
+            worker::run(&pixelcnn_sweep::WorkerArgs { db, run_id, out, from_epoch, device, threads })
+        }
+        Command::Runs { selection, db, json } => runs::run(&selection, db.as_deref(), json),
+        Command::Show { run, db, json } => show::run(&run, db.as_deref(), json),
+        Command::Metrics { selection, db, format } => metrics::run(&selection, db.as_deref(), format),
+        Command::Gc { db, dry_run } => gc::run(db.as_deref(), dry_run),
     }
 }

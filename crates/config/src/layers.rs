@@ -2,6 +2,7 @@
 //! environment (`PIXELCNN_CFG__SECTION__KEY`, a prefix that cannot collide with the tool's own
 //! variables such as `PIXELCNN_DB`) < `--set key=value`. Errors name the layer and the key.
 
+use std::fmt;
 use std::path::Path;
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -39,14 +40,26 @@ impl Override {
     }
 }
 
+impl fmt::Display for Override {
+    /// `key=value`, the value written as TOML (strings quoted), as recorded with a sweep.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
+}
+
 /// Reads a TOML file, reporting syntax errors as `file:line:column`.
 pub fn read_toml(path: &Path) -> Result<toml::Table> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::Read { file: file.clone(), message: e.to_string() })?;
+    parse_toml(&file, &text)
+}
+
+/// Parses TOML text read from `file`, reporting syntax errors as `file:line:column`.
+pub(crate) fn parse_toml(file: &str, text: &str) -> Result<toml::Table> {
     text.parse::<toml::Table>().map_err(|e| {
-        let (line, column) = e.span().map_or((1, 1), |span| line_column(&text, span.start));
-        ConfigError::Syntax { file, line, column, message: e.message().to_owned() }
+        let (line, column) = e.span().map_or((1, 1), |span| line_column(text, span.start));
+        ConfigError::Syntax { file: file.to_owned(), line, column, message: e.message().to_owned() }
     })
 }
 
@@ -60,13 +73,21 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 /// Builds the layered figment of a single run: defaults, then `base` tables (lowest first, each
 /// named by its origin), then the environment, then `--set` overrides.
 pub fn figment(base: &[(String, toml::Table)], overrides: &[Override]) -> Figment {
+    layered(base, true, overrides)
+}
+
+/// [`figment`] with the environment layer optional: an experiment's other profiles are checked
+/// without it, since the environment belongs to the invocation, not to the file.
+pub(crate) fn layered(base: &[(String, toml::Table)], env: bool, overrides: &[Override]) -> Figment {
     let mut fig = Figment::from(Serialized::defaults(RunConfig::default()));
     for (origin, table) in base {
         let text = toml::to_string(table).expect("a parsed TOML table serialises");
         let provider = Toml::string(&text);
         fig = fig.merge(NamedToml { origin: origin.clone(), provider });
     }
-    fig = fig.merge(Env::prefixed(ENV_PREFIX).split("__"));
+    if env {
+        fig = fig.merge(Env::prefixed(ENV_PREFIX).split("__"));
+    }
     for o in overrides {
         fig = fig.merge(NamedSet(Serialized::default(&o.key, o.value.clone()), o.key.clone()));
     }
@@ -121,6 +142,32 @@ fn known_keys(expected: &[&str], section: &str) -> Vec<String> {
     keys
 }
 
+/// Every dotted leaf key of a run configuration (`seed`, `model.levels`, `data.dir`, ...), in
+/// declaration order: what a sweep axis or an override may name.
+pub(crate) fn config_keys() -> Vec<String> {
+    leaf_keys(&serde_json::to_value(full_example()).expect("config serialises"), "")
+}
+
+/// The leaf keys whose values are integers, so that numeric ranges over them stay integers.
+pub(crate) fn integer_keys() -> Vec<String> {
+    let value = serde_json::to_value(full_example()).expect("config serialises");
+    config_keys()
+        .into_iter()
+        .filter(|k| {
+            value.pointer(&format!("/{}", k.replace('.', "/"))).is_some_and(|v| v.is_u64() || v.is_i64())
+        })
+        .collect()
+}
+
+/// The leaf keys whose values are numbers (integer or float), the only ones a range can sweep.
+pub(crate) fn numeric_keys() -> Vec<String> {
+    let value = serde_json::to_value(full_example()).expect("config serialises");
+    config_keys()
+        .into_iter()
+        .filter(|k| value.pointer(&format!("/{}", k.replace('.', "/"))).is_some_and(|v| v.is_number()))
+        .collect()
+}
+
 /// A configuration with every optional key present, so that suggestions can name all of them.
 fn full_example() -> RunConfig {
     let mut c = RunConfig::default();
@@ -143,7 +190,8 @@ fn leaf_keys(value: &serde_json::Value, prefix: &str) -> Vec<String> {
     }
 }
 
-fn closest(key: &str, candidates: &[String]) -> Option<String> {
+/// The candidate closest to `key` (whole key or last segment), when one is close enough to be a typo.
+pub(crate) fn closest(key: &str, candidates: &[String]) -> Option<String> {
     let leaf = key.rsplit('.').next().unwrap_or(key);
     candidates
         .iter()

@@ -1,18 +1,23 @@
 //! Run configuration of pixelcnn-lab.
 //!
 //! The seed notebook's recipe is the default of every key; files, the environment and `--set`
-//! layer over it with figment, and every value is checked before anything runs.
+//! layer over it with figment, and every value is checked before anything runs. An experiment file
+//! adds a name, sweep axes and profiles on top of one run's keys (see `experiments/README.md`).
 
 mod device;
 mod error;
+mod experiment;
 mod identity;
 mod layers;
 mod run;
+mod sweep;
 mod validate;
 
 pub use device::DeviceSpec;
 pub use error::{ConfigError, Result};
+pub use experiment::{Experiment, PlannedRun, load_experiment};
 pub use identity::{EXCLUDED_KEYS, first_identity_difference, numeric_identity};
 pub use layers::{ENV_PREFIX, Override, extract, figment, read_toml, resolve_run};
 pub use run::{CheckpointConfig, DataConfig, ModelConfig, RunConfig, SampleConfig, TrainConfig};
+pub use sweep::{Axis, AxisKind, MAX_RUNS};
 pub use validate::{Violation, violations};

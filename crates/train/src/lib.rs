@@ -20,4 +20,4 @@ pub use images::grid_png;
 pub use metrics::{EpochMetrics, bits_per_dim};
 pub use observer::{Artefact, ArtefactKind, RunObserver, RunStart, Silent, StepProgress};
 pub use rng::{Stream, stream};
-pub use trainer::{Trainer, model_config};
+pub use trainer::{Trainer, model_config, model_params};

@@ -271,3 +271,14 @@ fn load_data(config: &RunConfig) -> Result<RunData> {
         checksums: mnist.checksums,
     })
 }
+
+/// Parameters of the model a configuration describes, masked taps included. Cheap: burn creates
+/// parameters lazily, so nothing is drawn.
+pub fn model_params(config: &RunConfig) -> usize {
+    #[cfg(feature = "flex")]
+    let device = Device::flex();
+    #[cfg(not(feature = "flex"))]
+    #[allow(deprecated)] // burn 0.22 marks libtorch deprecated; it is our main backend
+    let device = Device::libtorch();
+    model_config(config).init(&device).num_params()
+}

@@ -1,0 +1,308 @@
+//! Resume and dedup, keyed by `config_hash`: what to do with a configuration given its latest
+//! attempt ([`decide`], a pure function), and doing it atomically ([`Store::claim_config`]), so
+//! that two sweeps started at once on one database never train the same configuration twice.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use crate::Store;
+use crate::clock;
+use crate::error::{Result, StoreError};
+use crate::model::{Attempt, NewRun, RunStatus, Worker};
+use crate::rows::to_u32;
+
+/// Why a configuration needs no training now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Its latest attempt finished at least the epochs asked for.
+    Finished,
+    /// Its latest attempt failed, and failures are not retried (`--retry-failed` is off).
+    Failed,
+    /// Another worker is training it (its heartbeat is fresh).
+    RunningElsewhere,
+}
+
+/// How a claimed attempt starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimKind {
+    /// A new attempt: no previous one, or a retried failure.
+    New,
+    /// An attempt that was queued (by this or another scheduler) and never started.
+    Queued,
+    /// An interrupted attempt (or one whose worker stopped sending heartbeats): resume it from
+    /// its last completed epoch's checkpoint.
+    Resume,
+    /// A finished attempt with fewer epochs than now asked: train only the new epochs.
+    Extend,
+}
+
+/// What to do with a configuration, given its latest attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Start a new attempt.
+    New,
+    /// Take over this attempt, continuing after `from_epoch` (0: from scratch).
+    Take {
+        /// The attempt.
+        run_id: String,
+        /// Its last completed epoch.
+        from_epoch: u32,
+        /// Why it is taken over.
+        kind: ClaimKind,
+    },
+    /// Nothing to train.
+    Skip {
+        /// The attempt that explains why.
+        run_id: String,
+        /// Why.
+        reason: SkipReason,
+    },
+}
+
+/// Decides what to do with a configuration:
+/// - no attempt: new;
+/// - queued: take it;
+/// - running: skip, unless its heartbeat is older than `stale_cutoff` (same text format as the
+///   stored timestamps), then resume it;
+/// - interrupted: resume from its last completed epoch;
+/// - finished with at least `epochs_wanted` epochs: skip; with fewer: extend;
+/// - failed: skip, unless `retry_failed`, then a new attempt (the failed one stays).
+pub fn decide(
+    latest: Option<&Attempt>,
+    epochs_wanted: u32,
+    retry_failed: bool,
+    stale_cutoff: Option<&str>,
+) -> Decision {
+    let Some(a) = latest else { return Decision::New };
+    let take = |kind| Decision::Take { run_id: a.run_id.clone(), from_epoch: a.last_epoch, kind };
+    let skip = |reason| Decision::Skip { run_id: a.run_id.clone(), reason };
+    match a.status {
+        RunStatus::Queued => take(ClaimKind::Queued),
+        RunStatus::Running => {
+            let stale = match (stale_cutoff, a.heartbeat_at.as_deref()) {
+                (Some(cutoff), Some(beat)) => beat < cutoff,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if stale { take(ClaimKind::Resume) } else { skip(SkipReason::RunningElsewhere) }
+        }
+        RunStatus::Interrupted => take(ClaimKind::Resume),
+        RunStatus::Finished if a.last_epoch >= epochs_wanted => skip(SkipReason::Finished),
+        RunStatus::Finished => take(ClaimKind::Extend),
+        RunStatus::Failed if retry_failed => Decision::New,
+        RunStatus::Failed => skip(SkipReason::Failed),
+    }
+}
+
+/// A request to train one configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimRequest {
+    /// The attempt to create if a new one is needed; its `config_hash` and `epochs_target` are
+    /// the configuration and the epochs wanted in every case.
+    pub run: NewRun,
+    /// Who will train it.
+    pub worker: Worker,
+    /// Start a new attempt when the latest one failed.
+    pub retry_failed: bool,
+    /// Treat a `running` attempt whose heartbeat is older than this as interrupted.
+    pub stale_after: Option<Duration>,
+}
+
+/// The outcome of [`Store::claim_config`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Claim {
+    /// This caller now owns `run_id` (status `running`) and trains epochs `from_epoch + 1` up to
+    /// the epochs asked for, resuming from the checkpoint of `from_epoch` when it is not 0.
+    Claimed {
+        /// The attempt.
+        run_id: String,
+        /// Its last completed epoch.
+        from_epoch: u32,
+        /// How it starts.
+        kind: ClaimKind,
+    },
+    /// Nothing to train.
+    Skipped {
+        /// The attempt that explains why.
+        run_id: String,
+        /// Why.
+        reason: SkipReason,
+    },
+}
+
+impl Store {
+    /// The latest attempt of a configuration with its status and last completed epoch, so a
+    /// caller can see what [`decide`] would do (for `plan`, say).
+    pub async fn latest_attempt(&self, config_hash: &str) -> Result<Option<Attempt>> {
+        let mut conn = self.pool.acquire().await.map_err(|e| self.err(e))?;
+        self.latest_attempt_on(&mut conn, config_hash).await
+    }
+
+    /// [`Store::latest_attempt`] on a given connection (inside a claim's transaction).
+    async fn latest_attempt_on(
+        &self,
+        conn: &mut SqliteConnection,
+        config_hash: &str,
+    ) -> Result<Option<Attempt>> {
+        type Row = (String, String, i64, Option<String>, String, Option<i64>);
+        // Latest by creation time; an active attempt (at most one) wins ties.
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT r.id, r.status, r.epochs_target, r.heartbeat_at, r.created_at, \
+             (SELECT MAX(e.epoch) FROM epochs e WHERE e.run_id = r.id) AS last_epoch \
+             FROM runs r WHERE r.config_hash = $1 \
+             ORDER BY r.created_at DESC, CASE WHEN r.status IN ('queued', 'running') THEN 0 ELSE 1 END, r.id DESC \
+             LIMIT 1",
+        )
+        .bind(config_hash)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| self.err(e))?;
+        let Some((run_id, status, epochs_target, heartbeat_at, created_at, last_epoch)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(Attempt {
+            status: self.parse_status(&run_id, &status)?,
+            epochs_target: to_u32(epochs_target),
+            last_epoch: last_epoch.map(to_u32).unwrap_or(0),
+            heartbeat_at,
+            created_at,
+            run_id,
+        }))
+    }
+
+    /// Decides and claims in one transaction: looks up the configuration's latest attempt,
+    /// applies [`decide`], and either creates a new running attempt or takes over the existing
+    /// one (status `running`, this worker, `epochs_target` raised to the request's).
+    ///
+    /// Concurrent claimers of one configuration are serialised by a lock row written first in
+    /// the transaction (see `config_locks` in the migration), so exactly one of them trains it;
+    /// the others get [`SkipReason::RunningElsewhere`].
+    pub async fn claim_config(&self, request: &ClaimRequest) -> Result<Claim> {
+        let hash = &request.run.config_hash;
+        let now = clock::now();
+        let cutoff = request.stale_after.map(clock::cutoff);
+        let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
+        // A write first: SQLite takes the database's write lock here, before reading (a read
+        // first would make the later write fail with "database is locked" instead of waiting);
+        // PostgreSQL locks this configuration's row until commit.
+        sqlx::query(
+            "INSERT INTO config_locks (config_hash, created_at, claimed_at) VALUES ($1, $2, $2) \
+             ON CONFLICT (config_hash) DO UPDATE SET claimed_at = excluded.claimed_at",
+        )
+        .bind(hash)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
+        let latest = self.latest_attempt_on(&mut tx, hash).await?;
+        let wanted = request.run.epochs_target;
+        let claim = match decide(latest.as_ref(), wanted, request.retry_failed, cutoff.as_deref()) {
+            Decision::New => {
+                let run_id = uuid::Uuid::new_v4().to_string();
+                match self
+                    .insert_run(&mut tx, &run_id, &request.run, RunStatus::Running, Some(&request.worker))
+                    .await
+                {
+                    Ok(()) => Claim::Claimed { run_id, from_epoch: 0, kind: ClaimKind::New },
+                    Err(StoreError::ActiveAttemptExists { .. }) => self.active_elsewhere(latest)?,
+                    Err(e) => return Err(e),
+                }
+            }
+            Decision::Take { run_id, from_epoch, kind } => {
+                let status = latest.as_ref().map(|a| a.status).unwrap_or(RunStatus::Queued);
+                if self.claim_on(&mut tx, &run_id, &request.worker, &[status], Some(wanted)).await? {
+                    Claim::Claimed { run_id, from_epoch, kind }
+                } else {
+                    self.active_elsewhere(latest)?
+                }
+            }
+            Decision::Skip { run_id, reason } => Claim::Skipped { run_id, reason },
+        };
+        tx.commit().await.map_err(|e| self.err(e))?;
+        Ok(claim)
+    }
+
+    /// The answer when the lock row did not keep a concurrent claimer out (it always does on
+    /// SQLite; kept for engines with weaker isolation): someone else is on it.
+    fn active_elsewhere(&self, latest: Option<Attempt>) -> Result<Claim> {
+        Ok(Claim::Skipped {
+            run_id: latest.map(|a| a.run_id).unwrap_or_default(),
+            reason: SkipReason::RunningElsewhere,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(status: RunStatus, last_epoch: u32, heartbeat: Option<&str>) -> Attempt {
+        Attempt {
+            run_id: "r".into(),
+            status,
+            epochs_target: 3,
+            last_epoch,
+            heartbeat_at: heartbeat.map(str::to_owned),
+            created_at: "2025-01-01T00:00:00.000000Z".into(),
+        }
+    }
+
+    fn take(from_epoch: u32, kind: ClaimKind) -> Decision {
+        Decision::Take { run_id: "r".into(), from_epoch, kind }
+    }
+
+    fn skip(reason: SkipReason) -> Decision {
+        Decision::Skip { run_id: "r".into(), reason }
+    }
+
+    #[test]
+    fn every_status_has_its_decision() {
+        let cutoff = Some("2025-01-01T00:01:00.000000Z");
+        let fresh = Some("2025-01-01T00:02:00.000000Z");
+        let old = Some("2025-01-01T00:00:30.000000Z");
+        assert_eq!(decide(None, 3, false, None), Decision::New);
+        assert_eq!(
+            decide(Some(&attempt(RunStatus::Queued, 0, None)), 3, false, None),
+            take(0, ClaimKind::Queued)
+        );
+        assert_eq!(
+            decide(Some(&attempt(RunStatus::Running, 1, fresh)), 3, false, cutoff),
+            skip(SkipReason::RunningElsewhere)
+        );
+        assert_eq!(
+            decide(Some(&attempt(RunStatus::Running, 1, old)), 3, false, None),
+            skip(SkipReason::RunningElsewhere)
+        );
+        assert_eq!(
+            decide(Some(&attempt(RunStatus::Running, 1, old)), 3, false, cutoff),
+            take(1, ClaimKind::Resume)
+        );
+        assert_eq!(
+            decide(Some(&attempt(RunStatus::Interrupted, 2, old)), 3, false, None),
+            take(2, ClaimKind::Resume)
+        );
+        assert_eq!(
+            decide(Some(&attempt(RunStatus::Finished, 3, old)), 3, false, None),
+            skip(SkipReason::Finished)
+        );
+        assert_eq!(
+            decide(Some(&attempt(RunStatus::Finished, 3, old)), 2, false, None),
+            skip(SkipReason::Finished)
+        );
+        assert_eq!(
+            decide(Some(&attempt(RunStatus::Finished, 3, old)), 5, false, None),
+            take(3, ClaimKind::Extend)
+        );
+        assert_eq!(
+            decide(Some(&attempt(RunStatus::Failed, 1, old)), 3, false, None),
+            skip(SkipReason::Failed)
+        );
+        assert_eq!(decide(Some(&attempt(RunStatus::Failed, 1, old)), 3, true, None), Decision::New);
+    }
+}

@@ -1,0 +1,449 @@
+//! The plain data the store takes and gives back. Nothing here knows burn or the training code:
+//! configurations arrive as JSON values and TOML text, metrics as `f64`s.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Where an execution attempt stands. Stored as lower-case text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Created, waiting for a device slot; any scheduler on the database may claim it.
+    Queued,
+    /// Claimed by a worker that keeps `heartbeat_at` fresh.
+    Running,
+    /// Trained every epoch it was asked for.
+    Finished,
+    /// Stopped by an error (including a diverged loss); not re-run unless retried.
+    Failed,
+    /// Stopped by Ctrl-C or a dead worker; resumed from its last completed epoch.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [RunStatus; 5] = [
+        RunStatus::Queued,
+        RunStatus::Running,
+        RunStatus::Finished,
+        RunStatus::Failed,
+        RunStatus::Interrupted,
+    ];
+
+    /// The text stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Finished => "finished",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// Whether the attempt has ended (the statuses [`crate::Store::finish_run`] accepts).
+    pub fn is_terminal(self) -> bool {
+        matches!(self, RunStatus::Finished | RunStatus::Failed | RunStatus::Interrupted)
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RunStatus {
+    type Err = String;
+
+    /// Parses a stored or user-typed status; the error lists the valid ones (for `--status`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RunStatus::ALL.into_iter().find(|status| status.as_str() == s).ok_or_else(|| {
+            let valid: Vec<_> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
+            format!("unknown run status `{s}` (expected one of {})", valid.join(", "))
+        })
+    }
+}
+
+/// What an artefact shows. Stored as lower-case text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArtefactKind {
+    /// A grid of unconditional samples.
+    Samples,
+    /// Completions of half-occluded test digits.
+    Completion,
+    /// A training checkpoint (a file under the run's output folder).
+    Checkpoint,
+}
+
+impl ArtefactKind {
+    /// The text stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtefactKind::Samples => "samples",
+            ArtefactKind::Completion => "completion",
+            ArtefactKind::Checkpoint => "checkpoint",
+        }
+    }
+}
+
+impl fmt::Display for ArtefactKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ArtefactKind {
+    type Err = String;
+
+    /// Parses a stored kind.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [ArtefactKind::Samples, ArtefactKind::Completion, ArtefactKind::Checkpoint]
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| format!("unknown artefact kind `{s}`"))
+    }
+}
+
+/// An experiment as listed by [`crate::Store::experiments`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Experiment {
+    /// Its id (a UUID).
+    pub id: String,
+    /// Its unique name, from the experiment file.
+    pub name: String,
+    /// Its description, from the experiment file that last recorded it.
+    pub description: String,
+    /// When it was first recorded.
+    pub created_at: String,
+    /// How many attempts it holds.
+    pub runs: u64,
+}
+
+/// One sweep invocation to record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewSweep {
+    /// The experiment it belongs to.
+    pub experiment_id: String,
+    /// The experiment file, as given.
+    pub file: String,
+    /// SHA-256 (or another stable hash) of the file's bytes, to see that it changed between sweeps.
+    pub file_hash: String,
+    /// The selected profile.
+    pub profile: Option<String>,
+    /// The `--set` overrides and environment layers, as given.
+    pub overrides: Value,
+    /// `--tag`.
+    pub tag: Option<String>,
+    /// `--note`.
+    pub note: Option<String>,
+}
+
+/// A recorded sweep invocation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Sweep {
+    /// Its id (a UUID).
+    pub id: String,
+    /// The experiment it belongs to.
+    pub experiment_id: String,
+    /// The experiment file, as given.
+    pub file: String,
+    /// The file's hash.
+    pub file_hash: String,
+    /// The selected profile.
+    pub profile: Option<String>,
+    /// The overrides, as given.
+    pub overrides: Value,
+    /// `--tag`.
+    pub tag: Option<String>,
+    /// `--note`.
+    pub note: Option<String>,
+    /// When it was invoked.
+    pub created_at: String,
+}
+
+/// A new execution attempt of one configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewRun {
+    /// The experiment it belongs to.
+    pub experiment_id: String,
+    /// The sweep that created it, if any.
+    pub sweep_id: Option<String>,
+    /// Stable hash of everything that changes the numbers (computed by the config crate).
+    pub config_hash: String,
+    /// The resolved configuration.
+    pub config: Value,
+    /// The resolved configuration as TOML, ready to rerun by hand.
+    pub config_toml: String,
+    /// The swept keys' values for this run, e.g. `{"model.levels": 2, "seed": 42}`.
+    pub varying: Value,
+    /// Epochs to train in total.
+    pub epochs_target: u32,
+    /// Commit of the binary that runs it.
+    pub git_commit: Option<String>,
+    /// Whether that working tree had uncommitted changes.
+    pub git_dirty: Option<bool>,
+    /// Versions of burn, tch, torch, rustc, ...
+    pub versions: Value,
+    /// Labels (from `sweep --tag`).
+    pub tags: Vec<String>,
+    /// Free text (from `sweep --note`).
+    pub note: Option<String>,
+    /// The attempt this one repeats, if any.
+    pub rerun_of: Option<String>,
+}
+
+/// Who executes an attempt and where; recorded at each claim, because a resumed attempt may run
+/// elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Worker {
+    /// Process id of the worker (or of the scheduler until the worker reports itself).
+    pub pid: u32,
+    /// Host name.
+    pub host: String,
+    /// The device it trains on (`cpu`, `cuda:0`, `flex`, ...).
+    pub device: Option<String>,
+    /// CPU threads it uses.
+    pub threads: Option<u32>,
+}
+
+/// One completed epoch's metrics. Non-finite values are allowed: NaN is stored as NULL (SQLite
+/// cannot store NaN) and read back as NaN.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EpochRow {
+    /// Epoch number, 1 for the first completed epoch.
+    pub epoch: u32,
+    /// Optimiser steps taken so far.
+    pub step: u64,
+    /// Mean training NLL over the epoch (nats per pixel).
+    pub train_nll: f64,
+    /// Validation NLL (nats per pixel) when a validation split exists.
+    pub validation_nll: Option<f64>,
+    /// Test NLL, nats per pixel, over every test pixel.
+    pub test_nll: f64,
+    /// Test NLL in bits per dimension.
+    pub test_bits_per_dim: f64,
+    /// Test NLL in nats per image.
+    pub test_nats_per_image: f64,
+    /// Learning rate at the end of the epoch.
+    pub lr: f64,
+    /// Wall-clock seconds of the epoch.
+    pub seconds: f64,
+    /// Training throughput.
+    pub images_per_second: f64,
+}
+
+/// Where an artefact's bytes live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArtefactContent {
+    /// In the database (PNG pictures: small, and they travel with the database).
+    Blob(Vec<u8>),
+    /// In a file (checkpoints: large), with its SHA-256 so that a resume can verify it.
+    File {
+        /// Path of the file, as the worker wrote it.
+        path: String,
+        /// Hex SHA-256 of the file.
+        sha256: String,
+        /// Size in bytes, if known.
+        size_bytes: Option<u64>,
+    },
+}
+
+/// An artefact to record with an epoch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewArtefact {
+    /// What it shows.
+    pub kind: ArtefactKind,
+    /// Its name within the run and epoch (`samples.png`, `epoch-0003.ckpt`); recording the same
+    /// run, epoch, kind and name again replaces it.
+    pub name: String,
+    /// Media type (`image/png`, `application/octet-stream`).
+    pub media_type: String,
+    /// The bytes or the file.
+    pub content: ArtefactContent,
+}
+
+/// A recorded artefact, without its bytes (see [`crate::Store::artefact_data`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Artefact {
+    /// Its id (a UUID).
+    pub id: String,
+    /// The run it belongs to (which may have been removed since).
+    pub run_id: String,
+    /// The epoch it was made after.
+    pub epoch: u32,
+    /// What it shows.
+    pub kind: ArtefactKind,
+    /// Its name within the run and epoch.
+    pub name: String,
+    /// Media type.
+    pub media_type: String,
+    /// Whether its bytes are in the database.
+    pub has_data: bool,
+    /// Its file, for file artefacts.
+    pub path: Option<String>,
+    /// Hex SHA-256 of the file.
+    pub sha256: Option<String>,
+    /// Size in bytes (of the blob or the file).
+    pub size_bytes: Option<u64>,
+    /// When it was recorded.
+    pub created_at: String,
+    /// When its file was deleted (by retention or `gc`).
+    pub deleted_at: Option<String>,
+}
+
+/// Which checkpoint files to keep for runs that still exist; the others are garbage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep the checkpoints of this many latest epochs (resuming needs the last one).
+    pub keep_last: u32,
+    /// Keep the checkpoint of the best epoch (lowest validation NLL, else lowest test NLL).
+    pub keep_best: bool,
+}
+
+impl Default for Retention {
+    /// Last and best, as documented for `pixelcnn gc`.
+    fn default() -> Self {
+        Self { keep_last: 1, keep_best: true }
+    }
+}
+
+/// The latest attempt of a configuration, as [`crate::Store::latest_attempt`] reports it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Attempt {
+    /// The attempt's run id.
+    pub run_id: String,
+    /// Its status.
+    pub status: RunStatus,
+    /// Epochs it was asked to train.
+    pub epochs_target: u32,
+    /// Its last completed epoch (0 when none).
+    pub last_epoch: u32,
+    /// Its last heartbeat.
+    pub heartbeat_at: Option<String>,
+    /// When it was created.
+    pub created_at: String,
+}
+
+/// Which runs to list or export. Empty means every run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunFilter {
+    /// Only runs of this experiment (by name).
+    pub experiment: Option<String>,
+    /// Only runs with this status.
+    pub status: Option<RunStatus>,
+    /// Only runs whose configuration has these values: a dotted key path into the resolved
+    /// configuration (`model.levels`), or a key of the varying values; numbers compare by value.
+    pub where_eq: Vec<(String, Value)>,
+}
+
+/// One line of `pixelcnn runs`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// The attempt's id.
+    pub id: String,
+    /// Its experiment's name.
+    pub experiment: String,
+    /// Its status.
+    pub status: RunStatus,
+    /// Its configuration hash.
+    pub config_hash: String,
+    /// The swept keys' values.
+    pub varying: Value,
+    /// Epochs asked for.
+    pub epochs_target: u32,
+    /// Last completed epoch, if any.
+    pub last_epoch: Option<u32>,
+    /// Test bits/dim of the last completed epoch.
+    pub last_test_bits_per_dim: Option<f64>,
+    /// Device of the last claim.
+    pub device: Option<String>,
+    /// Labels.
+    pub tags: Vec<String>,
+    /// When it was created.
+    pub created_at: String,
+    /// When it first started.
+    pub started_at: Option<String>,
+    /// When it last ended.
+    pub ended_at: Option<String>,
+}
+
+/// Everything recorded about one attempt (for `pixelcnn show`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunDetail {
+    /// The attempt's id.
+    pub id: String,
+    /// Its experiment's id.
+    pub experiment_id: String,
+    /// Its experiment's name.
+    pub experiment: String,
+    /// The sweep that created it.
+    pub sweep_id: Option<String>,
+    /// Its configuration hash.
+    pub config_hash: String,
+    /// The resolved configuration.
+    pub config: Value,
+    /// The resolved configuration as TOML.
+    pub config_toml: String,
+    /// The swept keys' values.
+    pub varying: Value,
+    /// Its status.
+    pub status: RunStatus,
+    /// Epochs asked for.
+    pub epochs_target: u32,
+    /// Last completed epoch, if any.
+    pub last_epoch: Option<u32>,
+    /// Device of the last claim.
+    pub device: Option<String>,
+    /// Threads of the last claim.
+    pub threads: Option<u32>,
+    /// When it was created.
+    pub created_at: String,
+    /// When it first started.
+    pub started_at: Option<String>,
+    /// When it last ended.
+    pub ended_at: Option<String>,
+    /// Its last heartbeat.
+    pub heartbeat_at: Option<String>,
+    /// Worker process id of the last claim.
+    pub worker_pid: Option<u32>,
+    /// Worker host of the last claim.
+    pub worker_host: Option<String>,
+    /// Commit of the binary.
+    pub git_commit: Option<String>,
+    /// Whether the working tree was dirty.
+    pub git_dirty: Option<bool>,
+    /// Library and compiler versions.
+    pub versions: Value,
+    /// Why it failed or was interrupted.
+    pub error: Option<String>,
+    /// Labels.
+    pub tags: Vec<String>,
+    /// Free text.
+    pub note: Option<String>,
+    /// The attempt it repeats.
+    pub rerun_of: Option<String>,
+}
+
+/// One epoch of one run with the run's configuration: a row of `pixelcnn metrics`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MetricRow {
+    /// The attempt's id.
+    pub run_id: String,
+    /// Its experiment's name.
+    pub experiment: String,
+    /// Its status.
+    pub status: RunStatus,
+    /// Its configuration hash.
+    pub config_hash: String,
+    /// The resolved configuration (flatten it into columns).
+    pub config: Value,
+    /// The swept keys' values.
+    pub varying: Value,
+    /// The epoch's metrics.
+    pub metrics: EpochRow,
+}

@@ -1,0 +1,162 @@
+//! Choosing and opening the database: the URL rule (`--db` > `PIXELCNN_DB` > `runs/pixelcnn.db`),
+//! URL parsing and [`Store::open`]. The engine is chosen by the URL's scheme so that a shared
+//! PostgreSQL database can be added later without touching callers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Store;
+use crate::error::{Result, StoreError};
+
+/// Environment variable naming the database (a URL or a plain path), below `--db`.
+pub const DB_ENV: &str = "PIXELCNN_DB";
+
+/// The database used when neither `--db` nor `PIXELCNN_DB` says otherwise.
+pub const DEFAULT_DB_PATH: &str = "runs/pixelcnn.db";
+
+/// How a [`Store`] connects. The defaults suit several worker processes writing one SQLite file.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// How long a writer waits for another process's write lock before giving up with
+    /// [`StoreError::Locked`]. Epoch transactions take milliseconds, so 30 s means something is
+    /// wrong (a hung process, or a network file system).
+    pub busy_timeout: Duration,
+    /// Connections in the pool. SQLite serialises writers anyway; a few let readers overlap.
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { busy_timeout: Duration::from_secs(30), max_connections: 4 }
+    }
+}
+
+/// The database URL for a file path: `sqlite://` followed by the path (relative paths stay
+/// relative to the working directory, absolute ones give `sqlite:///...`). Non-UTF-8 path bytes
+/// are replaced, so keep database paths UTF-8.
+pub fn url_from_path(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+/// Turns a `--db` or `PIXELCNN_DB` value into a URL: values with a scheme (`sqlite://`,
+/// `postgres://`) are URLs, anything else is a file path.
+pub fn to_url(value: &str) -> String {
+    if value.contains("://") || value.starts_with("sqlite:") {
+        value.to_owned()
+    } else {
+        url_from_path(Path::new(value))
+    }
+}
+
+/// The database URL by the documented rule: the `--db` flag if given, else `PIXELCNN_DB` if set
+/// and not empty, else `runs/pixelcnn.db`. Each may be a URL or a path.
+pub fn resolve_url(db_flag: Option<&str>) -> String {
+    if let Some(flag) = db_flag.filter(|v| !v.is_empty()) {
+        return to_url(flag);
+    }
+    match std::env::var(DB_ENV) {
+        Ok(value) if !value.is_empty() => to_url(&value),
+        _ => url_from_path(Path::new(DEFAULT_DB_PATH)),
+    }
+}
+
+/// The database URL when no `--db` flag was given: `PIXELCNN_DB`, else `runs/pixelcnn.db`.
+pub fn default_url() -> String {
+    resolve_url(None)
+}
+
+/// The engine and location a URL names.
+enum Target {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+}
+
+/// Parses `sqlite://PATH` (also `sqlite:PATH`). In-memory databases are refused: the store exists
+/// to share results between processes.
+fn parse_url(url: &str) -> Result<Target> {
+    let unsupported = || StoreError::UnsupportedUrl { url: url.to_owned() };
+    let rest =
+        url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).ok_or_else(unsupported)?;
+    if rest.is_empty() || rest.starts_with(":memory:") || rest.contains('?') {
+        return Err(unsupported());
+    }
+    Ok(Target::Sqlite(PathBuf::from(rest)))
+}
+
+impl Store {
+    /// Opens (creating when missing, with its parent folders) the database at `url` with the
+    /// default [`StoreOptions`], and applies the migrations; applying them again is a no-op.
+    pub async fn open(url: &str) -> Result<Store> {
+        Self::open_with(url, StoreOptions::default()).await
+    }
+
+    /// Like [`Store::open`], with explicit options (a short busy timeout in tests, say).
+    pub async fn open_with(url: &str, options: StoreOptions) -> Result<Store> {
+        match parse_url(url)? {
+            Target::Sqlite(file) => {
+                let db = file.display().to_string();
+                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                        db: db.clone(),
+                        dir: dir.to_path_buf(),
+                        source,
+                    })?;
+                }
+                let pool =
+                    crate::sqlite::open_pool(&db, &file, options.busy_timeout, options.max_connections)
+                        .await?;
+                Ok(Store { pool, db: Arc::from(db), busy_timeout: options.busy_timeout })
+            }
+        }
+    }
+
+    /// The database URL for a file path; the same as the free function [`url_from_path`].
+    pub fn url_from_path(path: &Path) -> String {
+        url_from_path(path)
+    }
+
+    /// The database this store writes to: the file for SQLite. Used in messages.
+    pub fn location(&self) -> &str {
+        &self.db
+    }
+
+    /// Checks the database's integrity (`PRAGMA integrity_check` on SQLite); an error lists every
+    /// problem found.
+    pub async fn integrity_check(&self) -> Result<()> {
+        crate::sqlite::integrity_check(&self.db, self.busy_timeout, &self.pool).await
+    }
+
+    /// The settings the connections run with (engine, version, journal mode, busy timeout, ...),
+    /// for `doctor` and to check that the SQLite settings took effect.
+    pub async fn settings(&self) -> Result<std::collections::BTreeMap<String, String>> {
+        crate::sqlite::settings(&self.db, self.busy_timeout, &self.pool).await
+    }
+
+    /// Closes the pool, waiting for connections to return; later calls fail. Dropping the store
+    /// also closes it, but without waiting.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_urls() {
+        assert_eq!(url_from_path(Path::new("runs/pixelcnn.db")), "sqlite://runs/pixelcnn.db");
+        assert_eq!(url_from_path(Path::new("/tmp/x.db")), "sqlite:///tmp/x.db");
+        assert_eq!(to_url("a/b.db"), "sqlite://a/b.db");
+        assert_eq!(to_url("sqlite://a/b.db"), "sqlite://a/b.db");
+        assert_eq!(to_url("postgres://h/db"), "postgres://h/db");
+        assert_eq!(resolve_url(Some("x.db")), "sqlite://x.db");
+        assert!(matches!(parse_url("sqlite://a.db"), Ok(Target::Sqlite(p)) if p == Path::new("a.db")));
+        assert!(
+            matches!(parse_url("sqlite:///abs/a.db"), Ok(Target::Sqlite(p)) if p == Path::new("/abs/a.db"))
+        );
+        assert!(parse_url("postgres://h/db").is_err());
+        assert!(parse_url("sqlite::memory:").is_err());
+    }
+}

@@ -1,0 +1,215 @@
+//! The life of an execution attempt: created (queued), claimed (running, with a worker and a
+//! heartbeat), ended (finished, failed or interrupted), removed. Every state change is one
+//! conditional statement, so concurrent schedulers on one database cannot both win.
+
+use std::time::Duration;
+
+use sqlx::SqliteConnection;
+
+use crate::Store;
+use crate::clock;
+use crate::error::{Result, StoreError};
+use crate::model::{NewRun, RunStatus, Worker};
+
+impl Store {
+    /// Creates an attempt in status `queued` and returns its id. Fails with
+    /// [`StoreError::ActiveAttemptExists`] when the configuration already has a queued or running
+    /// attempt: the schema allows one at a time.
+    pub async fn create_run(&self, run: &NewRun) -> Result<String> {
+        let mut conn = self.pool.acquire().await.map_err(|e| self.err(e))?;
+        let id = uuid::Uuid::new_v4().to_string();
+        self.insert_run(&mut conn, &id, run, RunStatus::Queued, None).await?;
+        Ok(id)
+    }
+
+    /// Inserts an attempt row. `worker` is given when it is inserted already claimed (running).
+    pub(crate) async fn insert_run(
+        &self,
+        conn: &mut SqliteConnection,
+        id: &str,
+        run: &NewRun,
+        status: RunStatus,
+        worker: Option<&Worker>,
+    ) -> Result<()> {
+        let now = clock::now();
+        let running = status == RunStatus::Running;
+        sqlx::query(
+            "INSERT INTO runs (id, experiment_id, sweep_id, config_hash, config_json, config_toml, varying_json, \
+             status, epochs_target, device, threads, created_at, started_at, heartbeat_at, worker_pid, \
+             worker_host, git_commit, git_dirty, versions_json, tags, note, rerun_of) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+             $21, $22)",
+        )
+        .bind(id)
+        .bind(&run.experiment_id)
+        .bind(&run.sweep_id)
+        .bind(&run.config_hash)
+        .bind(run.config.to_string())
+        .bind(&run.config_toml)
+        .bind(run.varying.to_string())
+        .bind(status.as_str())
+        .bind(i64::from(run.epochs_target))
+        .bind(worker.and_then(|w| w.device.clone()))
+        .bind(worker.and_then(|w| w.threads).map(i64::from))
+        .bind(&now)
+        .bind(running.then(|| now.clone()))
+        .bind(running.then(|| now.clone()))
+        .bind(worker.map(|w| i64::from(w.pid)))
+        .bind(worker.map(|w| w.host.clone()))
+        .bind(&run.git_commit)
+        .bind(run.git_dirty)
+        .bind(run.versions.to_string())
+        .bind(serde_json::Value::from(run.tags.clone()).to_string())
+        .bind(&run.note)
+        .bind(&run.rerun_of)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {
+                StoreError::ActiveAttemptExists { db: self.db.to_string(), config_hash: run.config_hash.clone() }
+            }
+            _ => self.err_writing(&format!("run of configuration {}", run.config_hash), e),
+        })?;
+        Ok(())
+    }
+
+    /// Claims a queued or interrupted attempt for `worker`: true when this caller won it (status
+    /// now `running`), false when it was not claimable (someone else claimed it first, or it has
+    /// ended). One conditional UPDATE, atomic on every engine.
+    pub async fn claim(&self, run_id: &str, worker: &Worker) -> Result<bool> {
+        let mut conn = self.pool.acquire().await.map_err(|e| self.err(e))?;
+        self.claim_on(&mut conn, run_id, worker, &[RunStatus::Queued, RunStatus::Interrupted], None).await
+    }
+
+    /// Sets an attempt to `running` for `worker` if its status is one of `from` (and, with
+    /// `epochs_target`, asks for that many epochs). Clears the previous end and error.
+    pub(crate) async fn claim_on(
+        &self,
+        conn: &mut SqliteConnection,
+        run_id: &str,
+        worker: &Worker,
+        from: &[RunStatus],
+        epochs_target: Option<u32>,
+    ) -> Result<bool> {
+        let now = clock::now();
+        // Statuses are our own constants, never user text: inlining them keeps one statement shape
+        // per call site on every engine.
+        let from: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        let sql = format!(
+            "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, $2), heartbeat_at = $2, \
+             ended_at = NULL, error = NULL, worker_pid = $3, worker_host = $4, device = $5, threads = $6, \
+             epochs_target = COALESCE($7, epochs_target) \
+             WHERE id = $1 AND status IN ({})",
+            from.join(", ")
+        );
+        let done = sqlx::query(&sql)
+            .bind(run_id)
+            .bind(&now)
+            .bind(i64::from(worker.pid))
+            .bind(&worker.host)
+            .bind(&worker.device)
+            .bind(worker.threads.map(i64::from))
+            .bind(epochs_target.map(i64::from))
+            .execute(&mut *conn)
+            .await;
+        match done {
+            Ok(done) => Ok(done.rows_affected() == 1),
+            // Another attempt of the same configuration is active: this one is not claimable.
+            Err(sqlx::Error::Database(d)) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => Ok(false),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    /// Records which process actually executes a claimed attempt (the scheduler claims, then
+    /// spawns the worker, which reports its own pid here).
+    pub async fn set_worker(&self, run_id: &str, worker: &Worker) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE runs SET worker_pid = $2, worker_host = $3, device = COALESCE($4, device), \
+             threads = COALESCE($5, threads) WHERE id = $1",
+        )
+        .bind(run_id)
+        .bind(i64::from(worker.pid))
+        .bind(&worker.host)
+        .bind(&worker.device)
+        .bind(worker.threads.map(i64::from))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        if done.rows_affected() == 0 { Err(self.run_not_found(run_id)) } else { Ok(()) }
+    }
+
+    /// Says the worker of a running attempt is alive. Returns false when the attempt is no longer
+    /// `running` (it was ended, or declared interrupted because its heartbeat went stale): the
+    /// worker should then stop.
+    pub async fn heartbeat(&self, run_id: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE runs SET heartbeat_at = $2 WHERE id = $1 AND status = 'running'")
+            .bind(run_id)
+            .bind(clock::now())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Declares interrupted every `running` attempt whose heartbeat is older than `older_than` (its
+    /// worker died with a crash or a kill -9 of the scheduler), and returns their ids, so the next
+    /// invocation resumes them.
+    pub async fn mark_stale_running_as_interrupted(&self, older_than: Duration) -> Result<Vec<String>> {
+        let message = format!("no heartbeat for {}s: worker presumed dead", older_than.as_secs());
+        sqlx::query_scalar(
+            "UPDATE runs SET status = 'interrupted', ended_at = $2, error = $3 \
+             WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $1) \
+             RETURNING id",
+        )
+        .bind(clock::cutoff(older_than))
+        .bind(clock::now())
+        .bind(message)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.err(e))
+    }
+
+    /// Ends an attempt: `finished`, `failed` (with the reason) or `interrupted`. Fails with
+    /// [`StoreError::RunNotFound`] for an unknown id, and refuses `queued` and `running`.
+    pub async fn finish_run(&self, run_id: &str, status: RunStatus, error: Option<&str>) -> Result<()> {
+        if !status.is_terminal() {
+            return Err(self.invalid(format!("finish_run needs an end status, not `{status}`")));
+        }
+        let now = clock::now();
+        let done = sqlx::query("UPDATE runs SET status = $2, error = $3, ended_at = $4 WHERE id = $1")
+            .bind(run_id)
+            .bind(status.as_str())
+            .bind(error)
+            .bind(&now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        if done.rows_affected() == 0 { Err(self.run_not_found(run_id)) } else { Ok(()) }
+    }
+
+    /// Removes an attempt with its epochs and pictures. The rows of its files (checkpoints) stay,
+    /// so that [`Store::gc_candidates`] lists them and `pixelcnn gc` can delete the files.
+    pub async fn delete_run(&self, run_id: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
+        // Writes first: on SQLite the transaction takes the write lock before reading anything.
+        sqlx::query("DELETE FROM artefacts WHERE run_id = $1 AND path IS NULL")
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        sqlx::query("DELETE FROM epochs WHERE run_id = $1")
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        let done = sqlx::query("DELETE FROM runs WHERE id = $1")
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        if done.rows_affected() == 0 {
+            return Err(self.run_not_found(run_id));
+        }
+        tx.commit().await.map_err(|e| self.err(e))
+    }
+}

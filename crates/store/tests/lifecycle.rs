@@ -1,0 +1,405 @@
+//! Round trips of the store's API: experiments and sweeps, a run from queued to finished, resume
+//! and dedup decisions, idempotent epochs, inspection queries, prefixes and garbage collection.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TempDb, epoch_artefacts, epoch_row, new_run, worker};
+use pixelcnn_store::{
+    ArtefactContent, ArtefactKind, Claim, ClaimKind, ClaimRequest, NewArtefact, NewSweep, Retention,
+    RunFilter, RunStatus, SkipReason, StoreError, parse_where,
+};
+use serde_json::json;
+
+#[tokio::test]
+async fn experiments_are_upserted_by_name_and_sweeps_recorded() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    let a = store.record_experiment("levels", "first wording").await.unwrap();
+    let b = store.record_experiment("levels", "second wording").await.unwrap();
+    let c = store.record_experiment("blocks", "").await.unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let experiments = store.experiments().await.unwrap();
+    assert_eq!(experiments.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["blocks", "levels"]);
+    assert_eq!(experiments[1].description, "second wording");
+    assert!(store.record_experiment(" ", "").await.is_err());
+
+    let sweep = NewSweep {
+        experiment_id: a.clone(),
+        file: "experiments/levels.toml".into(),
+        file_hash: "f".repeat(64),
+        profile: Some("quick".into()),
+        overrides: json!(["train.epochs=2"]),
+        tag: Some("t1".into()),
+        note: None,
+    };
+    let id = store.record_sweep(&sweep).await.unwrap();
+    let back = store.sweep(&id).await.unwrap();
+    assert_eq!(
+        (back.file.as_str(), back.profile.as_deref(), &back.overrides),
+        (sweep.file.as_str(), Some("quick"), &sweep.overrides)
+    );
+    let missing = NewSweep { experiment_id: "nope".into(), ..sweep };
+    assert!(matches!(store.record_sweep(&missing).await, Err(StoreError::MissingReference { .. })));
+}
+
+#[tokio::test]
+async fn a_run_goes_from_queued_to_finished() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    let exp = store.record_experiment("levels", "").await.unwrap();
+    let run_id = store.create_run(&new_run(&exp, "h1", 2, 3)).await.unwrap();
+    // One active attempt per configuration.
+    assert!(matches!(
+        store.create_run(&new_run(&exp, "h1", 2, 3)).await,
+        Err(StoreError::ActiveAttemptExists { .. })
+    ));
+
+    let queued = store.run(&run_id).await.unwrap();
+    assert_eq!(queued.status, RunStatus::Queued);
+    assert_eq!(queued.last_epoch, None);
+    assert_eq!(
+        queued.config,
+        json!({"model": {"levels": 2, "blocks": 2}, "train": {"epochs": 3, "lr": 0.001}, "seed": 42})
+    );
+    assert_eq!(queued.tags, ["test"]);
+    assert_eq!(queued.git_dirty, Some(false));
+    assert!(!store.heartbeat(&run_id).await.unwrap(), "a queued run has no worker to beat");
+
+    assert!(store.claim(&run_id, &worker(11)).await.unwrap());
+    assert!(!store.claim(&run_id, &worker(12)).await.unwrap(), "claimed once only");
+    assert!(store.heartbeat(&run_id).await.unwrap());
+    let running = store.run(&run_id).await.unwrap();
+    assert_eq!(
+        (running.status, running.worker_pid, running.device.as_deref()),
+        (RunStatus::Running, Some(11), Some("cpu"))
+    );
+    assert!(running.started_at.is_some() && running.heartbeat_at.is_some());
+
+    for epoch in 1..=3 {
+        store.record_epoch(&run_id, &epoch_row(epoch), &epoch_artefacts(epoch)).await.unwrap();
+    }
+    assert_eq!(store.last_epoch(&run_id).await.unwrap(), 3);
+    assert_eq!(store.epochs(&run_id).await.unwrap(), (1..=3).map(epoch_row).collect::<Vec<_>>());
+    store.finish_run(&run_id, RunStatus::Finished, None).await.unwrap();
+    let done = store.run(&run_id).await.unwrap();
+    assert_eq!((done.status, done.last_epoch), (RunStatus::Finished, Some(3)));
+    assert!(done.ended_at.is_some());
+    assert!(!store.heartbeat(&run_id).await.unwrap(), "a finished run tells its worker to stop");
+
+    assert!(matches!(
+        store.finish_run(&run_id, RunStatus::Running, None).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    assert!(matches!(
+        store.finish_run("missing", RunStatus::Failed, None).await,
+        Err(StoreError::RunNotFound { .. })
+    ));
+    assert!(matches!(
+        store.record_epoch("missing", &epoch_row(1), &[]).await,
+        Err(StoreError::MissingReference { .. })
+    ));
+}
+
+#[tokio::test]
+async fn recording_an_epoch_again_replaces_it() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    let exp = store.record_experiment("levels", "").await.unwrap();
+    let run_id = store.create_run(&new_run(&exp, "h1", 2, 3)).await.unwrap();
+    store.record_epoch(&run_id, &epoch_row(1), &epoch_artefacts(1)).await.unwrap();
+    let mut again = epoch_row(1);
+    again.seconds = 9.0;
+    store.record_epoch(&run_id, &again, &epoch_artefacts(1)).await.unwrap();
+    store.record_epoch(&run_id, &again, &epoch_artefacts(1)).await.unwrap();
+    assert_eq!(store.epochs(&run_id).await.unwrap(), [again]);
+    let artefacts = store.artefacts(&run_id).await.unwrap();
+    assert_eq!(artefacts.len(), 2, "{artefacts:?}");
+    let png = artefacts.iter().find(|a| a.kind == ArtefactKind::Samples).unwrap();
+    assert!(png.has_data && png.path.is_none());
+    assert_eq!(store.artefact_data(&png.id).await.unwrap(), Some(vec![0x89, b'P', b'N', b'G', 1]));
+    let ckpt = artefacts.iter().find(|a| a.kind == ArtefactKind::Checkpoint).unwrap();
+    assert_eq!(
+        (ckpt.path.as_deref(), ckpt.sha256.as_deref()),
+        (Some("runs/x/checkpoints/epoch-0001.ckpt"), Some(&*format!("{:064x}", 1)))
+    );
+    assert_eq!(store.artefact_data(&ckpt.id).await.unwrap(), None);
+    store.integrity_check().await.unwrap();
+}
+
+#[tokio::test]
+async fn non_finite_metrics_round_trip() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    let exp = store.record_experiment("levels", "").await.unwrap();
+    let run_id = store.create_run(&new_run(&exp, "h1", 2, 3)).await.unwrap();
+    let mut row = epoch_row(1);
+    row.train_nll = f64::NAN;
+    row.test_nll = f64::INFINITY;
+    row.validation_nll = Some(0.5);
+    store.record_epoch(&run_id, &row, &[]).await.unwrap();
+    let back = &store.epochs(&run_id).await.unwrap()[0];
+    assert!(back.train_nll.is_nan());
+    assert_eq!(back.test_nll, f64::INFINITY);
+    assert_eq!(back.validation_nll, Some(0.5));
+}
+
+fn request(exp: &str, hash: &str, epochs: u32) -> ClaimRequest {
+    ClaimRequest {
+        run: new_run(exp, hash, 2, epochs),
+        worker: worker(7),
+        retry_failed: false,
+        stale_after: None,
+    }
+}
+
+#[tokio::test]
+async fn claims_skip_finished_extend_resume_and_retry() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    let exp = store.record_experiment("levels", "").await.unwrap();
+    assert_eq!(store.latest_attempt("h").await.unwrap(), None);
+
+    // None: new.
+    let Claim::Claimed { run_id, from_epoch: 0, kind: ClaimKind::New } =
+        store.claim_config(&request(&exp, "h", 2)).await.unwrap()
+    else {
+        panic!("a new configuration is claimed")
+    };
+    // Running elsewhere: skip.
+    assert_eq!(
+        store.claim_config(&request(&exp, "h", 2)).await.unwrap(),
+        Claim::Skipped { run_id: run_id.clone(), reason: SkipReason::RunningElsewhere }
+    );
+    store.record_epoch(&run_id, &epoch_row(1), &[]).await.unwrap();
+    // Interrupted: resume after epoch 1.
+    store.finish_run(&run_id, RunStatus::Interrupted, Some("Ctrl-C")).await.unwrap();
+    let latest = store.latest_attempt("h").await.unwrap().unwrap();
+    assert_eq!((latest.status, latest.last_epoch), (RunStatus::Interrupted, 1));
+    assert_eq!(
+        store.claim_config(&request(&exp, "h", 2)).await.unwrap(),
+        Claim::Claimed { run_id: run_id.clone(), from_epoch: 1, kind: ClaimKind::Resume }
+    );
+    assert_eq!(store.run(&run_id).await.unwrap().error, None, "resuming clears the interruption");
+    store.record_epoch(&run_id, &epoch_row(2), &[]).await.unwrap();
+    store.finish_run(&run_id, RunStatus::Finished, None).await.unwrap();
+    // Finished with enough epochs: skip.
+    assert_eq!(
+        store.claim_config(&request(&exp, "h", 2)).await.unwrap(),
+        Claim::Skipped { run_id: run_id.clone(), reason: SkipReason::Finished }
+    );
+    // More epochs: extend the same attempt.
+    assert_eq!(
+        store.claim_config(&request(&exp, "h", 4)).await.unwrap(),
+        Claim::Claimed { run_id: run_id.clone(), from_epoch: 2, kind: ClaimKind::Extend }
+    );
+    assert_eq!(store.run(&run_id).await.unwrap().epochs_target, 4);
+    // Failed: skip unless retried; a retry is a new attempt and the failure stays.
+    store.finish_run(&run_id, RunStatus::Failed, Some("loss is NaN at step 123")).await.unwrap();
+    assert_eq!(
+        store.claim_config(&request(&exp, "h", 4)).await.unwrap(),
+        Claim::Skipped { run_id: run_id.clone(), reason: SkipReason::Failed }
+    );
+    let retry = ClaimRequest { retry_failed: true, ..request(&exp, "h", 4) };
+    let Claim::Claimed { run_id: second, from_epoch: 0, kind: ClaimKind::New } =
+        store.claim_config(&retry).await.unwrap()
+    else {
+        panic!("a retried failure is a new attempt")
+    };
+    assert_ne!(second, run_id);
+    assert_eq!(store.run(&run_id).await.unwrap().error.as_deref(), Some("loss is NaN at step 123"));
+    assert_eq!(store.latest_attempt("h").await.unwrap().unwrap().run_id, second);
+    assert_eq!(store.list_runs(&RunFilter::default()).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn stale_running_runs_become_interrupted_and_resumable() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    let exp = store.record_experiment("levels", "").await.unwrap();
+    let Claim::Claimed { run_id, .. } = store.claim_config(&request(&exp, "h", 3)).await.unwrap() else {
+        panic!()
+    };
+    store.record_epoch(&run_id, &epoch_row(1), &[]).await.unwrap();
+    assert!(store.mark_stale_running_as_interrupted(Duration::from_secs(60)).await.unwrap().is_empty());
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    assert_eq!(
+        store.mark_stale_running_as_interrupted(Duration::from_millis(10)).await.unwrap(),
+        vec![run_id.clone()]
+    );
+    let run = store.run(&run_id).await.unwrap();
+    assert_eq!(run.status, RunStatus::Interrupted);
+    assert!(run.error.unwrap().contains("heartbeat"));
+    assert!(!store.heartbeat(&run_id).await.unwrap(), "the old worker learns it lost the run");
+
+    // A stale heartbeat also lets claim_config take the run over directly.
+    assert!(store.claim(&run_id, &worker(8)).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let stale = ClaimRequest { stale_after: Some(Duration::from_millis(10)), ..request(&exp, "h", 3) };
+    assert_eq!(
+        store.claim_config(&stale).await.unwrap(),
+        Claim::Claimed { run_id: run_id.clone(), from_epoch: 1, kind: ClaimKind::Resume }
+    );
+    assert_eq!(store.run(&run_id).await.unwrap().worker_pid, Some(7));
+}
+
+#[tokio::test]
+async fn inspection_queries_filter_and_join() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    let levels = store.record_experiment("levels", "").await.unwrap();
+    let blocks = store.record_experiment("blocks", "").await.unwrap();
+    let mut ids = Vec::new();
+    for (exp, hash, q) in [(&levels, "a", 2), (&levels, "b", 256), (&blocks, "c", 2)] {
+        let Claim::Claimed { run_id, .. } = store
+            .claim_config(&ClaimRequest { run: new_run(exp, hash, q, 2), ..request(exp, hash, 2) })
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        for epoch in 1..=2 {
+            store.record_epoch(&run_id, &epoch_row(epoch), &[]).await.unwrap();
+        }
+        ids.push(run_id);
+    }
+    store.finish_run(&ids[0], RunStatus::Finished, None).await.unwrap();
+
+    let all = store.list_runs(&RunFilter::default()).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), ids);
+    assert_eq!(all[0].last_epoch, Some(2));
+    assert_eq!(all[0].last_test_bits_per_dim, Some(epoch_row(2).test_bits_per_dim));
+    assert_eq!(all[0].varying, json!({"model.levels": 2}));
+
+    let by_exp = RunFilter { experiment: Some("levels".into()), ..RunFilter::default() };
+    assert_eq!(store.list_runs(&by_exp).await.unwrap().len(), 2);
+    let by_status = RunFilter { status: Some(RunStatus::Finished), ..RunFilter::default() };
+    assert_eq!(
+        store.list_runs(&by_status).await.unwrap().iter().map(|r| &r.id).collect::<Vec<_>>(),
+        [&ids[0]]
+    );
+    let by_value =
+        RunFilter { where_eq: vec![parse_where("model.levels=2").unwrap()], ..RunFilter::default() };
+    assert_eq!(store.list_runs(&by_value).await.unwrap().len(), 2);
+    let combined = RunFilter { experiment: Some("levels".into()), ..by_value.clone() };
+    assert_eq!(
+        store.list_runs(&combined).await.unwrap().iter().map(|r| &r.id).collect::<Vec<_>>(),
+        [&ids[0]]
+    );
+    let nothing = RunFilter { experiment: Some("nope".into()), ..RunFilter::default() };
+    assert!(store.list_runs(&nothing).await.unwrap().is_empty());
+
+    let metrics = store.metrics(&by_value).await.unwrap();
+    assert_eq!(metrics.len(), 4);
+    assert_eq!(
+        metrics.iter().map(|m| (m.run_id.clone(), m.metrics.epoch)).collect::<Vec<_>>(),
+        [(ids[0].clone(), 1), (ids[0].clone(), 2), (ids[2].clone(), 1), (ids[2].clone(), 2)]
+    );
+    assert_eq!(metrics[2].experiment, "blocks");
+    assert_eq!(metrics[0].config["model"]["levels"], json!(2));
+    assert_eq!(metrics[1].metrics, epoch_row(2));
+    assert_eq!(store.experiments().await.unwrap().iter().map(|e| e.runs).collect::<Vec<_>>(), [1, 2]);
+}
+
+#[tokio::test]
+async fn run_ids_are_found_by_unique_prefix() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    let exp = store.record_experiment("levels", "").await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(store.create_run(&new_run(&exp, &format!("h{i}"), 2, 1)).await.unwrap());
+    }
+    // Full ids, upper case and unique prefixes.
+    for id in &ids {
+        assert_eq!(&store.run(id).await.unwrap().id, id);
+        assert_eq!(&store.run(&id.to_uppercase()).await.unwrap().id, id);
+        let unique = (1..=id.len())
+            .map(|n| &id[..n])
+            .find(|p| ids.iter().filter(|o| o.starts_with(p)).count() == 1)
+            .unwrap();
+        assert_eq!(&store.run(unique).await.unwrap().id, id);
+    }
+    // 40 UUIDs share some first hex digit: that prefix is ambiguous and lists its candidates.
+    let digit = (0..16)
+        .map(|d| format!("{d:x}"))
+        .find(|d| ids.iter().filter(|id| id.starts_with(d.as_str())).count() > 1)
+        .unwrap();
+    match store.run(&digit).await {
+        Err(err @ StoreError::AmbiguousPrefix { .. }) => {
+            let StoreError::AmbiguousPrefix { candidates, .. } = &err else { unreachable!() };
+            assert_eq!(candidates.len(), ids.iter().filter(|id| id.starts_with(digit.as_str())).count());
+            assert!(candidates.iter().all(|c| err.to_string().contains(c.as_str())));
+        }
+        other => panic!("expected an ambiguity, got {other:?}"),
+    }
+    for missing in ["", "zz", "%", "_", "ffffffff-ffff-ffff"] {
+        assert!(matches!(store.run(missing).await, Err(StoreError::RunNotFound { .. })), "{missing}");
+    }
+}
+
+#[tokio::test]
+async fn gc_lists_files_of_removed_runs_and_checkpoints_retention_drops() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    let exp = store.record_experiment("levels", "").await.unwrap();
+    let kept = store.create_run(&new_run(&exp, "a", 2, 5)).await.unwrap();
+    let removed = store.create_run(&new_run(&exp, "b", 2, 5)).await.unwrap();
+    for run in [&kept, &removed] {
+        for epoch in 1..=5 {
+            let mut row = epoch_row(epoch);
+            // Best epoch is 2 for the kept run.
+            if epoch == 2 {
+                row.test_nll = 0.01;
+            }
+            store.record_epoch(run, &row, &epoch_artefacts(epoch)).await.unwrap();
+        }
+    }
+    store.delete_run(&removed).await.unwrap();
+    assert!(matches!(store.run(&removed).await, Err(StoreError::RunNotFound { .. })));
+    assert!(matches!(store.delete_run(&removed).await, Err(StoreError::RunNotFound { .. })));
+    assert_eq!(store.epochs(&removed).await.unwrap(), []);
+    let left = store.artefacts(&removed).await.unwrap();
+    assert!(
+        left.len() == 5 && left.iter().all(|a| a.kind == ArtefactKind::Checkpoint),
+        "pictures go, file rows stay"
+    );
+
+    let candidates = store.gc_candidates(Retention::default()).await.unwrap();
+    let of = |run: &str| candidates.iter().filter(|a| a.run_id == run).map(|a| a.epoch).collect::<Vec<_>>();
+    assert_eq!(of(&removed), [1, 2, 3, 4, 5]);
+    assert_eq!(of(&kept), [1, 3, 4], "last (5) and best (2) are kept");
+    let keep_all = store.gc_candidates(Retention { keep_last: 5, keep_best: false }).await.unwrap();
+    assert_eq!(keep_all.iter().filter(|a| a.run_id == kept).count(), 0);
+
+    for artefact in &candidates {
+        assert!(store.mark_artefact_deleted(&artefact.id).await.unwrap());
+        assert!(!store.mark_artefact_deleted(&artefact.id).await.unwrap(), "once");
+    }
+    assert!(store.gc_candidates(Retention::default()).await.unwrap().is_empty());
+    assert!(store.artefacts(&removed).await.unwrap().iter().all(|a| a.deleted_at.is_some()));
+
+    // A checkpoint written again (a resume re-trained that epoch) is live again.
+    let again = NewArtefact {
+        kind: ArtefactKind::Checkpoint,
+        name: "epoch-0003.ckpt".into(),
+        media_type: "application/octet-stream".into(),
+        content: ArtefactContent::File {
+            path: "runs/x/checkpoints/epoch-0003.ckpt".into(),
+            sha256: "ab".repeat(32),
+            size_bytes: None,
+        },
+    };
+    store.add_artefact(&kept, 3, &again).await.unwrap();
+    let epoch3 = store
+        .artefacts(&kept)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.epoch == 3 && a.kind == ArtefactKind::Checkpoint)
+        .unwrap();
+    assert_eq!((epoch3.deleted_at, epoch3.sha256), (None, Some("ab".repeat(32))));
+    store.integrity_check().await.unwrap();
+}

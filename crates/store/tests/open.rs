@@ -1,0 +1,160 @@
+//! Opening databases: migrations on an empty file and again on reopen, the SQLite settings, and
+//! clear errors naming the file for corrupt, locked and unsupported databases.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TempDb;
+use pixelcnn_store::{Store, StoreError, StoreOptions};
+use sqlx::{Connection, SqliteConnection};
+
+/// Counts the applied migrations and the store's tables through a separate connection.
+async fn schema_of(path: &std::path::Path) -> (i64, Vec<String>) {
+    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let migrations: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    (migrations, tables)
+}
+
+#[tokio::test]
+async fn migrations_create_the_schema_and_rerunning_them_is_a_no_op() {
+    let db = TempDb::new();
+    assert!(!db.path.exists());
+    let store = db.open().await;
+    store.record_experiment("levels", "q = 2 vs 256").await.unwrap();
+    store.close().await;
+    assert!(db.path.is_file(), "the file and its parent folders are created");
+
+    let (applied, tables) = schema_of(&db.path).await;
+    assert_eq!(applied, 1);
+    assert_eq!(tables, ["artefacts", "config_locks", "epochs", "experiments", "runs", "sweeps"]);
+
+    // Reopening applies nothing and keeps the data.
+    for _ in 0..2 {
+        let store = db.open().await;
+        assert_eq!(store.experiments().await.unwrap().len(), 1);
+        store.close().await;
+    }
+    assert_eq!(schema_of(&db.path).await, (applied, tables));
+}
+
+#[tokio::test]
+async fn sqlite_settings_take_effect() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    let settings = store.settings().await.unwrap();
+    assert_eq!(settings["engine"], "sqlite");
+    assert_eq!(settings["journal_mode"], "wal");
+    assert_eq!(settings["busy_timeout"], "30000");
+    assert_eq!(settings["foreign_keys"], "1");
+    assert_eq!(settings["synchronous"], "1", "NORMAL");
+    store.integrity_check().await.unwrap();
+    assert_eq!(store.location(), db.path.display().to_string());
+}
+
+#[tokio::test]
+async fn a_corrupt_file_is_an_error_naming_it() {
+    let db = TempDb::new();
+    std::fs::create_dir_all(db.path.parent().unwrap()).unwrap();
+    std::fs::write(&db.path, b"this is not a database, just some garbage bytes\n".repeat(100)).unwrap();
+    let err = Store::open(&db.url()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains(&db.path.display().to_string()), "{message}");
+    assert!(message.contains("corrupt"), "{message}");
+}
+
+#[tokio::test]
+async fn a_locked_database_is_an_error_naming_it() {
+    let db = TempDb::new();
+    db.open().await.close().await;
+    // Another process holds the write lock.
+    let mut holder = SqliteConnection::connect(&db.url()).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut holder).await.unwrap();
+
+    let options = StoreOptions { busy_timeout: Duration::from_millis(200), ..StoreOptions::default() };
+    let err = Store::open_with(&db.url(), options).await.unwrap_err();
+    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains(&db.path.display().to_string()) && message.contains("locked"), "{message}");
+
+    // Released: the same open succeeds.
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    Store::open_with(
+        &db.url(),
+        StoreOptions { busy_timeout: Duration::from_millis(200), ..Default::default() },
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn unsupported_urls_and_unusable_paths_are_errors() {
+    let err = Store::open("postgres://localhost/pixelcnn").await.unwrap_err();
+    assert!(matches!(err, StoreError::UnsupportedUrl { .. }), "{err:?}");
+    assert!(err.to_string().contains("postgres://localhost/pixelcnn"));
+    assert!(matches!(Store::open("sqlite::memory:").await, Err(StoreError::UnsupportedUrl { .. })));
+
+    // A folder where the file should be.
+    let dir = tempfile::tempdir().unwrap();
+    let err = Store::open(&pixelcnn_store::url_from_path(dir.path())).await.unwrap_err();
+    assert!(err.to_string().contains(&dir.path().display().to_string()), "{err}");
+
+    // A file where a parent folder should be.
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let err = Store::open(&pixelcnn_store::url_from_path(&blocker.join("x.db"))).await.unwrap_err();
+    assert!(matches!(err, StoreError::CreateDir { .. }), "{err:?}");
+    assert!(err.to_string().contains(&blocker.join("x.db").display().to_string()), "{err}");
+}
+
+/// Set in the child process of the test below: the URL `default_url` must give there.
+const EXPECT_URL_ENV: &str = "PIXELCNN_STORE_TEST_EXPECT_URL";
+
+/// Runs in a child process with `PIXELCNN_DB` set (setting variables in this process would need
+/// unsafe code); a no-op in the normal test run.
+#[test]
+fn default_url_child() {
+    if let Ok(expected) = std::env::var(EXPECT_URL_ENV) {
+        assert_eq!(pixelcnn_store::default_url(), expected);
+        assert_eq!(
+            pixelcnn_store::resolve_url(Some("flag.db")),
+            "sqlite://flag.db",
+            "the flag beats the environment"
+        );
+        println!("default_url_child checked");
+    }
+}
+
+#[test]
+fn the_default_url_follows_flag_then_environment_then_runs_folder() {
+    let child = |db: Option<&str>, expected: &str| {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command.args(["default_url_child", "--exact", "--nocapture", "--test-threads", "1"]);
+        command.env(EXPECT_URL_ENV, expected);
+        match db {
+            Some(db) => command.env(pixelcnn_store::DB_ENV, db),
+            None => command.env_remove(pixelcnn_store::DB_ENV),
+        };
+        let out = command.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("default_url_child checked"),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    child(None, "sqlite://runs/pixelcnn.db");
+    child(Some(""), "sqlite://runs/pixelcnn.db");
+    child(Some("elsewhere/x.db"), "sqlite://elsewhere/x.db");
+    child(Some("sqlite:///abs/y.db"), "sqlite:///abs/y.db");
+    assert_eq!(pixelcnn_store::resolve_url(Some("elsewhere/x.db")), "sqlite://elsewhere/x.db");
+}

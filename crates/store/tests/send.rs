@@ -1,0 +1,54 @@
+//! Every future the store returns is `Send`, so schedulers can drive it from `tokio::spawn`.
+//! This file only has to compile; the test body never runs the futures.
+
+use std::time::Duration;
+
+use pixelcnn_store::{
+    ClaimRequest, EpochRow, NewArtefact, NewRun, NewSweep, Retention, RunFilter, RunStatus, Store, Worker,
+};
+
+fn send<T: Send>(_: T) {}
+
+#[allow(dead_code, clippy::too_many_arguments)]
+fn all_futures_are_send(
+    s: &Store,
+    run: &NewRun,
+    sweep: &NewSweep,
+    w: &Worker,
+    row: &EpochRow,
+    artefacts: &[NewArtefact],
+    request: &ClaimRequest,
+    filter: &RunFilter,
+) {
+    send(Store::open("sqlite://x.db"));
+    send(s.record_experiment("e", ""));
+    send(s.record_sweep(sweep));
+    send(s.sweep("id"));
+    send(s.experiments());
+    send(s.create_run(run));
+    send(s.claim("id", w));
+    send(s.claim_config(request));
+    send(s.latest_attempt("h"));
+    send(s.set_worker("id", w));
+    send(s.heartbeat("id"));
+    send(s.mark_stale_running_as_interrupted(Duration::from_secs(1)));
+    send(s.finish_run("id", RunStatus::Finished, None));
+    send(s.delete_run("id"));
+    send(s.record_epoch("id", row, artefacts));
+    send(s.last_epoch("id"));
+    send(s.epochs("id"));
+    send(s.add_artefact("id", 1, &artefacts[0]));
+    send(s.artefacts("id"));
+    send(s.artefact_data("id"));
+    send(s.mark_artefact_deleted("id"));
+    send(s.gc_candidates(Retention::default()));
+    send(s.list_runs(filter));
+    send(s.run("id"));
+    send(s.metrics(filter));
+    send(s.integrity_check());
+    send(s.settings());
+    send(s.close());
+}
+
+#[test]
+fn compiles() {}

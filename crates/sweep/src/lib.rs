@@ -1,0 +1,16 @@
+//! Sweeps: every configuration of an experiment file trained once, each in its own worker process,
+//! recorded in the store, resumed and deduplicated by `config_hash`.
+
+mod error;
+pub mod estimate;
+pub mod events;
+mod git;
+mod hash;
+mod scheduler;
+pub mod worker;
+
+pub use error::{Result, SweepError};
+pub use git::GitState;
+pub use hash::config_hash;
+pub use scheduler::{SweepOptions, SweepReport, run_sweep, safe_name};
+pub use worker::{WorkerArgs, run_worker};

@@ -1,0 +1,235 @@
+//! `pixelcnn worker`: trains one claimed run in its own process, so that a crash, abort or
+//! out-of-memory ends only that run. It records every epoch in the store in one transaction,
+//! sends heartbeats, and stops (status `interrupted`) on Ctrl-C, SIGTERM or when its scheduler
+//! goes away (its stdin reaches end-of-file, which also happens after `kill -9` of the scheduler).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use pixelcnn_config::RunConfig;
+use pixelcnn_store::{ArtefactContent, ArtefactKind, EpochRow, NewArtefact, RunStatus, Store, Worker};
+use pixelcnn_train::checkpoint::file_name;
+use pixelcnn_train::{Artefact, EpochMetrics, RunObserver, RunStart, StepProgress, TrainError, Trainer};
+use sha2::{Digest, Sha256};
+use tokio::runtime::Runtime;
+
+use crate::error::{Result, SweepError};
+use crate::events::WorkerEvent;
+
+/// Seconds between heartbeats; a run whose heartbeat is much older is taken for dead.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+const STEP_EVENT_EVERY: Duration = Duration::from_millis(250);
+
+/// What a worker is told to do.
+#[derive(Debug, Clone)]
+pub struct WorkerArgs {
+    /// Store URL.
+    pub db: String,
+    /// The claimed run.
+    pub run_id: String,
+    /// Output folder of the run (checkpoints, samples).
+    pub out: PathBuf,
+    /// Last completed epoch: resume from its checkpoint (0: fresh).
+    pub from_epoch: u32,
+    /// Device placement chosen by the scheduler (overrides `device = "auto"`).
+    pub device: Option<String>,
+    /// Threads chosen by the scheduler.
+    pub threads: Option<usize>,
+}
+
+/// Trains the run and records its end state. Returns the final status.
+pub fn run_worker(args: &WorkerArgs) -> Result<RunStatus> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let store = rt.block_on(Store::open(&args.db))?;
+    let stop = stop_flag();
+    let outcome = train(&rt, &store, args, &stop);
+    let (status, error) = match &outcome {
+        Ok(()) => (RunStatus::Finished, None),
+        Err(SweepError::Train(TrainError::Stopped(_))) => (RunStatus::Interrupted, None),
+        Err(e) => (RunStatus::Failed, Some(e.to_string())),
+    };
+    rt.block_on(store.finish_run(&args.run_id, status, error.as_deref()))?;
+    rt.block_on(store.close());
+    Ok(status)
+}
+
+fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, stop: &Arc<AtomicBool>) -> Result<()> {
+    let detail = rt.block_on(store.run(&args.run_id))?;
+    let mut config: RunConfig = serde_json::from_value(detail.config)
+        .map_err(|e| SweepError::StoredConfig { run: args.run_id.clone(), message: e.to_string() })?;
+    config.train.epochs = detail.epochs_target as usize;
+    if let Some(device) = &args.device {
+        config.device.clone_from(device);
+    }
+    if let Some(threads) = args.threads {
+        config.threads = threads;
+    }
+    let trainer = if args.from_epoch > 0 {
+        let ckpt = args.out.join("checkpoints").join(file_name(args.from_epoch as usize));
+        Trainer::resume(&ckpt, config, &args.out)?
+    } else {
+        Trainer::new(config, &args.out)?
+    };
+    let mut observer = StoreObserver {
+        rt,
+        store,
+        run_id: &args.run_id,
+        stop: stop.clone(),
+        last_beat: Instant::now(),
+        last_event: Instant::now(),
+    };
+    trainer.run(&mut observer)?;
+    Ok(())
+}
+
+/// A flag raised by Ctrl-C, SIGTERM, or the end of stdin (the scheduler is gone).
+fn stop_flag() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let on_signal = stop.clone();
+    // Only one handler per process; a second worker in the same process (tests) shares the first.
+    let _ = ctrlc::set_handler(move || on_signal.store(true, Ordering::SeqCst));
+    let on_eof = stop.clone();
+    std::thread::spawn(move || {
+        let mut sink = [0u8; 64];
+        let mut stdin = std::io::stdin();
+        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+        on_eof.store(true, Ordering::SeqCst);
+    });
+    stop
+}
+
+struct StoreObserver<'a> {
+    rt: &'a Runtime,
+    store: &'a Store,
+    run_id: &'a str,
+    stop: Arc<AtomicBool>,
+    last_beat: Instant,
+    last_event: Instant,
+}
+
+fn emit(event: &WorkerEvent) {
+    let mut out = std::io::stdout().lock();
+    // A scheduler that went away is noticed through stdin; nothing to do about stdout here.
+    let _ = writeln!(out, "{}", event.to_line());
+    let _ = out.flush();
+}
+
+impl RunObserver for StoreObserver<'_> {
+    fn started(&mut self, s: &RunStart) {
+        let worker = Worker {
+            pid: std::process::id(),
+            host: host_name(),
+            device: Some(s.device.name.clone()),
+            threads: u32::try_from(s.device.threads).ok(),
+        };
+        if let Err(e) = self.rt.block_on(self.store.set_worker(self.run_id, &worker)) {
+            tracing::warn!("recording the worker of run {}: {e}", self.run_id);
+        }
+        emit(&WorkerEvent::Started {
+            device: s.device.name.clone(),
+            first_epoch: s.first_epoch,
+            steps_per_epoch: s.steps_per_epoch,
+        });
+    }
+
+    fn step(&mut self, p: &StepProgress) {
+        if self.last_beat.elapsed() >= HEARTBEAT_EVERY {
+            self.last_beat = Instant::now();
+            if let Err(e) = self.rt.block_on(self.store.heartbeat(self.run_id)) {
+                tracing::warn!("heartbeat of run {}: {e}", self.run_id);
+            }
+        }
+        if self.last_event.elapsed() >= STEP_EVENT_EVERY || p.step_in_epoch == p.steps_per_epoch {
+            self.last_event = Instant::now();
+            emit(&WorkerEvent::Step {
+                epoch: p.epoch,
+                step_in_epoch: p.step_in_epoch,
+                steps_per_epoch: p.steps_per_epoch,
+                loss: p.loss,
+                images_per_second: p.images_per_second,
+            });
+        }
+    }
+
+    fn epoch(&mut self, m: &EpochMetrics, artefacts: &[Artefact]) -> std::result::Result<(), String> {
+        let row = epoch_row(m);
+        let artefacts = artefacts
+            .iter()
+            .map(new_artefact)
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|e| e.to_string())?;
+        self.rt
+            .block_on(self.store.record_epoch(self.run_id, &row, &artefacts))
+            .map_err(|e| e.to_string())?;
+        self.last_beat = Instant::now();
+        emit(&WorkerEvent::Epoch { epoch: m.epoch, test_bits_per_dim: m.test_bits_per_dim });
+        Ok(())
+    }
+
+    fn pruned(&mut self, paths: &[PathBuf]) {
+        let result = self.rt.block_on(async {
+            for a in self.store.artefacts(self.run_id).await? {
+                if a.path.as_deref().is_some_and(|p| paths.iter().any(|q| Path::new(p) == q)) {
+                    self.store.mark_artefact_deleted(&a.id).await?;
+                }
+            }
+            Ok::<_, pixelcnn_store::StoreError>(())
+        });
+        if let Err(e) = result {
+            tracing::warn!("recording deleted checkpoints of run {}: {e}", self.run_id);
+        }
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+fn epoch_row(m: &EpochMetrics) -> EpochRow {
+    EpochRow {
+        epoch: u32::try_from(m.epoch).unwrap_or(u32::MAX),
+        step: m.step,
+        train_nll: m.train_nll,
+        validation_nll: m.validation_nll,
+        test_nll: m.test_nll,
+        test_bits_per_dim: m.test_bits_per_dim,
+        test_nats_per_image: m.test_nats_per_image,
+        lr: m.lr,
+        seconds: m.seconds,
+        images_per_second: m.images_per_second,
+    }
+}
+
+fn new_artefact(a: &Artefact) -> std::io::Result<NewArtefact> {
+    let bytes = std::fs::read(&a.path)?;
+    let name = a.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let (kind, media_type, content) = match a.kind {
+        pixelcnn_train::ArtefactKind::Samples => {
+            (ArtefactKind::Samples, "image/png", ArtefactContent::Blob(bytes))
+        }
+        pixelcnn_train::ArtefactKind::Completion => {
+            (ArtefactKind::Completion, "image/png", ArtefactContent::Blob(bytes))
+        }
+        pixelcnn_train::ArtefactKind::Checkpoint => (
+            ArtefactKind::Checkpoint,
+            "application/octet-stream",
+            ArtefactContent::File {
+                path: a.path.display().to_string(),
+                sha256: hex::encode(Sha256::digest(&bytes)),
+                size_bytes: Some(bytes.len() as u64),
+            },
+        ),
+    };
+    Ok(NewArtefact { kind, name, media_type: media_type.into(), content })
+}
+
+/// This machine's name, for run records.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}

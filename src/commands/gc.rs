@@ -1,0 +1,34 @@
+//! `pixelcnn gc`: deletes checkpoint files that retention does not keep (last and best of each run)
+//! or whose runs were removed, and records the deletions.
+
+use std::process::ExitCode;
+
+use pixelcnn_store::Retention;
+
+use crate::commands::runs::open;
+
+pub fn run(db: Option<&str>, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let (rt, store) = open(db)?;
+    let candidates = rt.block_on(store.gc_candidates(Retention::default()))?;
+    let mut freed = 0u64;
+    for a in &candidates {
+        let Some(path) = &a.path else { continue };
+        println!("{} {path}", if dry_run { "would delete" } else { "deleting" });
+        if dry_run {
+            continue;
+        }
+        match std::fs::remove_file(path) {
+            Ok(()) => freed += a.size_bytes.unwrap_or(0),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => anyhow::bail!("{path}: {e}"),
+        }
+        rt.block_on(store.mark_artefact_deleted(&a.id))?;
+    }
+    println!(
+        "{} file(s), {:.1} MB{}",
+        candidates.len(),
+        freed as f64 / 1e6,
+        if dry_run { " (dry run)" } else { "" }
+    );
+    Ok(ExitCode::SUCCESS)
+}

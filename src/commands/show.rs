@@ -1,0 +1,70 @@
+//! `pixelcnn show`: everything recorded about one run.
+
+use std::process::ExitCode;
+
+use crate::commands::plan::print_table;
+use crate::commands::runs::open;
+
+pub fn run(run: &str, db: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+    let (rt, store) = open(db)?;
+    let detail = rt.block_on(store.run(run))?;
+    let epochs = rt.block_on(store.epochs(&detail.id))?;
+    let artefacts = rt.block_on(store.artefacts(&detail.id))?;
+    if json {
+        let all = serde_json::json!({ "run": detail, "epochs": epochs, "artefacts": artefacts });
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("run {} ({}), experiment {}", detail.id, detail.status.as_str(), detail.experiment);
+    println!("config_hash {}", detail.config_hash);
+    println!("varying     {}", detail.varying);
+    let device = detail.device.as_deref().unwrap_or("-");
+    let threads = detail.threads.map_or("-".into(), |t| t.to_string());
+    println!("device      {device}, {threads} threads");
+    let host = detail.worker_host.as_deref().unwrap_or("-");
+    println!("worker      pid {} on {host}", detail.worker_pid.map_or("-".into(), |p| p.to_string()));
+    let commit = detail.git_commit.as_deref().unwrap_or("-");
+    let dirty = if detail.git_dirty == Some(true) { " (dirty)" } else { "" };
+    println!("git         {commit}{dirty}");
+    println!("versions    {}", detail.versions);
+    println!(
+        "times       created {}, started {}, ended {}",
+        detail.created_at,
+        opt(&detail.started_at),
+        opt(&detail.ended_at)
+    );
+    if let Some(e) = &detail.error {
+        println!("error       {e}");
+    }
+    println!("\nconfiguration:\n{}", detail.config_toml);
+    let mut rows = vec![
+        ["epoch", "train_nll", "valid_nll", "test_nll", "bits/dim", "nats/image", "lr", "seconds", "img/s"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for e in &epochs {
+        rows.push(vec![
+            e.epoch.to_string(),
+            format!("{:.4}", e.train_nll),
+            e.validation_nll.map_or("-".into(), |v| format!("{v:.4}")),
+            format!("{:.4}", e.test_nll),
+            format!("{:.4}", e.test_bits_per_dim),
+            format!("{:.2}", e.test_nats_per_image),
+            format!("{:.3e}", e.lr),
+            format!("{:.1}", e.seconds),
+            format!("{:.1}", e.images_per_second),
+        ]);
+    }
+    print_table(&rows);
+    println!("\nartefacts:");
+    for a in &artefacts {
+        let place = a.path.clone().unwrap_or_else(|| "in database".into());
+        let deleted = if a.deleted_at.is_some() { " (deleted)" } else { "" };
+        println!("  epoch {:>4} {:<10} {} {place}{deleted}", a.epoch, a.kind.as_str(), a.name);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn opt(value: &Option<String>) -> &str {
+    value.as_deref().unwrap_or("-")
+}

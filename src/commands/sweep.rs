@@ -1,0 +1,55 @@
+//! `pixelcnn sweep`: the plan, then every run that still needs training, each in a worker process.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use pixelcnn_store::{RunStatus, resolve_url};
+use pixelcnn_sweep::{SweepOptions, run_sweep};
+
+use crate::cli::ExperimentArgs;
+use crate::commands::plan;
+use crate::versions::Versions;
+
+/// Options of `pixelcnn sweep` besides the experiment.
+pub struct Args {
+    pub db: Option<String>,
+    pub runs_dir: std::path::PathBuf,
+    pub parallel: usize,
+    pub retry_failed: bool,
+    pub tags: Vec<String>,
+    pub note: Option<String>,
+    pub stale_after: u64,
+}
+
+pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> {
+    // Validate everything before the database is touched: an invalid plan writes nothing.
+    let exp = plan::load(experiment)?;
+    plan::print(&exp);
+    let options = SweepOptions {
+        db_url: resolve_url(args.db.as_deref()),
+        runs_dir: args.runs_dir,
+        parallel: args.parallel,
+        retry_failed: args.retry_failed,
+        tags: args.tags,
+        note: args.note,
+        versions: serde_json::to_value(Versions::current())?,
+        worker_exe: std::env::current_exe()?,
+        stale_after: Duration::from_secs(args.stale_after),
+        overrides: experiment.sets.clone(),
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(run_sweep(&exp, &options))?;
+    let count = |s: RunStatus| report.trained.iter().filter(|(_, st)| *st == s).count();
+    println!(
+        "sweep {}: {} trained ({} finished, {} failed, {} interrupted), {} already done or running elsewhere; database {}",
+        exp.name,
+        report.trained.len(),
+        count(RunStatus::Finished),
+        count(RunStatus::Failed),
+        count(RunStatus::Interrupted),
+        report.skipped.len(),
+        options.db_url
+    );
+    let ok = count(RunStatus::Failed) == 0 && !report.interrupted;
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
