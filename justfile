@@ -39,6 +39,15 @@ test: check-libtorch
     cargo test --workspace
     cargo check --all-targets --no-default-features --features flex
 
+# Plan and train every run of an experiment file, e.g. `just sweep experiments/levels.toml --profile quick`.
+sweep FILE *ARGS: check-libtorch
+    cargo build --release --quiet
+    target/release/pixelcnn sweep {{FILE}} {{ARGS}}
+
+# Show the runs an experiment file resolves to and an estimate of the time; runs nothing.
+plan FILE *ARGS: check-libtorch
+    cargo run --release --quiet -- plan {{FILE}} {{ARGS}}
+
 # Run any pixelcnn subcommand on the release build, e.g. `just run train --config run.toml`.
 run *ARGS: check-libtorch
     cargo run --release --quiet -- {{ARGS}}

@@ -29,7 +29,10 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Eval { checkpoint, data, device, json } => eval::run(&checkpoint, data, device, json),
         Command::Plan { experiment } => plan::run(&experiment),
         Command::Sweep { experiment, db, runs_dir, parallel, retry_failed, tags, note, stale_after } => {
-            sweep::run(&experiment, sweep::Args { db, runs_dir, parallel, retry_failed, tags, note, stale_after })
+            sweep::run(
+                &experiment,
+                sweep::Args { db, runs_dir, parallel, retry_failed, tags, note, stale_after },
+            )
         }
         Command::Worker { db, run_id, out, from_epoch, device, threads } => {
             worker::run(&pixelcnn_sweep::WorkerArgs { db, run_id, out, from_epoch, device, threads })

@@ -53,3 +53,60 @@ pub fn metrics_without_timing(out: &Path) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// Writes a tiny experiment file: `levels` swept, `seeds` replicates, plus extra TOML lines.
+pub fn tiny_experiment(dir: &Path, name: &str, epochs: usize, extra: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "device = \"cpu\"\nthreads = 1\n\
+             [experiment]\nname = \"{name}\"\ndescription = \"test sweep\"\n\
+             [data]\ntrain_limit = 512\ntest_limit = 64\n\
+             [model]\nblocks = 1\nhidden = 4\n\
+             [train]\nepochs = {epochs}\nbatch_size = 64\nlr = 0.005\n\
+             [sample]\ncount = 0\ncomplete = 0\n\
+             {extra}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `pixelcnn <args> --db <db> --json` parsed.
+pub fn json(args: &[&str], db: &Path) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.extend(["--db", db.to_str().unwrap(), "--json"]);
+    let o = run(&all);
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Every epoch row of a database, keyed by (config_hash, epoch), without timing columns.
+pub fn epoch_rows(db: &Path) -> Vec<(String, u64, serde_json::Value)> {
+    let o = run(&["metrics", "--db", db.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let mut out: Vec<_> = rows
+        .into_iter()
+        .map(|mut r| {
+            let m = r.as_object_mut().unwrap();
+            let key = format!("{}/{}/{}", m["model.levels"], m["train.lr"], m["seed"]);
+            // The numbers of the epoch; timing, run ids and settings that do not change them are left out.
+            let metrics = [
+                "epoch",
+                "step",
+                "train_nll",
+                "validation_nll",
+                "test_nll",
+                "test_bits_per_dim",
+                "test_nats_per_image",
+                "lr",
+            ];
+            m.retain(|k, _| metrics.contains(&k.as_str()));
+            (key, m["epoch"].as_u64().unwrap(), r)
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    out
+}

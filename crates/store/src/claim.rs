@@ -217,6 +217,15 @@ impl Store {
             Decision::Take { run_id, from_epoch, kind } => {
                 let status = latest.as_ref().map(|a| a.status).unwrap_or(RunStatus::Queued);
                 if self.claim_on(&mut tx, &run_id, &request.worker, &[status], Some(wanted)).await? {
+                    // The attempt now runs with the request's configuration: the same numbers
+                    // (same hash), but possibly more epochs or other sampling settings.
+                    sqlx::query("UPDATE runs SET config_json = $1, config_toml = $2 WHERE id = $3")
+                        .bind(request.run.config.to_string())
+                        .bind(&request.run.config_toml)
+                        .bind(&run_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| self.err(e))?;
                     Claim::Claimed { run_id, from_epoch, kind }
                 } else {
                     self.active_elsewhere(latest)?

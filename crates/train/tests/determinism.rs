@@ -1,0 +1,182 @@
+//! Reproducibility of whole runs: the same seed gives bitwise-identical metrics (timing excluded),
+//! another seed different ones, and a run resumed from a checkpoint continues exactly as the
+//! uninterrupted run did, on libtorch's CPU backend and on flex. A resume that would change the
+//! numbers (here the learning rate) is refused.
+
+mod common;
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use pixelcnn_config::RunConfig;
+use pixelcnn_train::{EpochMetrics, TrainError, Trainer, checkpoint};
+
+use common::{Recorder, tiny_config, training_lock, untimed};
+
+const SEED: u64 = 7;
+const EPOCHS: usize = 3;
+
+fn config(device: &str, seed: u64) -> RunConfig {
+    let mut config = tiny_config(device, 4, seed);
+    config.train.epochs = EPOCHS;
+    config
+}
+
+/// Every number of an epoch as raw bits, so that equality means bitwise equality (and a NaN
+/// would not compare unequal to itself).
+fn bits(metrics: &[EpochMetrics]) -> Vec<Vec<u64>> {
+    untimed(metrics)
+        .iter()
+        .map(|m| {
+            vec![
+                m.epoch as u64,
+                m.step,
+                m.train_nll.to_bits(),
+                m.validation_nll.map_or(u64::MAX, f64::to_bits),
+                m.test_nll.to_bits(),
+                m.test_bits_per_dim.to_bits(),
+                m.test_nats_per_image.to_bits(),
+                m.lr.to_bits(),
+                m.seconds.to_bits(),
+                m.images_per_second.to_bits(),
+            ]
+        })
+        .collect()
+}
+
+/// Trains `config` from scratch into `dir`; returns the history and what the observer saw.
+fn train(config: &RunConfig, dir: &Path) -> (Vec<EpochMetrics>, Recorder) {
+    let _lock = training_lock();
+    let mut recorder = Recorder::default();
+    let history =
+        Trainer::new(config.clone(), dir).expect("run sets up").run(&mut recorder).expect("run trains");
+    (history, recorder)
+}
+
+/// The uninterrupted reference run of a device, trained once per process. Call it before taking
+/// the training lock (it takes the lock itself).
+fn reference(device: &str) -> &'static [EpochMetrics] {
+    static CPU: OnceLock<Vec<EpochMetrics>> = OnceLock::new();
+    static FLEX: OnceLock<Vec<EpochMetrics>> = OnceLock::new();
+    let cell = match device {
+        "cpu" => &CPU,
+        "flex" => &FLEX,
+        other => panic!("no reference run for {other}"),
+    };
+    cell.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (history, recorder) = train(&config(device, SEED), dir.path());
+        assert_eq!(history.len(), EPOCHS, "{device}: every epoch ran");
+        assert_eq!(recorder.epochs, history, "{device}: the observer saw the returned history");
+        for m in &history {
+            assert!(m.train_nll.is_finite() && m.test_nll.is_finite(), "{device}: {m:?}");
+        }
+        history
+    })
+}
+
+fn same_seed_is_bitwise_identical(device: &str) {
+    let first = reference(device);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (second, _) = train(&config(device, SEED), dir.path());
+    assert_eq!(bits(&second), bits(first), "{device}: same seed, different numbers");
+    // Timing is the only thing excluded: the untimed metrics compare equal as values too.
+    assert_eq!(untimed(&second), untimed(first));
+}
+
+fn different_seed_differs(device: &str) {
+    let first = reference(device);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (other, _) = train(&config(device, SEED + 1), dir.path());
+    for (a, b) in first.iter().zip(&other) {
+        assert_ne!(a.train_nll.to_bits(), b.train_nll.to_bits(), "{device}: epoch {} train NLL", a.epoch);
+        assert_ne!(a.test_nll.to_bits(), b.test_nll.to_bits(), "{device}: epoch {} test NLL", a.epoch);
+    }
+}
+
+fn resume_continues_bitwise(device: &str) {
+    let uninterrupted = reference(device);
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The interrupted run: one epoch (its last, so sampling is due, with nothing to draw).
+    let mut short = config(device, SEED);
+    short.train.epochs = 1;
+    let (first, _) = train(&short, dir.path());
+    assert_eq!(bits(&first), bits(&uninterrupted[..1]), "{device}: epoch 1 of the short run");
+
+    let ckpt = dir.path().join("checkpoints").join(checkpoint::file_name(1));
+    assert!(ckpt.is_file(), "{device}: no checkpoint at {}", ckpt.display());
+    let _lock = training_lock();
+    let mut recorder = Recorder::default();
+    let history = Trainer::resume(&ckpt, config(device, SEED), dir.path())
+        .expect("resume sets up")
+        .run(&mut recorder)
+        .expect("resumed run trains");
+    assert_eq!(recorder.first_epoch, Some(2), "{device}: resumed run starts at epoch 2");
+    assert_eq!(
+        recorder.epochs.iter().map(|m| m.epoch).collect::<Vec<_>>(),
+        vec![2, 3],
+        "{device}: the resumed invocation trains epochs 2 and 3 only"
+    );
+    assert_eq!(bits(&recorder.epochs), bits(&uninterrupted[1..]), "{device}: epochs 2-3 after resume");
+    // The returned history includes epoch 1, read back from the checkpoint.
+    assert_eq!(bits(&history), bits(uninterrupted), "{device}: full history after resume");
+    let files: Vec<usize> =
+        checkpoint::list(&dir.path().join("checkpoints")).into_iter().map(|(e, _)| e).collect();
+    assert_eq!(files, vec![1, 2, 3], "{device}: checkpoints after resume");
+}
+
+#[test]
+fn same_seed_is_bitwise_identical_on_libtorch_cpu() {
+    same_seed_is_bitwise_identical("cpu");
+}
+
+#[test]
+fn same_seed_is_bitwise_identical_on_flex() {
+    same_seed_is_bitwise_identical("flex");
+}
+
+#[test]
+fn different_seed_differs_on_libtorch_cpu() {
+    different_seed_differs("cpu");
+}
+
+#[test]
+fn different_seed_differs_on_flex() {
+    different_seed_differs("flex");
+}
+
+#[test]
+fn resume_continues_bitwise_on_libtorch_cpu() {
+    resume_continues_bitwise("cpu");
+}
+
+#[test]
+fn resume_continues_bitwise_on_flex() {
+    resume_continues_bitwise("flex");
+}
+
+#[test]
+fn resume_with_changed_lr_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut short = config("cpu", SEED);
+    short.train.epochs = 1;
+    train(&short, dir.path());
+    let ckpt = dir.path().join("checkpoints").join(checkpoint::file_name(1));
+
+    let mut changed = config("cpu", SEED);
+    changed.train.lr *= 2.0;
+    let err = Trainer::resume(&ckpt, changed, dir.path()).err().expect("a changed lr must be refused");
+    let message = err.to_string();
+    match &err {
+        TrainError::Checkpoint { path, .. } => assert_eq!(path, &ckpt, "the error names the checkpoint"),
+        other => panic!("expected a checkpoint error, got {other:?}"),
+    }
+    assert!(message.contains("train.lr"), "the error names the key: {message}");
+
+    // Keys outside the run's identity may change: more epochs, other sampling and retention.
+    let mut allowed = config("cpu", SEED);
+    allowed.train.epochs = 5;
+    allowed.sample.count = 10;
+    allowed.checkpoint.keep_last = 2;
+    assert!(Trainer::resume(&ckpt, allowed, dir.path()).is_ok(), "harmless changes were refused");
+}

@@ -1,0 +1,210 @@
+//! `pixelcnn sweep` through the real binary: resume and dedup by configuration, failures, kill -9,
+//! concurrent sweeps, and invalid experiment files that must leave the database untouched.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{epoch_rows, json, pixelcnn, run, text, tiny_experiment};
+
+fn sweep(file: &Path, db: &Path, extra: &[&str]) -> std::process::Output {
+    let runs_dir = db.with_extension("runs");
+    let mut args = vec!["sweep", file.to_str().unwrap(), "--db", db.to_str().unwrap()];
+    args.extend(["--runs-dir", runs_dir.to_str().unwrap()]);
+    args.extend(extra);
+    run(&args)
+}
+
+#[test]
+fn a_finished_sweep_trains_nothing_and_more_epochs_extend_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file =
+        tiny_experiment(dir.path(), "dedup", 2, "[sweep]\n\"model.levels\" = [2, 4]\nseeds = [1, 2]\n");
+    let db = dir.path().join("p.db");
+    let o = sweep(&file, &db, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let runs = json(&["runs"], &db);
+    assert_eq!(runs.as_array().unwrap().len(), 4);
+    let before = epoch_rows(&db);
+    assert_eq!(before.len(), 8);
+
+    let o = sweep(&file, &db, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("0 trained"), "{}", text(&o));
+    assert_eq!(epoch_rows(&db), before);
+
+    // Raising the epochs extends the same runs by one epoch each, keeping the first two.
+    let o = sweep(&file, &db, &["--set", "train.epochs=3"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let after = epoch_rows(&db);
+    assert_eq!(after.len(), 12);
+    let ids: Vec<_> = json(&["runs"], &db).as_array().unwrap().iter().map(|r| r["id"].clone()).collect();
+    assert_eq!(ids.len(), 4, "extension continues the same runs");
+    let kept: Vec<_> = after.iter().filter(|r| r.1 <= 2).cloned().collect();
+    assert_eq!(kept, before);
+
+    // The same extension as one uninterrupted sweep gives the same numbers.
+    let fresh = dir.path().join("fresh.db");
+    let o = sweep(&file, &fresh, &["--set", "train.epochs=3"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(epoch_rows(&fresh), after);
+}
+
+#[test]
+fn a_failing_run_does_not_stop_the_others_and_keeps_its_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // An absurd learning rate makes the loss infinite or NaN within a few steps.
+    let file = tiny_experiment(dir.path(), "failing", 1, "[sweep]\n\"train.lr\" = [0.005, 1e30]\n");
+    let db = dir.path().join("p.db");
+    let o = sweep(&file, &db, &[]);
+    assert!(!o.status.success(), "a sweep with a failed run exits non-zero");
+    let runs = json(&["runs"], &db);
+    let statuses: Vec<&str> =
+        runs.as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "finished").count(), 1, "{statuses:?}");
+    let failed = runs.as_array().unwrap().iter().find(|r| r["status"] == "failed").expect("a failed run");
+    let detail = json(&["show", failed["id"].as_str().unwrap()], &db);
+    let error = detail["run"]["error"].as_str().unwrap();
+    assert!(error.contains("diverged"), "{error}");
+}
+
+#[test]
+fn two_sweeps_at_once_train_every_configuration_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file =
+        tiny_experiment(dir.path(), "twice", 1, "[sweep]\n\"model.levels\" = [2, 3, 4]\nseeds = [1, 2]\n");
+    let db = dir.path().join("p.db");
+    let runs_dir = dir.path().join("runs");
+    let start = || {
+        pixelcnn()
+            .args(["sweep", file.to_str().unwrap(), "--db", db.to_str().unwrap()])
+            .args(["--runs-dir", runs_dir.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (start(), start());
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    let runs = json(&["runs"], &db);
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 6, "one run per configuration");
+    assert!(runs.iter().all(|r| r["status"] == "finished"));
+    assert_eq!(epoch_rows(&db).len(), 6, "one epoch each, none trained twice");
+}
+
+#[test]
+fn kill_9_mid_sweep_then_rerun_matches_an_uninterrupted_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "[sweep]\nseeds = [7]\n";
+    let file = tiny_experiment(dir.path(), "killed", 4, extra);
+    // Enough work per epoch to be killed in the middle of one.
+    let text_of = std::fs::read_to_string(&file).unwrap().replace("train_limit = 512", "train_limit = 4096");
+    std::fs::write(&file, text_of).unwrap();
+    let db = dir.path().join("p.db");
+    let runs_dir = dir.path().join("runs");
+    let mut child = pixelcnn()
+        .args(["sweep", file.to_str().unwrap(), "--db", db.to_str().unwrap()])
+        .args(["--runs-dir", runs_dir.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(Instant::now() < deadline, "the first epoch never finished");
+        std::thread::sleep(Duration::from_millis(100));
+        if db.exists() && epoch_rows(&db).len() >= 2 {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    // The worker notices its scheduler is gone, records `interrupted` and exits.
+    let runs = json(&["runs"], &db);
+    let id = runs[0]["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pid = loop {
+        let detail = json(&["show", &id], &db);
+        if detail["run"]["status"] == "interrupted" {
+            break detail["run"]["worker_pid"].as_u64().unwrap();
+        }
+        assert!(Instant::now() < deadline, "worker did not stop: {detail}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "worker {pid} still alive");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let o = run(&[
+        "sweep",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--runs-dir",
+        runs_dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let resumed = epoch_rows(&db);
+    assert_eq!(resumed.len(), 4, "no duplicate epoch rows");
+
+    let fresh = dir.path().join("fresh.db");
+    let o = run(&[
+        "sweep",
+        file.to_str().unwrap(),
+        "--db",
+        fresh.to_str().unwrap(),
+        "--runs-dir",
+        runs_dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(epoch_rows(&fresh), resumed, "resumed sweep equals the uninterrupted one");
+
+    let detail = json(&["show", &id], &db);
+    assert_eq!(detail["run"]["status"], "finished");
+    let o = std::process::Command::new("sqlite3").arg(&db).arg("PRAGMA integrity_check;").output();
+    if let Ok(o) = o {
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ok");
+    }
+}
+
+#[test]
+fn invalid_experiments_fail_clearly_and_leave_the_database_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let good = tiny_experiment(dir.path(), "good", 1, "[sweep]\nseeds = [1]\n");
+    assert!(sweep(&good, &db, &[]).status.success());
+    let digest = || std::fs::read(&db).unwrap();
+    let before = digest();
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("[checkpoint]\nkeep_lst = 1\n", "checkpoint.keep_lst", &[]),
+        ("[sweep]\n\"model.levels\" = [2, 300]\n", "model.levels", &[]),
+        ("[sweep]\n\"model.levels\" = []\n", "model.levels", &[]),
+        ("[sweep]\n\"model.level\" = [2, 4]\n", "model.level", &[]),
+        ("[checkpoint\nkeep_last = 1\n", ":", &[]),
+        ("[profile.quick.train]\nepochs = 0\n", "train.epochs", &["--profile", "quick"]),
+        ("", "train.lr", &["--set", "train.lr=-1"]),
+        ("", "train.batch_size", &["--set", "train.batch_size=0"]),
+        ("", "train.lr_decay", &["--set", "train.lr_decay=1.5"]),
+        ("", "model.blocks", &["--set", "model.blocks=0"]),
+        ("", "quik", &["--profile", "quik"]),
+    ];
+    for (i, (extra, key, args)) in cases.iter().enumerate() {
+        let file = tiny_experiment(dir.path(), &format!("bad{i}"), 1, extra);
+        let o = sweep(&file, &db, args);
+        let t = text(&o);
+        assert!(!o.status.success(), "case {i} should fail: {t}");
+        assert!(
+            t.contains(&format!("bad{i}.toml")) || args.contains(&"--set"),
+            "case {i} names the file: {t}"
+        );
+        assert!(t.contains(key), "case {i} names `{key}`: {t}");
+        assert_eq!(digest(), before, "case {i} changed the database");
+    }
+}
