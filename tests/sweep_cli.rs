@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,34 @@ fn sweep(file: &Path, db: &Path, extra: &[&str]) -> std::process::Output {
     args.extend(["--runs-dir", runs_dir.to_str().unwrap()]);
     args.extend(extra);
     run(&args)
+}
+
+/// Starts a one-run sweep whose epochs take long enough to interrupt, and returns once `epochs`
+/// of them are recorded: (sweep process, experiment file, database, runs folder).
+fn start_slow_sweep(
+    dir: &Path,
+    name: &str,
+    epochs: usize,
+    recorded: usize,
+) -> (std::process::Child, PathBuf, PathBuf, PathBuf) {
+    let file = tiny_experiment(dir, name, epochs, "[sweep]\nseeds = [7]\n");
+    let slow = std::fs::read_to_string(&file).unwrap().replace("train_limit = 512", "train_limit = 4096");
+    std::fs::write(&file, slow).unwrap();
+    let db = dir.join("p.db");
+    let runs_dir = dir.join("runs");
+    let child = pixelcnn()
+        .args(["sweep", file.to_str().unwrap(), "--db", db.to_str().unwrap()])
+        .args(["--runs-dir", runs_dir.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !(db.exists() && epoch_rows(&db).len() >= recorded) {
+        assert!(Instant::now() < deadline, "epoch {recorded} never finished");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (child, file, db, runs_dir)
 }
 
 #[test]
@@ -34,6 +62,17 @@ fn a_finished_sweep_trains_nothing_and_more_epochs_extend_it() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("0 trained"), "{}", text(&o));
     assert_eq!(epoch_rows(&db), before);
+
+    // Inspection: filters and the tidy export.
+    assert_eq!(json(&["runs", "--where", "model.levels=2"], &db).as_array().unwrap().len(), 2);
+    assert_eq!(json(&["runs", "--status", "failed"], &db).as_array().unwrap().len(), 0);
+    let o = run(&["metrics", "--db", db.to_str().unwrap(), "--experiment", "dedup"]);
+    let csv = String::from_utf8(o.stdout).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    for column in ["run_id", "epoch", "model.levels", "seed", "test_bits_per_dim", "train.lr"] {
+        assert!(header.contains(&column), "{column} missing from {header:?}");
+    }
+    assert_eq!(csv.lines().count(), 1 + 8);
 
     // Raising the epochs extends the same runs by one epoch each, keeping the first two.
     let o = sweep(&file, &db, &["--set", "train.epochs=3"]);
@@ -77,9 +116,10 @@ fn two_sweeps_at_once_train_every_configuration_exactly_once() {
         tiny_experiment(dir.path(), "twice", 1, "[sweep]\n\"model.levels\" = [2, 3, 4]\nseeds = [1, 2]\n");
     let db = dir.path().join("p.db");
     let runs_dir = dir.path().join("runs");
+    // Two schedulers with two worker slots each: four workers write to one database at once.
     let start = || {
         pixelcnn()
-            .args(["sweep", file.to_str().unwrap(), "--db", db.to_str().unwrap()])
+            .args(["sweep", file.to_str().unwrap(), "--db", db.to_str().unwrap(), "--parallel", "2"])
             .args(["--runs-dir", runs_dir.to_str().unwrap()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -98,28 +138,7 @@ fn two_sweeps_at_once_train_every_configuration_exactly_once() {
 #[test]
 fn kill_9_mid_sweep_then_rerun_matches_an_uninterrupted_sweep() {
     let dir = tempfile::tempdir().unwrap();
-    let extra = "[sweep]\nseeds = [7]\n";
-    let file = tiny_experiment(dir.path(), "killed", 4, extra);
-    // Enough work per epoch to be killed in the middle of one.
-    let text_of = std::fs::read_to_string(&file).unwrap().replace("train_limit = 512", "train_limit = 4096");
-    std::fs::write(&file, text_of).unwrap();
-    let db = dir.path().join("p.db");
-    let runs_dir = dir.path().join("runs");
-    let mut child = pixelcnn()
-        .args(["sweep", file.to_str().unwrap(), "--db", db.to_str().unwrap()])
-        .args(["--runs-dir", runs_dir.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        assert!(Instant::now() < deadline, "the first epoch never finished");
-        std::thread::sleep(Duration::from_millis(100));
-        if db.exists() && epoch_rows(&db).len() >= 2 {
-            break;
-        }
-    }
+    let (mut child, file, db, runs_dir) = start_slow_sweep(dir.path(), "killed", 4, 2);
     std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -207,4 +226,27 @@ fn invalid_experiments_fail_clearly_and_leave_the_database_untouched() {
         assert!(t.contains(key), "case {i} names `{key}`: {t}");
         assert_eq!(digest(), before, "case {i} changed the database");
     }
+}
+
+#[test]
+fn ctrl_c_stops_workers_which_record_interrupted_and_the_next_sweep_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, file, db, runs_dir) = start_slow_sweep(dir.path(), "ctrlc", 3, 1);
+    let killed = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "an interrupted sweep exits non-zero");
+    let runs = json(&["runs"], &db);
+    assert_eq!(runs[0]["status"], "interrupted", "{runs}");
+    let o = run(&[
+        "sweep",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--runs-dir",
+        runs_dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(epoch_rows(&db).len(), 3);
+    assert_eq!(json(&["runs"], &db)[0]["status"], "finished");
 }

@@ -19,3 +19,52 @@ pub fn config_hash(config: &RunConfig, data_checksums: &[(String, String)]) -> S
     // serde_json's maps are sorted by key, so this text is canonical.
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sums() -> Vec<(String, String)> {
+        vec![("train-images-idx3-ubyte".into(), "aa".into()), ("t10k-images-idx3-ubyte".into(), "bb".into())]
+    }
+
+    #[test]
+    fn epochs_sampling_device_and_paths_do_not_change_the_hash() {
+        let base = RunConfig::default();
+        let mut other = base.clone();
+        other.train.epochs = 3;
+        other.sample.count = 0;
+        other.checkpoint.keep_last = 5;
+        other.device = "flex".into();
+        other.threads = 1;
+        other.data.dir = Some("/somewhere/else".into());
+        assert_eq!(config_hash(&base, &sums()), config_hash(&other, &sums()));
+        // The order in which checksums are listed does not matter either.
+        let mut reversed = sums();
+        reversed.reverse();
+        assert_eq!(config_hash(&base, &sums()), config_hash(&base, &reversed));
+    }
+
+    #[test]
+    fn the_recipe_the_seed_and_the_data_change_the_hash() {
+        let base = RunConfig::default();
+        let h = config_hash(&base, &sums());
+        let mut lr = base.clone();
+        lr.train.lr = 2e-3;
+        let mut seed = base.clone();
+        seed.seed = 7;
+        let mut limit = base.clone();
+        limit.data.train_limit = Some(100);
+        let mut levels = base.clone();
+        levels.model.levels = 256;
+        for changed in [&lr, &seed, &limit, &levels] {
+            assert_ne!(config_hash(changed, &sums()), h);
+        }
+        let mut other_data = sums();
+        other_data[0].1 = "cc".into();
+        assert_ne!(config_hash(&base, &other_data), h);
+        // A stable value: the hash is a pure function of its inputs (64 hex digits).
+        assert_eq!(h, config_hash(&RunConfig::default(), &sums()));
+        assert_eq!(h.len(), 64);
+    }
+}

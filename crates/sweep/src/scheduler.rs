@@ -147,6 +147,8 @@ pub async fn run_sweep(experiment: &Experiment, options: &SweepOptions) -> Resul
     let mut active = JoinSet::new();
     let mut report = SweepReport::default();
     let mut stopping = false;
+    // One listener for the whole sweep, so that no Ctrl-C is missed between two waits.
+    let mut interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     loop {
         while !stopping && !free.is_empty() {
             let Some(run) = pending.pop_front() else { break };
@@ -198,7 +200,7 @@ pub async fn run_sweep(experiment: &Experiment, options: &SweepOptions) -> Resul
                 progress.finished(&run_id, status);
                 report.trained.push((run_id, status));
             }
-            _ = tokio::signal::ctrl_c() => {
+            _ = interrupts.recv() => {
                 if stopping {
                     tracing::warn!("second Ctrl-C: killing workers");
                     let _ = signal_tx.send(Signal::Kill);
