@@ -3,9 +3,12 @@
 //! computes per epoch: `train.epochs` (raising it extends a run), sampling and checkpoint
 //! settings, `device`, `threads` and `data.dir` (the data's checksums stand for the data instead).
 //!
-//! A key added to the tool later is part of the identity unless it is listed here: new keys change
-//! the numbers by default, and a key that keeps its default value serialises the same way it did
-//! before only if its default reproduces the old behaviour (which is how new keys must be added).
+//! Adding a key to the tool must not orphan the runs already stored: a new key gets a default that
+//! reproduces the behaviour from before it existed, and is listed in [`ADDED_KEYS`] with that
+//! value. A configuration holding that value hashes exactly as it did before the key existed (the
+//! key is dropped from its identity), so old sweeps still resume and dedup; any other value is a
+//! new configuration. A new key that is not listed changes every stored configuration's identity:
+//! the test `added_keys_at_their_neutral_value_keep_old_identities` shows the mechanism.
 
 use serde_json::Value;
 
@@ -14,11 +17,25 @@ use crate::run::RunConfig;
 /// Keys (or whole sections) left out of a run's identity.
 pub const EXCLUDED_KEYS: &[&str] = &["train.epochs", "sample", "checkpoint", "device", "threads", "data.dir"];
 
+/// Keys added after the first release, with the value (as JSON text) that reproduces the behaviour
+/// from before they existed. None yet.
+pub const ADDED_KEYS: &[(&str, &str)] = &[];
+
 /// The configuration with the excluded keys removed, as canonical JSON (keys sorted).
 pub fn numeric_identity(config: &RunConfig) -> Value {
-    let mut value = serde_json::to_value(config).expect("a run configuration serialises");
+    identity_of(serde_json::to_value(config).expect("a run configuration serialises"), ADDED_KEYS)
+}
+
+/// The identity of a configuration's JSON, given the keys added since the first release.
+pub fn identity_of(mut value: Value, added: &[(&str, &str)]) -> Value {
     for key in EXCLUDED_KEYS {
         remove_path(&mut value, key);
+    }
+    for (key, neutral) in added {
+        let neutral: Value = serde_json::from_str(neutral).expect("ADDED_KEYS holds JSON");
+        if value.pointer(&format!("/{}", key.replace('.', "/"))) == Some(&neutral) {
+            remove_path(&mut value, key);
+        }
     }
     value
 }

@@ -16,7 +16,7 @@ mod validate;
 pub use device::DeviceSpec;
 pub use error::{ConfigError, Result};
 pub use experiment::{Experiment, PlannedRun, load_experiment};
-pub use identity::{EXCLUDED_KEYS, first_identity_difference, numeric_identity};
+pub use identity::{ADDED_KEYS, EXCLUDED_KEYS, first_identity_difference, identity_of, numeric_identity};
 pub use layers::{ENV_PREFIX, Override, extract, figment, read_toml, resolve_run};
 pub use run::{CheckpointConfig, DataConfig, ModelConfig, RunConfig, SampleConfig, TrainConfig};
 pub use sweep::{Axis, AxisKind, MAX_RUNS};

@@ -98,3 +98,19 @@ fn identity_ignores_epochs_sampling_and_device_but_not_recipe() {
     seeded.seed = 1;
     assert_eq!(first_identity_difference(&base, &seeded).as_deref(), Some("seed"));
 }
+
+#[test]
+fn added_keys_at_their_neutral_value_keep_old_identities() {
+    use pixelcnn_config::{identity_of, numeric_identity};
+    let old = RunConfig::default();
+    // A later version of the tool adds `train.warmup_steps` (0: no warm-up, the old behaviour).
+    let mut with_new_key = serde_json::to_value(&old).unwrap();
+    with_new_key["train"]["warmup_steps"] = serde_json::json!(0);
+    let added = [("train.warmup_steps", "0")];
+    assert_eq!(identity_of(with_new_key.clone(), &added), numeric_identity(&old));
+    // Without the registration every stored configuration would change identity.
+    assert_ne!(identity_of(with_new_key.clone(), &[]), numeric_identity(&old));
+    // Using the new key is a new configuration.
+    with_new_key["train"]["warmup_steps"] = serde_json::json!(100);
+    assert_ne!(identity_of(with_new_key, &added), numeric_identity(&old));
+}

@@ -212,7 +212,7 @@ impl Trainer {
 
     fn sample_if_due(&self, epoch: usize) -> Result<Vec<Artefact>> {
         let s = &self.config.sample;
-        let due = epoch == self.config.train.epochs || (s.every > 0 && epoch % s.every == 0);
+        let due = epoch == self.config.train.epochs || (s.every > 0 && epoch.is_multiple_of(s.every));
         if !due {
             return Ok(Vec::new());
         }
