@@ -18,18 +18,18 @@ fn sweep(file: &Path, db: &Path, extra: &[&str]) -> std::process::Output {
 }
 
 /// Starts a one-run sweep whose epochs take long enough to interrupt, and returns once `epochs`
-/// of them are recorded: (sweep process, experiment file, database, runs folder).
+/// of them are recorded: (sweep process, experiment file, database).
 fn start_slow_sweep(
     dir: &Path,
     name: &str,
     epochs: usize,
     recorded: usize,
-) -> (std::process::Child, PathBuf, PathBuf, PathBuf) {
+) -> (std::process::Child, PathBuf, PathBuf) {
     let file = tiny_experiment(dir, name, epochs, "[sweep]\nseeds = [7]\n");
     let slow = std::fs::read_to_string(&file).unwrap().replace("train_limit = 512", "train_limit = 4096");
     std::fs::write(&file, slow).unwrap();
     let db = dir.join("p.db");
-    let runs_dir = dir.join("runs");
+    let runs_dir = db.with_extension("runs");
     let child = pixelcnn()
         .args(["sweep", file.to_str().unwrap(), "--db", db.to_str().unwrap()])
         .args(["--runs-dir", runs_dir.to_str().unwrap()])
@@ -42,7 +42,7 @@ fn start_slow_sweep(
         assert!(Instant::now() < deadline, "epoch {recorded} never finished");
         std::thread::sleep(Duration::from_millis(100));
     }
-    (child, file, db, runs_dir)
+    (child, file, db)
 }
 
 #[test]
@@ -138,7 +138,7 @@ fn two_sweeps_at_once_train_every_configuration_exactly_once() {
 #[test]
 fn kill_9_mid_sweep_then_rerun_matches_an_uninterrupted_sweep() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, file, db, runs_dir) = start_slow_sweep(dir.path(), "killed", 4, 2);
+    let (mut child, file, db) = start_slow_sweep(dir.path(), "killed", 4, 2);
     std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -161,27 +161,13 @@ fn kill_9_mid_sweep_then_rerun_matches_an_uninterrupted_sweep() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    let o = run(&[
-        "sweep",
-        file.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--runs-dir",
-        runs_dir.to_str().unwrap(),
-    ]);
+    let o = sweep(&file, &db, &[]);
     assert!(o.status.success(), "{}", text(&o));
     let resumed = epoch_rows(&db);
     assert_eq!(resumed.len(), 4, "no duplicate epoch rows");
 
     let fresh = dir.path().join("fresh.db");
-    let o = run(&[
-        "sweep",
-        file.to_str().unwrap(),
-        "--db",
-        fresh.to_str().unwrap(),
-        "--runs-dir",
-        runs_dir.to_str().unwrap(),
-    ]);
+    let o = sweep(&file, &fresh, &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(epoch_rows(&fresh), resumed, "resumed sweep equals the uninterrupted one");
 
@@ -231,21 +217,14 @@ fn invalid_experiments_fail_clearly_and_leave_the_database_untouched() {
 #[test]
 fn ctrl_c_stops_workers_which_record_interrupted_and_the_next_sweep_resumes() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, file, db, runs_dir) = start_slow_sweep(dir.path(), "ctrlc", 3, 1);
+    let (mut child, file, db) = start_slow_sweep(dir.path(), "ctrlc", 3, 1);
     let killed = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
     assert!(!status.success(), "an interrupted sweep exits non-zero");
     let runs = json(&["runs"], &db);
     assert_eq!(runs[0]["status"], "interrupted", "{runs}");
-    let o = run(&[
-        "sweep",
-        file.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--runs-dir",
-        runs_dir.to_str().unwrap(),
-    ]);
+    let o = sweep(&file, &db, &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(epoch_rows(&db).len(), 3);
     assert_eq!(json(&["runs"], &db)[0]["status"], "finished");
