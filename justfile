@@ -39,10 +39,21 @@ test: check-libtorch
     cargo test --workspace
     cargo check --all-targets --no-default-features --features flex
 
-# Plan and train every run of an experiment file, e.g. `just sweep experiments/levels.toml --profile quick`.
+# Plan and train every run of an experiment file, e.g. `just sweep experiments/levels.toml --profile quick`;
+# ends by writing the report to reports/<experiment>/ (index.html, report.md).
 sweep FILE *ARGS: check-libtorch
     cargo build --release --quiet
     target/release/pixelcnn sweep {{FILE}} {{ARGS}}
+
+# Rewrite an experiment's report from the database, e.g. `just report levels` (or the experiment file).
+report NAME *ARGS: check-libtorch
+    cargo build --release --quiet
+    target/release/pixelcnn report {{NAME}} {{ARGS}}
+
+# Compare two runs (id prefixes): a table here, an HTML page under reports/.
+compare RUN_A RUN_B *ARGS: check-libtorch
+    cargo build --release --quiet
+    target/release/pixelcnn compare {{RUN_A}} {{RUN_B}} {{ARGS}}
 
 # Show the runs an experiment file resolves to and an estimate of the time; runs nothing.
 plan FILE *ARGS: check-libtorch

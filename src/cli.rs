@@ -87,6 +87,39 @@ pub enum Command {
         /// Seconds without a heartbeat after which a `running` run is taken for interrupted.
         #[arg(long, default_value_t = 60)]
         stale_after: u64,
+        /// Folder of reports: the sweep ends by writing REPORTS_DIR/<experiment>/index.html.
+        #[arg(long, default_value = "reports")]
+        reports_dir: PathBuf,
+        /// Do not write the report at the end.
+        #[arg(long)]
+        no_report: bool,
+    },
+    /// Write an experiment's report: index.html (self-contained) and report.md with its figures.
+    ///
+    /// Reads only the database, so it also works while the experiment's sweep is still running
+    /// (the report then says it is partial).
+    Report {
+        /// Experiment name, or its experiment file (the name is read from it).
+        experiment: String,
+        /// Database URL or file (default: $PIXELCNN_DB, else runs/pixelcnn.db).
+        #[arg(long)]
+        db: Option<String>,
+        /// Output folder (default: reports/<experiment name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Compare two runs (by id prefix): a table here and an HTML page.
+    Compare {
+        /// The baseline run.
+        run_a: String,
+        /// The run to compare with it.
+        run_b: String,
+        /// Database URL or file (default: $PIXELCNN_DB, else runs/pixelcnn.db).
+        #[arg(long)]
+        db: Option<String>,
+        /// Output folder of the HTML page (default: reports/compare-<A>-<B>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Train one claimed run of a sweep (started by `sweep`, not by hand).
     #[command(hide = true)]

@@ -12,7 +12,8 @@ use common::{epoch_rows, json, pixelcnn, run, text, tiny_experiment};
 fn sweep(file: &Path, db: &Path, extra: &[&str]) -> std::process::Output {
     let runs_dir = db.with_extension("runs");
     let mut args = vec!["sweep", file.to_str().unwrap(), "--db", db.to_str().unwrap()];
-    args.extend(["--runs-dir", runs_dir.to_str().unwrap()]);
+    let reports_dir = db.with_extension("reports");
+    args.extend(["--runs-dir", runs_dir.to_str().unwrap(), "--reports-dir", reports_dir.to_str().unwrap()]);
     args.extend(extra);
     run(&args)
 }
@@ -32,7 +33,7 @@ fn start_slow_sweep(
     let runs_dir = db.with_extension("runs");
     let child = pixelcnn()
         .args(["sweep", file.to_str().unwrap(), "--db", db.to_str().unwrap()])
-        .args(["--runs-dir", runs_dir.to_str().unwrap()])
+        .args(["--runs-dir", runs_dir.to_str().unwrap(), "--no-report"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -121,6 +122,7 @@ fn two_sweeps_at_once_train_every_configuration_exactly_once() {
         pixelcnn()
             .args(["sweep", file.to_str().unwrap(), "--db", db.to_str().unwrap(), "--parallel", "2"])
             .args(["--runs-dir", runs_dir.to_str().unwrap()])
+            .args(["--reports-dir", dir.path().join("reports").to_str().unwrap()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -131,6 +133,8 @@ fn two_sweeps_at_once_train_every_configuration_exactly_once() {
     let runs = json(&["runs"], &db);
     let runs = runs.as_array().unwrap();
     assert_eq!(runs.len(), 6, "one run per configuration");
+    // Both wrote the report at the end, to the same folder, without tripping over each other.
+    assert!(dir.path().join("reports/twice/index.html").is_file());
     assert!(runs.iter().all(|r| r["status"] == "finished"));
     assert_eq!(epoch_rows(&db).len(), 6, "one epoch each, none trained twice");
 }

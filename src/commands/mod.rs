@@ -1,10 +1,12 @@
 //! One module per subcommand.
 
+mod compare;
 mod doctor;
 mod eval;
 mod gc;
 mod metrics;
 mod plan;
+mod report;
 mod runs;
 mod sample;
 mod show;
@@ -28,12 +30,32 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Eval { checkpoint, data, device, json } => eval::run(&checkpoint, data, device, json),
         Command::Plan { experiment } => plan::run(&experiment),
-        Command::Sweep { experiment, db, runs_dir, parallel, retry_failed, tags, note, stale_after } => {
-            sweep::run(
-                &experiment,
-                sweep::Args { db, runs_dir, parallel, retry_failed, tags, note, stale_after },
-            )
-        }
+        Command::Sweep {
+            experiment,
+            db,
+            runs_dir,
+            parallel,
+            retry_failed,
+            tags,
+            note,
+            stale_after,
+            reports_dir,
+            no_report,
+        } => sweep::run(
+            &experiment,
+            sweep::Args {
+                db,
+                runs_dir,
+                parallel,
+                retry_failed,
+                tags,
+                note,
+                stale_after,
+                reports_dir: (!no_report).then_some(reports_dir),
+            },
+        ),
+        Command::Report { experiment, db, out } => report::run(&experiment, db.as_deref(), out),
+        Command::Compare { run_a, run_b, db, out } => compare::run(&run_a, &run_b, db.as_deref(), out),
         Command::Worker { db, run_id, out, from_epoch, device, threads } => {
             worker::run(&pixelcnn_sweep::WorkerArgs { db, run_id, out, from_epoch, device, threads })
         }

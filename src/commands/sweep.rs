@@ -4,10 +4,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use pixelcnn_store::{RunStatus, resolve_url};
-use pixelcnn_sweep::{SweepOptions, run_sweep};
+use pixelcnn_sweep::{SweepOptions, run_sweep, safe_name};
 
 use crate::cli::ExperimentArgs;
-use crate::commands::plan;
+use crate::commands::{plan, report};
 use crate::versions::Versions;
 
 /// Options of `pixelcnn sweep` besides the experiment.
@@ -19,6 +19,8 @@ pub struct Args {
     pub tags: Vec<String>,
     pub note: Option<String>,
     pub stale_after: u64,
+    /// Where the report goes at the end (`None`: no report).
+    pub reports_dir: Option<std::path::PathBuf>,
 }
 
 pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> {
@@ -50,6 +52,17 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
         report.skipped.len(),
         options.db_url
     );
-    let ok = count(RunStatus::Failed) == 0 && !report.interrupted;
+    let mut ok = count(RunStatus::Failed) == 0 && !report.interrupted;
+    if let Some(dir) = &args.reports_dir {
+        // Also after failures or Ctrl-C: the report shows what was recorded, marked partial.
+        let out = dir.join(safe_name(&exp.name));
+        match runtime.block_on(report::write(&options.db_url, &exp.name, &out)) {
+            Ok(written) => println!("report written to {}", written.html.display()),
+            Err(e) => {
+                eprintln!("error: writing the report of {}: {e:#}", exp.name);
+                ok = false;
+            }
+        }
+    }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

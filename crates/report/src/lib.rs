@@ -1,0 +1,30 @@
+//! Reports of pixelcnn-lab: what a researcher puts in front of a colleague after a sweep.
+//!
+//! The crate reads the results store and nothing else (no checkpoints, no experiment files, no
+//! training code), so a report can be made on any machine that has the database, also while a
+//! sweep still writes to it. [`Report`] turns an experiment's runs into a self-contained HTML page
+//! (plots as inline SVG, pictures as data URIs) and a Markdown version with the files it links;
+//! [`Comparison`] does the same for two runs.
+
+mod compare;
+mod configs;
+mod curves;
+mod error;
+mod figures;
+mod load;
+mod output;
+mod reference;
+mod render;
+mod stats;
+mod summary;
+mod view;
+
+pub use compare::Comparison;
+pub use configs::{Configuration, group};
+pub use error::{ReportError, Result};
+pub use load::{ExperimentData, Picture, RunData};
+pub use output::{Written, inside};
+pub use reference::{SEED_RESULTS, SeedResult, THRESHOLD_NOTE};
+pub use stats::Spread;
+pub use summary::{BestBy, SummaryRow};
+pub use view::{Report, ReportView};

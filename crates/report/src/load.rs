@@ -1,0 +1,100 @@
+//! Everything a report shows, read from the results store and nothing else.
+
+use pixelcnn_store::{ArtefactKind, EpochRow, Experiment, RunDetail, RunFilter, RunStatus, Store};
+
+use crate::error::{ReportError, Result};
+
+/// A PNG picture a run recorded at the end of an epoch.
+#[derive(Clone, Debug)]
+pub struct Picture {
+    /// Epoch it was drawn at.
+    pub epoch: u32,
+    /// Samples from scratch or completions.
+    pub kind: ArtefactKind,
+    /// The PNG bytes.
+    pub png: Vec<u8>,
+}
+
+/// One run (execution attempt) with its epochs and pictures.
+#[derive(Clone, Debug)]
+pub struct RunData {
+    /// What the store knows about the run.
+    pub detail: RunDetail,
+    /// Its epochs in order.
+    pub epochs: Vec<EpochRow>,
+    /// Its pictures in epoch order.
+    pub pictures: Vec<Picture>,
+}
+
+impl RunData {
+    /// Reads one run by id or unique id prefix.
+    pub async fn load(store: &Store, id: &str) -> Result<RunData> {
+        let detail = store.run(id).await?;
+        let epochs = store.epochs(&detail.id).await?;
+        let mut pictures = Vec::new();
+        for artefact in store.artefacts(&detail.id).await? {
+            let picture = matches!(artefact.kind, ArtefactKind::Samples | ArtefactKind::Completion);
+            if !picture || !artefact.has_data || artefact.deleted_at.is_some() {
+                continue;
+            }
+            if let Some(png) = store.artefact_data(&artefact.id).await? {
+                pictures.push(Picture { epoch: artefact.epoch, kind: artefact.kind, png });
+            }
+        }
+        pictures.sort_by_key(|p| (p.epoch, p.kind.as_str()));
+        Ok(RunData { detail, epochs, pictures })
+    }
+
+    /// The run's seed, from its resolved configuration.
+    pub fn seed(&self) -> Option<u64> {
+        self.detail.config.get("seed").and_then(serde_json::Value::as_u64)
+    }
+
+    /// The number of quantisation levels `q`.
+    pub fn levels(&self) -> Option<u64> {
+        self.detail.config.pointer("/model/levels").and_then(serde_json::Value::as_u64)
+    }
+
+    /// The last recorded epoch.
+    pub fn last_epoch(&self) -> Option<&EpochRow> {
+        self.epochs.last()
+    }
+
+    /// Whether the run still trains or waits to (its numbers will change).
+    pub fn in_progress(&self) -> bool {
+        matches!(self.detail.status, RunStatus::Running | RunStatus::Queued)
+    }
+
+    /// The latest picture of `kind`.
+    pub fn last_picture(&self, kind: ArtefactKind) -> Option<&Picture> {
+        self.pictures.iter().rev().find(|p| p.kind == kind)
+    }
+}
+
+/// An experiment with every run recorded for it, oldest first.
+#[derive(Clone, Debug)]
+pub struct ExperimentData {
+    /// The experiment's record.
+    pub experiment: Experiment,
+    /// Its runs, in creation order.
+    pub runs: Vec<RunData>,
+}
+
+impl ExperimentData {
+    /// Reads the experiment called `name` and all its runs.
+    pub async fn load(store: &Store, name: &str) -> Result<ExperimentData> {
+        let experiments = store.experiments().await?;
+        let Some(experiment) = experiments.iter().find(|e| e.name == name).cloned() else {
+            let known: Vec<&str> = experiments.iter().map(|e| e.name.as_str()).collect();
+            let known = if known.is_empty() { "none".into() } else { known.join(", ") };
+            return Err(ReportError::UnknownExperiment { name: name.into(), known });
+        };
+        let filter = RunFilter { experiment: Some(name.into()), ..RunFilter::default() };
+        let mut runs = Vec::new();
+        for summary in store.list_runs(&filter).await? {
+            runs.push(RunData::load(store, &summary.id).await?);
+        }
+        runs.sort_by(|a, b| a.detail.created_at.cmp(&b.detail.created_at));
+        Ok(ExperimentData { experiment, runs })
+    }
+}

@@ -1,0 +1,160 @@
+//! The summary table: final numbers of each configuration as mean ± std over its seeds.
+
+use pixelcnn_store::{EpochRow, RunStatus};
+use serde::Serialize;
+
+use crate::configs::{Configuration, display};
+use crate::load::RunData;
+use crate::stats::Spread;
+
+/// How the best epoch of a run was chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BestBy {
+    /// Lowest validation NLL (the run held out a validation split).
+    Validation,
+    /// Lowest test NLL, because the run had no validation split: optimistic, labelled as such.
+    TestSet,
+}
+
+/// The best epoch of a run and how it was chosen; `None` without epochs.
+pub fn best_epoch(epochs: &[EpochRow]) -> Option<(u32, BestBy)> {
+    let by_validation = epochs
+        .iter()
+        .filter_map(|e| e.validation_nll.filter(|v| v.is_finite()).map(|v| (e.epoch, v)))
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some((epoch, _)) = by_validation {
+        return Some((epoch, BestBy::Validation));
+    }
+    epochs
+        .iter()
+        .filter(|e| e.test_nll.is_finite())
+        .min_by(|a, b| a.test_nll.total_cmp(&b.test_nll))
+        .map(|e| (e.epoch, BestBy::TestSet))
+}
+
+/// One configuration's row of the summary table, over its finished runs (reruns excluded: they
+/// verify a run, they are not another sample of it).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SummaryRow {
+    /// The configuration's number.
+    pub configuration: usize,
+    /// Its label.
+    pub label: String,
+    /// Its levels `q`.
+    pub levels: Option<u64>,
+    /// Finished runs counted.
+    pub finished: usize,
+    /// All its original runs, whatever their status.
+    pub runs: usize,
+    /// Seeds of the counted runs.
+    pub seeds: Vec<u64>,
+    /// Final test bits/dim.
+    pub bits_per_dim: Option<Spread>,
+    /// Final test NLL, nats per pixel.
+    pub nats_per_pixel: Option<Spread>,
+    /// Final test NLL, nats per image.
+    pub nats_per_image: Option<Spread>,
+    /// Best epoch of each counted run.
+    pub best_epochs: Vec<u32>,
+    /// How the best epochs were chosen (test set if any run lacked a validation split).
+    pub best_by: Option<BestBy>,
+    /// Training time per run, seconds (sum over epochs).
+    pub train_seconds: Option<Spread>,
+    /// Mean training throughput per run, images per second.
+    pub images_per_second: Option<Spread>,
+    /// The recipe of the configuration, to set against the seed's.
+    pub recipe: String,
+}
+
+/// Summarises `config` over `runs` (the experiment's run list).
+pub fn summarise(config: &Configuration, runs: &[RunData]) -> SummaryRow {
+    let originals: Vec<&RunData> =
+        config.runs.iter().map(|&i| &runs[i]).filter(|r| r.detail.rerun_of.is_none()).collect();
+    let counted: Vec<&RunData> = originals
+        .iter()
+        .copied()
+        .filter(|r| r.detail.status == RunStatus::Finished && r.last_epoch().is_some())
+        .collect();
+    let finals: Vec<&EpochRow> = counted.iter().filter_map(|r| r.last_epoch()).collect();
+    let spread = |f: &dyn Fn(&EpochRow) -> f64| Spread::of(&finals.iter().map(|e| f(e)).collect::<Vec<_>>());
+    let bests: Vec<(u32, BestBy)> = counted.iter().filter_map(|r| best_epoch(&r.epochs)).collect();
+    let best_by = if bests.is_empty() {
+        None
+    } else if bests.iter().all(|(_, by)| *by == BestBy::Validation) {
+        Some(BestBy::Validation)
+    } else {
+        Some(BestBy::TestSet)
+    };
+    let seconds: Vec<f64> = counted.iter().map(|r| r.epochs.iter().map(|e| e.seconds).sum()).collect();
+    let throughput: Vec<f64> = counted
+        .iter()
+        .map(|r| r.epochs.iter().map(|e| e.images_per_second).sum::<f64>() / r.epochs.len() as f64)
+        .collect();
+    SummaryRow {
+        configuration: config.number,
+        label: config.label.clone(),
+        levels: config.levels,
+        finished: counted.len(),
+        runs: originals.len(),
+        seeds: counted.iter().filter_map(|r| r.seed()).collect(),
+        bits_per_dim: spread(&|e| e.test_bits_per_dim),
+        nats_per_pixel: spread(&|e| e.test_nll),
+        nats_per_image: spread(&|e| e.test_nats_per_image),
+        best_epochs: bests.iter().map(|(epoch, _)| *epoch).collect(),
+        best_by,
+        train_seconds: Spread::of(&seconds),
+        images_per_second: Spread::of(&throughput),
+        recipe: originals.first().map_or_else(String::new, |r| recipe(&r.detail.config, counted.len())),
+    }
+}
+
+/// The recipe facts that make numbers comparable or not: batch, epochs, size, seeds, data subset.
+fn recipe(config: &serde_json::Value, seeds: usize) -> String {
+    let get = |path: &str| config.pointer(path).map(display).unwrap_or_else(|| "?".into());
+    let mut text = format!(
+        "batch {}, {} epochs, {} blocks, h = {}, {} seed{}, exact test NLL over all pixels",
+        get("/train/batch_size"),
+        get("/train/epochs"),
+        get("/model/blocks"),
+        get("/model/hidden"),
+        seeds,
+        if seeds == 1 { "" } else { "s" }
+    );
+    if let Some(limit) = config.pointer("/data/train_limit").filter(|v| !v.is_null()) {
+        text.push_str(&format!(", first {} training images", display(limit)));
+    }
+    if let Some(limit) = config.pointer("/data/test_limit").filter(|v| !v.is_null()) {
+        text.push_str(&format!(", first {} test images", display(limit)));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(epoch: u32, test_nll: f64, validation: Option<f64>) -> EpochRow {
+        EpochRow {
+            epoch,
+            step: u64::from(epoch) * 10,
+            train_nll: test_nll,
+            validation_nll: validation,
+            test_nll,
+            test_bits_per_dim: test_nll / std::f64::consts::LN_2,
+            test_nats_per_image: test_nll * 784.0,
+            lr: 1e-3,
+            seconds: 1.0,
+            images_per_second: 100.0,
+        }
+    }
+
+    #[test]
+    fn best_epoch_prefers_validation_and_says_so() {
+        let with_validation = [row(1, 0.5, Some(0.6)), row(2, 0.4, Some(0.7)), row(3, 0.3, Some(0.65))];
+        assert_eq!(best_epoch(&with_validation), Some((1, BestBy::Validation)));
+        let without = [row(1, 0.5, None), row(2, 0.3, None), row(3, 0.4, None)];
+        assert_eq!(best_epoch(&without), Some((2, BestBy::TestSet)));
+        assert_eq!(best_epoch(&[]), None);
+    }
+}

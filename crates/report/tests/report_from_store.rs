@@ -1,0 +1,226 @@
+//! Reports built from a database filled here: statistics over seeds, reference rows, partial and
+//! failed runs, escaping of hostile strings, and Markdown links that all resolve.
+
+use std::path::Path;
+
+use pixelcnn_report::{ExperimentData, Report, Spread};
+use pixelcnn_store::{
+    ArtefactContent, ArtefactKind, Claim, ClaimRequest, EpochRow, NewArtefact, NewRun, RunStatus, Store,
+    Worker, url_from_path,
+};
+use serde_json::json;
+
+const LN_2: f64 = std::f64::consts::LN_2;
+
+fn epoch(epoch: u32, test_nll: f64) -> EpochRow {
+    EpochRow {
+        epoch,
+        step: u64::from(epoch) * 10,
+        train_nll: test_nll + 0.05,
+        validation_nll: None,
+        test_nll,
+        test_bits_per_dim: test_nll / LN_2,
+        test_nats_per_image: test_nll * 784.0,
+        lr: 1e-3,
+        seconds: 2.0 * f64::from(epoch),
+        images_per_second: 50.0,
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    store: Store,
+    experiment_id: String,
+}
+
+impl Fixture {
+    async fn new(name: &str, description: &str) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_owned();
+        let store = Store::open(&url_from_path(&root.join("results.db"))).await.unwrap();
+        let experiment_id = store.record_experiment(name, description).await.unwrap();
+        Fixture { _dir: dir, root, store, experiment_id }
+    }
+
+    /// Claims a run of `varying` (plus the seed) and records `finals` as its epochs' test NLLs.
+    async fn run(
+        &self,
+        varying: serde_json::Value,
+        seed: u64,
+        test_nlls: &[f64],
+        end: Option<RunStatus>,
+    ) -> String {
+        let levels = varying["model.levels"].as_u64().unwrap_or(2);
+        let mut all = varying.clone();
+        all["seed"] = json!(seed);
+        let run = NewRun {
+            experiment_id: self.experiment_id.clone(),
+            sweep_id: None,
+            config_hash: format!("{all}"),
+            config: json!({"seed": seed, "model": {"levels": levels, "blocks": 2, "hidden": 4},
+                           "train": {"epochs": test_nlls.len(), "batch_size": 8},
+                           "note": varying.get("note").cloned().unwrap_or(json!("plain"))}),
+            config_toml: format!("seed = {seed}\n[model]\nlevels = {levels}\n"),
+            varying: all,
+            epochs_target: test_nlls.len() as u32,
+            git_commit: Some("0123456789abcdef".into()),
+            git_dirty: Some(false),
+            versions: json!({"burn": "0.22.1"}),
+            tags: vec![],
+            note: None,
+            rerun_of: None,
+        };
+        let worker = Worker { pid: 1, host: "testhost".into(), device: Some("cpu".into()), threads: Some(1) };
+        let request = ClaimRequest { run, worker, retry_failed: false, stale_after: None };
+        let Claim::Claimed { run_id, .. } = self.store.claim_config(&request).await.unwrap() else {
+            panic!("not claimed")
+        };
+        for (i, nll) in test_nlls.iter().enumerate() {
+            let picture = NewArtefact {
+                kind: ArtefactKind::Samples,
+                name: "samples.png".into(),
+                media_type: "image/png".into(),
+                content: ArtefactContent::Blob(vec![0x89, b'P', b'N', b'G', i as u8]),
+            };
+            self.store.record_epoch(&run_id, &epoch(i as u32 + 1, *nll), &[picture]).await.unwrap();
+        }
+        if let Some(status) = end {
+            let error = (status == RunStatus::Failed).then_some("diverged: loss <b>NaN</b> at step 3");
+            self.store.finish_run(&run_id, status, error).await.unwrap();
+        }
+        run_id
+    }
+
+    async fn report(&self, name: &str) -> Report {
+        let data = ExperimentData::load(&self.store, name).await.unwrap();
+        Report::build(&data, "2026-01-01 00:00:00 UTC").unwrap()
+    }
+}
+
+fn assert_spread(spread: Option<Spread>, mean: f64, std: f64, n: usize) {
+    let s = spread.expect("a spread");
+    assert_eq!(s.n, n);
+    assert!((s.mean - mean).abs() < 1e-12, "mean {} != {mean}", s.mean);
+    assert!((s.std.unwrap() - std).abs() < 1e-12, "std {:?} != {std}", s.std);
+}
+
+#[tokio::test]
+async fn summary_gives_mean_and_sample_std_over_seeds() {
+    let f = Fixture::new("levels", "2 vs 256 levels").await;
+    let finished = Some(RunStatus::Finished);
+    for (seed, last) in [(1, 0.10), (2, 0.12), (3, 0.14)] {
+        f.run(json!({"model.levels": 2}), seed, &[0.3, last], finished).await;
+    }
+    for (seed, last) in [(1, 0.60), (2, 0.66)] {
+        f.run(json!({"model.levels": 256}), seed, &[0.9, last], finished).await;
+    }
+    // Not counted: a failed seed and one still running.
+    f.run(json!({"model.levels": 256}), 3, &[f64::NAN], Some(RunStatus::Failed)).await;
+    f.run(json!({"model.levels": 256}), 4, &[0.95], None).await;
+
+    let report = f.report("levels").await;
+    let [q2, q256] = &report.summary[..] else { panic!("{:?}", report.summary) };
+    assert_eq!((q2.levels, q2.finished, q2.runs, q2.seeds.clone()), (Some(2), 3, 3, vec![1, 2, 3]));
+    assert_spread(q2.nats_per_pixel, 0.12, 0.02, 3);
+    assert_spread(q2.bits_per_dim, 0.12 / LN_2, 0.02 / LN_2, 3);
+    assert_spread(q2.nats_per_image, 0.12 * 784.0, 0.02 * 784.0, 3);
+    // Sample std of (0.60, 0.66) is 0.06 / sqrt(2).
+    assert_eq!((q256.finished, q256.runs), (2, 4));
+    assert_spread(q256.nats_per_pixel, 0.63, 0.06 / 2f64.sqrt(), 2);
+    // Training time is the sum of epoch seconds (2 + 4), the same for every seed.
+    let time = q2.train_seconds.unwrap();
+    assert_eq!((time.mean, time.std, time.n), (6.0, Some(0.0), 3));
+    assert_eq!(q2.best_epochs, vec![2, 2, 2]);
+    assert_eq!(q2.best_by, Some(pixelcnn_report::BestBy::TestSet));
+
+    let view = &report.view;
+    // Each configuration row is followed by the seed's published result for its q.
+    let labels: Vec<(&str, bool)> = view.summary.iter().map(|r| (r.label.as_str(), r.reference)).collect();
+    assert_eq!(
+        labels,
+        [
+            ("model.levels = 2", false),
+            ("seed notebook, q = 2", true),
+            ("model.levels = 256", false),
+            ("seed notebook, q = 256", true)
+        ]
+    );
+    assert_eq!(view.summary[1].bits_per_dim, "0.1157");
+    assert_eq!(view.summary[3].bits_per_dim, "0.9053");
+    assert!(view.summary[1].recipe.contains("batch 256"), "{}", view.summary[1].recipe);
+    assert!(view.summary[0].recipe.contains("batch 8"), "{}", view.summary[0].recipe);
+    assert_eq!(view.summary[2].n, "2 of 4");
+    assert!(view.partial.as_deref().unwrap_or("").contains("1 run was still running"), "{:?}", view.partial);
+    assert_eq!(view.problems.len(), 2);
+    assert!(view.notes.iter().any(|n| n.contains("81.30")));
+    // Separate panels per q, in both units.
+    let titles: Vec<&str> = view.curves.iter().map(|c| c.title.as_str()).collect();
+    assert_eq!(titles.len(), 4, "{titles:?}");
+    assert!(titles[0].starts_with("q = 2") && titles[2].starts_with("q = 256"), "{titles:?}");
+
+    let out = f.root.join("report");
+    let written = report.write(&out).unwrap();
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    assert!(html.contains("Partial results"));
+    assert!(html.contains("diverged: loss &lt;b&gt;NaN&lt;"), "error text not escaped");
+    assert_markdown_links_exist(&written.markdown);
+}
+
+/// Every `](target)` link of a Markdown file names a file that exists next to it.
+fn assert_markdown_links_exist(markdown: &Path) {
+    let text = std::fs::read_to_string(markdown).unwrap();
+    let dir = markdown.parent().unwrap();
+    let mut links = 0;
+    for (start, _) in text.match_indices("](") {
+        let rest = &text[start + 2..];
+        let target = &rest[..rest.find(')').expect("closed link")];
+        assert!(dir.join(target).is_file(), "report.md links {target}, which does not exist");
+        links += 1;
+    }
+    assert!(links >= 4, "only {links} links in report.md");
+}
+
+#[tokio::test]
+async fn hostile_strings_are_inert_and_stay_inside_the_output_folder() {
+    let name = "<script>alert(1)</script>";
+    let f = Fixture::new(name, "<img src=x onerror=alert(2)> & friends").await;
+    let hostile = json!({"model.levels": 2, "note": "</td><script>alert(3)</script>"});
+    f.run(hostile.clone(), 1, &[0.2, 0.1], Some(RunStatus::Finished)).await;
+    f.run(hostile, 2, &[0.25, 0.11], Some(RunStatus::Failed)).await;
+
+    let report = f.report(name).await;
+    let out = f.root.join("out");
+    let written = report.write(&out).unwrap();
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    assert!(!html.contains("<script"), "a live script tag in the HTML");
+    assert!(!html.contains("<img src=x"), "a live image tag in the HTML");
+    // minijinja also escapes `/` (as `&#x2f;`).
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;"), "the name is missing or not escaped");
+    assert!(html.contains("td&gt;&lt;script&gt;alert(3)"), "the config value is missing or not escaped");
+    let markdown = std::fs::read_to_string(&written.markdown).unwrap();
+    assert!(!markdown.contains("<script") && !markdown.contains("<img src=x"), "raw HTML in report.md");
+    assert_markdown_links_exist(&written.markdown);
+    // Everything written is inside `out`; nothing else appeared next to it.
+    let beside: Vec<String> = std::fs::read_dir(&f.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    let mut beside = beside;
+    beside.sort();
+    assert_eq!(beside, ["out", "results.db", "results.db-shm", "results.db-wal"].map(String::from).to_vec());
+}
+
+#[tokio::test]
+async fn unknown_experiment_names_the_known_ones() {
+    let f = Fixture::new("levels", "").await;
+    let err = ExperimentData::load(&f.store, "levles").await.unwrap_err().to_string();
+    assert!(err.contains("levles") && err.contains("levels"), "{err}");
+}
+
+#[tokio::test]
+async fn an_experiment_without_runs_still_has_a_report() {
+    let f = Fixture::new("empty", "").await;
+    let written = f.report("empty").await.write(&f.root.join("out")).unwrap();
+    assert!(std::fs::read_to_string(written.html).unwrap().contains("No runs are recorded"));
+}

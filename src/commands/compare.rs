@@ -1,0 +1,34 @@
+//! `pixelcnn compare`: two runs side by side, in the terminal and as an HTML page.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use pixelcnn_report::{Comparison, RunData};
+
+use crate::commands::plan::print_table;
+use crate::commands::report::now;
+use crate::commands::runs::open;
+
+pub fn run(a: &str, b: &str, db: Option<&str>, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let (rt, store) = open(db)?;
+    let comparison =
+        Comparison { a: rt.block_on(RunData::load(&store, a))?, b: rt.block_on(RunData::load(&store, b))? };
+    let mut rows = vec![comparison.header()];
+    rows.extend(comparison.rows());
+    print_table(&rows);
+    println!();
+    let mut epochs = vec![comparison.epoch_header()];
+    epochs.extend(comparison.epoch_rows());
+    print_table(&epochs);
+    let short = |id: &str| id.chars().take(8).collect::<String>();
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!(
+            "compare-{}-{}",
+            short(&comparison.a.detail.id),
+            short(&comparison.b.detail.id)
+        ))
+    });
+    let html = comparison.write_html(&out, &now())?;
+    println!("\ncomparison written to {}", html.display());
+    Ok(ExitCode::SUCCESS)
+}
