@@ -108,6 +108,45 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Repeat a stored run from its recorded configuration and check that its numbers come back.
+    ///
+    /// A new attempt of the same configuration (same config_hash, rerun_of = RUN) is trained in a
+    /// worker process, then compared epoch by epoch (timing excluded): bitwise on CPU, within a
+    /// tolerance on CUDA or with --allow-env-change. The verdict is stored (`show`, reports); the
+    /// exit code is non-zero when the numbers differ.
+    Rerun {
+        /// The run (id or unique prefix).
+        run: String,
+        /// Repeat and compare only the first N epochs.
+        #[arg(long)]
+        epochs: Option<u32>,
+        /// Device instead of the original's configuration (auto, cpu, cuda, cuda:N, flex).
+        #[arg(long)]
+        device: Option<String>,
+        /// Threads instead of the original's.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Rerun even on another backend, device kind or thread count (judged by tolerance).
+        #[arg(long)]
+        allow_env_change: bool,
+        /// Database URL or file (default: $PIXELCNN_DB, else runs/pixelcnn.db).
+        #[arg(long)]
+        db: Option<String>,
+        /// Folder for run outputs.
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+    },
+    /// Export a run: config.toml (trainable with `train --config`), metrics.csv and its artefacts.
+    Export {
+        /// The run (id or unique prefix).
+        run: String,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Database URL or file (default: $PIXELCNN_DB, else runs/pixelcnn.db).
+        #[arg(long)]
+        db: Option<String>,
+    },
     /// Compare two runs (by id prefix): a table here and an HTML page.
     Compare {
         /// The baseline run.

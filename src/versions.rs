@@ -1,4 +1,4 @@
-//! Versions of what computed a run's numbers, as recorded with it.
+//! Versions of what computed a run's numbers, and the machine, as recorded with every run.
 
 use serde::Serialize;
 
@@ -17,6 +17,12 @@ pub struct Versions {
     pub torch: Option<String>,
     /// Folder libtorch was loaded from.
     pub libtorch_dir: Option<String>,
+    /// Operating system and kernel.
+    pub os: String,
+    /// CPU model.
+    pub cpu: String,
+    /// Logical CPUs of the machine.
+    pub logical_cpus: usize,
 }
 
 impl Versions {
@@ -24,6 +30,15 @@ impl Versions {
     pub fn current() -> Self {
         let libtorch_dir = loaded_libtorch_dir();
         let torch = libtorch_dir.as_deref().and_then(torch_version);
+        let system = sysinfo::System::new_with_specifics(
+            sysinfo::RefreshKind::nothing().with_cpu(sysinfo::CpuRefreshKind::nothing()),
+        );
+        let os = format!(
+            "{} (kernel {})",
+            sysinfo::System::long_os_version().unwrap_or_else(|| std::env::consts::OS.into()),
+            sysinfo::System::kernel_version().unwrap_or_else(|| "?".into())
+        );
+        let cpu = system.cpus().first().map_or_else(|| "unknown".into(), |c| c.brand().trim().to_owned());
         Self {
             pixelcnn: env!("CARGO_PKG_VERSION"),
             burn: env!("PIXELCNN_BURN_VERSION"),
@@ -31,6 +46,9 @@ impl Versions {
             rustc: env!("PIXELCNN_RUSTC_VERSION"),
             torch,
             libtorch_dir,
+            os,
+            cpu,
+            logical_cpus: system.cpus().len(),
         }
     }
 }

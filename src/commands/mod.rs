@@ -3,10 +3,12 @@
 mod compare;
 mod doctor;
 mod eval;
+mod export;
 mod gc;
 mod metrics;
 mod plan;
 mod report;
+mod rerun;
 mod runs;
 mod sample;
 mod show;
@@ -55,6 +57,10 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             },
         ),
         Command::Report { experiment, db, out } => report::run(&experiment, db.as_deref(), out),
+        Command::Rerun { run, epochs, device, threads, allow_env_change, db, runs_dir } => {
+            rerun::run(rerun::Args { run, epochs, device, threads, allow_env_change, db, runs_dir })
+        }
+        Command::Export { run, out, db } => export::run(&run, &out, db.as_deref()),
         Command::Compare { run_a, run_b, db, out } => compare::run(&run_a, &run_b, db.as_deref(), out),
         Command::Worker { db, run_id, out, from_epoch, device, threads } => {
             worker::run(&pixelcnn_sweep::WorkerArgs { db, run_id, out, from_epoch, device, threads })

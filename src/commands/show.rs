@@ -10,8 +10,11 @@ pub fn run(run: &str, db: Option<&str>, json: bool) -> anyhow::Result<ExitCode> 
     let detail = rt.block_on(store.run(run))?;
     let epochs = rt.block_on(store.epochs(&detail.id))?;
     let artefacts = rt.block_on(store.artefacts(&detail.id))?;
+    let verdicts = rt.block_on(store.verdicts(&detail.id))?;
     if json {
-        let all = serde_json::json!({ "run": detail, "epochs": epochs, "artefacts": artefacts });
+        let all = serde_json::json!({
+            "run": detail, "epochs": epochs, "artefacts": artefacts, "rerun_verdicts": verdicts
+        });
         println!("{}", serde_json::to_string_pretty(&all)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -35,6 +38,12 @@ pub fn run(run: &str, db: Option<&str>, json: bool) -> anyhow::Result<ExitCode> 
     );
     if let Some(e) = &detail.error {
         println!("error       {e}");
+    }
+    if let Some(original) = &detail.rerun_of {
+        println!("rerun of    {original}");
+    }
+    for v in &verdicts {
+        println!("verdict     {}", crate::commands::rerun::describe(v));
     }
     println!("\nconfiguration:\n{}", detail.config_toml);
     let mut rows = vec![

@@ -42,6 +42,13 @@ pub fn run(
         }
     };
     write_config(out, trainer.config())?;
+    // The same identity a sweep would give this configuration (dedup, reruns, exports).
+    let config = trainer.config();
+    let data_dir = config.data.dir.clone().unwrap_or_else(pixelcnn_data::mnist::default_dir);
+    let hash = pixelcnn_sweep::config_hash(config, &pixelcnn_sweep::data_checksums(&data_dir)?);
+    std::fs::write(out.join("config_hash"), format!("{hash}\n"))
+        .with_context(|| format!("writing {}", out.join("config_hash").display()))?;
+    println!("config_hash {hash}");
     let mut observer = ConsoleObserver::new(out.join("metrics.jsonl"), trainer.config().train.epochs);
     let history = trainer.run(&mut observer)?;
     if let Some(last) = history.last() {

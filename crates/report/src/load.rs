@@ -1,6 +1,8 @@
 //! Everything a report shows, read from the results store and nothing else.
 
-use pixelcnn_store::{ArtefactKind, EpochRow, Experiment, RunDetail, RunFilter, RunStatus, Store};
+use pixelcnn_store::{
+    ArtefactKind, EpochRow, Experiment, RerunVerdict, RunDetail, RunFilter, RunStatus, Store,
+};
 
 use crate::error::{ReportError, Result};
 
@@ -24,6 +26,8 @@ pub struct RunData {
     pub epochs: Vec<EpochRow>,
     /// Its pictures in epoch order.
     pub pictures: Vec<Picture>,
+    /// When it is a rerun: how it compared with its original.
+    pub verdict: Option<RerunVerdict>,
 }
 
 impl RunData {
@@ -42,7 +46,8 @@ impl RunData {
             }
         }
         pictures.sort_by_key(|p| (p.epoch, p.kind.as_str()));
-        Ok(RunData { detail, epochs, pictures })
+        let verdict = store.verdicts(&detail.id).await?.into_iter().find(|v| v.run_id == detail.id);
+        Ok(RunData { detail, epochs, pictures, verdict })
     }
 
     /// The run's seed, from its resolved configuration.

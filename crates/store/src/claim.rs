@@ -155,7 +155,7 @@ impl Store {
         let row: Option<Row> = sqlx::query_as(
             "SELECT r.id, r.status, r.epochs_target, r.heartbeat_at, r.created_at, \
              (SELECT MAX(e.epoch) FROM epochs e WHERE e.run_id = r.id) AS last_epoch \
-             FROM runs r WHERE r.config_hash = $1 \
+             FROM runs r WHERE r.config_hash = $1 AND r.rerun_of IS NULL \
              ORDER BY r.created_at DESC, CASE WHEN r.status IN ('queued', 'running') THEN 0 ELSE 1 END, r.id DESC \
              LIMIT 1",
         )

@@ -21,6 +21,7 @@ mod query;
 mod rows;
 mod runs;
 mod sqlite;
+mod verdicts;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +34,7 @@ pub use model::{
 };
 pub use open::{DB_ENV, DEFAULT_DB_PATH, StoreOptions, default_url, resolve_url, to_url, url_from_path};
 pub use query::parse_where;
+pub use verdicts::{Difference, RerunVerdict, Verdict};
 
 /// The schema, embedded at compile time so that the binary carries it.
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

@@ -22,6 +22,20 @@ impl Store {
         Ok(id)
     }
 
+    /// Creates a rerun of an earlier attempt (`run.rerun_of` set), already running for `worker`,
+    /// and returns its id. Reruns are invisible to sweeps' resume and dedup decisions (they verify
+    /// an attempt, they do not continue it), but like any attempt they cannot run while their
+    /// configuration has another active attempt ([`StoreError::ActiveAttemptExists`]).
+    pub async fn start_rerun(&self, run: &NewRun, worker: &Worker) -> Result<String> {
+        if run.rerun_of.is_none() {
+            return Err(self.invalid("start_rerun needs the attempt it repeats (rerun_of)"));
+        }
+        let mut conn = self.pool.acquire().await.map_err(|e| self.err(e))?;
+        let id = uuid::Uuid::new_v4().to_string();
+        self.insert_run(&mut conn, &id, run, RunStatus::Running, Some(worker)).await?;
+        Ok(id)
+    }
+
     /// Inserts an attempt row. `worker` is given when it is inserted already claimed (running).
     pub(crate) async fn insert_run(
         &self,

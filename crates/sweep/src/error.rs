@@ -20,6 +20,14 @@ pub enum SweepError {
         /// Why.
         message: String,
     },
+    /// `rerun` will not run (changed environment, nothing to compare).
+    #[error("rerun of {run} refused: {message}")]
+    RerunRefused {
+        /// The run asked for.
+        run: String,
+        /// Why.
+        message: String,
+    },
     /// A worker process could not be started or watched.
     #[error("worker process: {0}")]
     Process(#[from] std::io::Error),

@@ -6,11 +6,13 @@ pub mod estimate;
 pub mod events;
 mod git;
 mod hash;
+pub mod rerun;
 mod scheduler;
 pub mod worker;
 
 pub use error::{Result, SweepError};
 pub use git::GitState;
 pub use hash::config_hash;
-pub use scheduler::{SweepOptions, SweepReport, run_sweep, safe_name};
+pub use rerun::{RerunOptions, RerunOutcome, rerun};
+pub use scheduler::{SweepOptions, SweepReport, data_checksums, run_sweep, safe_name};
 pub use worker::{WorkerArgs, run_worker};

@@ -61,7 +61,7 @@ pub struct SweepReport {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Signal {
+pub(crate) enum Signal {
     Run,
     Stop,
     Kill,
@@ -69,9 +69,9 @@ enum Signal {
 
 /// A place a worker can run: a device override and a thread count.
 #[derive(Debug, Clone)]
-struct Slot {
-    device: Option<String>,
-    threads: Option<usize>,
+pub(crate) struct Slot {
+    pub(crate) device: Option<String>,
+    pub(crate) threads: Option<usize>,
 }
 
 fn slots(parallel: usize) -> Vec<Slot> {
@@ -133,7 +133,7 @@ pub async fn run_sweep(experiment: &Experiment, options: &SweepOptions) -> Resul
             epochs_target: u32::try_from(run.config.train.epochs).unwrap_or(u32::MAX),
             git_commit: git.commit.clone(),
             git_dirty: git.dirty,
-            versions: with_git(&options.versions, &git),
+            versions: provenance(&options.versions, &git, &checksums[&dir]),
             tags: options.tags.clone(),
             note: options.note.clone(),
             rerun_of: None,
@@ -220,7 +220,7 @@ pub async fn run_sweep(experiment: &Experiment, options: &SweepOptions) -> Resul
 
 /// Makes sure a run whose worker is gone is not left `running`: a worker that died without
 /// recording its end (crash, kill, out of memory) leaves a failed run with the reason.
-async fn settle(store: &Store, run_id: &str, exit: std::process::ExitStatus) -> Result<RunStatus> {
+pub(crate) async fn settle(store: &Store, run_id: &str, exit: std::process::ExitStatus) -> Result<RunStatus> {
     let detail = store.run(run_id).await?;
     if detail.status != RunStatus::Running {
         return Ok(detail.status);
@@ -230,7 +230,8 @@ async fn settle(store: &Store, run_id: &str, exit: std::process::ExitStatus) -> 
     Ok(RunStatus::Failed)
 }
 
-fn data_checksums(dir: &Path) -> Result<Vec<(String, String)>> {
+/// SHA-256 of each MNIST file in `dir`, by file name: part of `config_hash` and of a run's record.
+pub fn data_checksums(dir: &Path) -> Result<Vec<(String, String)>> {
     let files = MnistFiles::locate(dir)?;
     files.all().into_iter().map(|(name, path)| Ok((name.to_owned(), mnist::content_sha256(path)?))).collect()
 }
@@ -239,10 +240,19 @@ fn varying_json(run: &PlannedRun) -> serde_json::Value {
     serde_json::to_value(&run.varying).expect("TOML values convert to JSON")
 }
 
-fn with_git(versions: &serde_json::Value, git: &GitState) -> serde_json::Value {
+/// What a run records besides its configuration: tool versions and machine, the hash of the
+/// uncommitted diff, and the checksums of the data files it reads.
+pub(crate) fn provenance(
+    versions: &serde_json::Value,
+    git: &GitState,
+    data: &[(String, String)],
+) -> serde_json::Value {
     let mut v = versions.clone();
     if let Some(map) = v.as_object_mut() {
         map.insert("git_diff_sha256".into(), serde_json::json!(git.diff_sha256));
+        let sums: serde_json::Map<String, serde_json::Value> =
+            data.iter().map(|(name, sum)| (name.clone(), serde_json::json!(sum))).collect();
+        map.insert("data_sha256".into(), serde_json::Value::Object(sums));
     }
     v
 }
@@ -256,18 +266,22 @@ pub fn safe_name(name: &str) -> String {
     if cleaned.trim_matches('_').is_empty() { "experiment".into() } else { cleaned }
 }
 
-struct WorkerJob {
-    exe: PathBuf,
-    db: String,
-    run_id: String,
-    out: PathBuf,
-    from_epoch: u32,
-    slot: Slot,
-    bar: ProgressBar,
+/// One worker process to start and watch.
+pub(crate) struct WorkerJob {
+    pub(crate) exe: PathBuf,
+    pub(crate) db: String,
+    pub(crate) run_id: String,
+    pub(crate) out: PathBuf,
+    pub(crate) from_epoch: u32,
+    pub(crate) slot: Slot,
+    pub(crate) bar: ProgressBar,
 }
 
 impl WorkerJob {
-    async fn run(self, mut signal: watch::Receiver<Signal>) -> Result<(String, std::process::ExitStatus)> {
+    pub(crate) async fn run(
+        self,
+        mut signal: watch::Receiver<Signal>,
+    ) -> Result<(String, std::process::ExitStatus)> {
         let mut cmd = Command::new(&self.exe);
         cmd.arg("worker")
             .args(["--db", &self.db, "--run-id", &self.run_id, "--from-epoch", &self.from_epoch.to_string()])
@@ -337,14 +351,14 @@ fn show(bar: &ProgressBar, run: &str, line: &str) {
 }
 
 /// Sweep-level progress: a bar of runs done on a terminal, log lines otherwise.
-struct Progress {
+pub(crate) struct Progress {
     multi: MultiProgress,
     sweep: ProgressBar,
     terminal: bool,
 }
 
 impl Progress {
-    fn new(total: usize) -> Self {
+    pub(crate) fn new(total: usize) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let multi = MultiProgress::new();
         if !terminal {
@@ -359,7 +373,7 @@ impl Progress {
         Self { multi, sweep, terminal }
     }
 
-    fn run_bar(&self) -> ProgressBar {
+    pub(crate) fn run_bar(&self) -> ProgressBar {
         let bar = self.multi.add(ProgressBar::new(1));
         if !self.terminal {
             bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -382,7 +396,7 @@ impl Progress {
         tracing::info!("run {run_id}: {}", status.as_str());
     }
 
-    fn done(&self) {
+    pub(crate) fn done(&self) {
         self.sweep.finish_and_clear();
     }
 }

@@ -1,0 +1,326 @@
+//! `pixelcnn rerun`: repeats a stored run from its recorded configuration, as a new attempt of the
+//! same configuration (same `config_hash`, `rerun_of` = the original), in a worker process like a
+//! sweep's, then compares the two epoch by epoch and stores the verdict.
+//!
+//! What counts as the same: on a CPU backend (libtorch CPU, flex) with the original's backend and
+//! thread count, every metric must be bitwise identical: the seed fixes the initialisation, the
+//! shuffles and the sampling streams, and the thread count fixes libtorch's reduction order. On
+//! CUDA the numbers are compared within [`CUDA_TOLERANCE`]: cuDNN may pick other convolution
+//! algorithms on another run or driver (benchmark mode is off, but tch exposes no switch for
+//! PyTorch's deterministic-algorithms mode), some backward kernels accumulate with atomics in an
+//! unspecified order, and TF32 matmuls round differently on different GPU generations. A rerun on
+//! another backend, device kind or thread count is refused unless asked for, and then judged
+//! within [`CHANGED_ENVIRONMENT_TOLERANCE`]: such runs are statistically equivalent, not equal.
+
+use std::path::PathBuf;
+
+use pixelcnn_config::{DeviceSpec, RunConfig};
+use pixelcnn_data::mnist;
+use pixelcnn_store::{Difference, EpochRow, NewRun, RerunVerdict, RunStatus, Store, Verdict, Worker};
+use tokio::sync::watch;
+
+use crate::error::{Result, SweepError};
+use crate::git::GitState;
+use crate::scheduler::{Progress, Signal, Slot, WorkerJob, data_checksums, provenance, safe_name, settle};
+use crate::worker::host_name;
+
+/// Relative tolerance of a CUDA rerun on the original's device kind and threads.
+pub const CUDA_TOLERANCE: f64 = 1e-3;
+
+/// Relative tolerance of a rerun on another backend, device kind or thread count.
+pub const CHANGED_ENVIRONMENT_TOLERANCE: f64 = 2e-2;
+
+/// How to rerun.
+#[derive(Debug, Clone)]
+pub struct RerunOptions {
+    /// Store URL.
+    pub db_url: String,
+    /// The run to repeat (id or unique prefix).
+    pub run: String,
+    /// Repeat only the first N epochs (default: every recorded epoch).
+    pub epochs: Option<u32>,
+    /// Device to use instead of the original's configuration.
+    pub device: Option<String>,
+    /// Thread count to use instead of the original's.
+    pub threads: Option<usize>,
+    /// Run even when backend, device kind or threads differ from the original's.
+    pub allow_env_change: bool,
+    /// Runs write into `<runs_dir>/<experiment>/<run id>/`.
+    pub runs_dir: PathBuf,
+    /// The `pixelcnn` binary that runs the worker.
+    pub worker_exe: PathBuf,
+    /// Versions of the tools and machine, recorded with the rerun.
+    pub versions: serde_json::Value,
+}
+
+/// What a rerun did.
+#[derive(Debug, Clone)]
+pub struct RerunOutcome {
+    /// The repeated run's id.
+    pub original: String,
+    /// The new attempt's id.
+    pub run_id: String,
+    /// How the new attempt ended.
+    pub status: RunStatus,
+    /// The comparison, when the new attempt finished.
+    pub verdict: Option<RerunVerdict>,
+}
+
+/// The metrics compared, in this order (timing columns are not: they measure the machine).
+fn metrics(e: &EpochRow) -> [(&'static str, Option<f64>); 7] {
+    [
+        ("step", Some(e.step as f64)),
+        ("lr", Some(e.lr)),
+        ("train_nll", Some(e.train_nll)),
+        ("validation_nll", e.validation_nll),
+        ("test_nll", Some(e.test_nll)),
+        ("test_bits_per_dim", Some(e.test_bits_per_dim)),
+        ("test_nats_per_image", Some(e.test_nats_per_image)),
+    ]
+}
+
+fn relative(a: f64, b: f64) -> f64 {
+    if a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()) {
+        return 0.0;
+    }
+    let scale = a.abs().max(b.abs());
+    if scale == 0.0 { 0.0 } else { (a - b).abs() / scale }
+}
+
+/// Compares the first `epochs` epochs of two runs. `tolerance`: `None` requires bitwise equality,
+/// `Some(t)` accepts relative differences up to `t`. An epoch missing from either side differs.
+pub fn compare_epochs(
+    original: &[EpochRow],
+    rerun: &[EpochRow],
+    epochs: u32,
+    tolerance: Option<f64>,
+) -> (Verdict, Option<Difference>, f64) {
+    let mut max_relative: f64 = 0.0;
+    let mut first_beyond: Option<Difference> = None;
+    let mut first_inexact: Option<Difference> = None;
+    for epoch in 1..=epochs {
+        let find = |rows: &[EpochRow]| rows.iter().find(|e| e.epoch == epoch).cloned();
+        let (Some(a), Some(b)) = (find(original), find(rerun)) else {
+            let missing =
+                Difference { epoch, metric: "epoch missing".into(), original: f64::NAN, rerun: f64::NAN };
+            return (Verdict::Differs, Some(missing), f64::INFINITY);
+        };
+        for ((metric, x), (_, y)) in metrics(&a).into_iter().zip(metrics(&b)) {
+            let (x, y) = match (x, y) {
+                (Some(x), Some(y)) => (x, y),
+                (None, None) => continue,
+                (x, y) => (x.unwrap_or(f64::NAN), y.unwrap_or(f64::NAN)),
+            };
+            let both_nan = x.is_nan() && y.is_nan();
+            let r = if both_nan {
+                0.0
+            } else if x.is_nan() || y.is_nan() {
+                f64::INFINITY
+            } else {
+                relative(x, y)
+            };
+            max_relative = max_relative.max(r);
+            let difference = || Difference { epoch, metric: metric.into(), original: x, rerun: y };
+            if !both_nan && x.to_bits() != y.to_bits() && first_inexact.is_none() {
+                first_inexact = Some(difference());
+            }
+            if tolerance.is_some_and(|t| r > t) && first_beyond.is_none() {
+                first_beyond = Some(difference());
+            }
+        }
+    }
+    match tolerance {
+        _ if first_inexact.is_none() => (Verdict::Identical, None, max_relative),
+        None => (Verdict::Differs, first_inexact, max_relative),
+        Some(_) if first_beyond.is_some() => (Verdict::Differs, first_beyond, max_relative),
+        Some(_) => (Verdict::WithinTolerance, first_inexact, max_relative),
+    }
+}
+
+/// The device kind of a recorded device name: `libtorch-cpu`, `libtorch-cuda`, `flex`.
+fn device_kind(name: &str) -> &str {
+    name.split(':').next().unwrap_or(name)
+}
+
+/// Repeats `options.run` and judges it. Refuses (before anything is written) a changed
+/// environment without `allow_env_change`, and runs that have no epochs to compare.
+pub async fn rerun(options: &RerunOptions) -> Result<RerunOutcome> {
+    let store = Store::open(&options.db_url).await?;
+    let original = store.run(&options.run).await?;
+    let refuse = |message: String| SweepError::RerunRefused { run: original.id.clone(), message };
+    let recorded = store.epochs(&original.id).await?;
+    let last = recorded.last().map_or(0, |e| e.epoch);
+    let epochs = options.epochs.unwrap_or(last);
+    if epochs == 0 || epochs > last {
+        return Err(refuse(format!("it has {last} recorded epochs; cannot compare {epochs}")));
+    }
+    let mut config: RunConfig = serde_json::from_value(original.config.clone())
+        .map_err(|e| SweepError::StoredConfig { run: original.id.clone(), message: e.to_string() })?;
+    config.train.epochs = epochs as usize;
+
+    // The environment the rerun will have, resolved the way the worker will resolve it.
+    let device = options.device.clone().unwrap_or_else(|| config.device.clone());
+    let threads = options.threads.or(original.threads.map(|t| t as usize)).unwrap_or(config.threads);
+    let spec =
+        DeviceSpec::parse(&device).map_err(|message| refuse(format!("device {device:?}: {message}")))?;
+    let selected = pixelcnn_train::device::select(spec, threads)?;
+    let mut changes = Vec::new();
+    let original_device = original.device.clone().unwrap_or_else(|| "unknown".into());
+    if device_kind(&original_device) != device_kind(&selected.info.name) {
+        changes.push(format!("device {original_device} -> {}", selected.info.name));
+    }
+    if let Some(before) = original.threads
+        && before as usize != selected.info.threads
+    {
+        changes.push(format!("threads {before} -> {}", selected.info.threads));
+    }
+    if !changes.is_empty() && !options.allow_env_change {
+        return Err(refuse(format!(
+            "the environment differs from the original's ({}); bitwise identity is only expected on the \
+             same backend, device kind and thread count. Pass --allow-env-change to rerun anyway and judge \
+             it within a relative tolerance of {CHANGED_ENVIRONMENT_TOLERANCE}",
+            changes.join(", ")
+        )));
+    }
+    let cuda = device_kind(&selected.info.name).contains("cuda");
+    let (tolerance, note) = if !changes.is_empty() {
+        (Some(CHANGED_ENVIRONMENT_TOLERANCE), format!("environment changed: {}", changes.join(", ")))
+    } else if cuda {
+        (
+            Some(CUDA_TOLERANCE),
+            "CUDA: cuDNN algorithm choice, atomics and TF32 are not bitwise reproducible".into(),
+        )
+    } else {
+        (None, String::new())
+    };
+
+    let data_dir = config.data.dir.clone().unwrap_or_else(mnist::default_dir);
+    let checksums = data_checksums(&data_dir)?;
+    let git = GitState::current();
+    let new_run = NewRun {
+        experiment_id: original.experiment_id.clone(),
+        sweep_id: None,
+        config_hash: original.config_hash.clone(),
+        config: serde_json::to_value(&config).expect("config serialises"),
+        config_toml: toml::to_string(&config).expect("config serialises"),
+        varying: original.varying.clone(),
+        epochs_target: epochs,
+        git_commit: git.commit.clone(),
+        git_dirty: git.dirty,
+        versions: provenance(&options.versions, &git, &checksums),
+        tags: vec!["rerun".into()],
+        note: Some(format!("rerun of {}", original.id)),
+        rerun_of: Some(original.id.clone()),
+    };
+    let worker = Worker {
+        pid: std::process::id(),
+        host: host_name(),
+        device: Some(selected.info.name.clone()),
+        threads: u32::try_from(selected.info.threads).ok(),
+    };
+    let run_id = store.start_rerun(&new_run, &worker).await?;
+    tracing::info!("run {run_id}: rerun of {} ({epochs} epochs on {})", original.id, selected.info.name);
+
+    let progress = Progress::new(1);
+    let job = WorkerJob {
+        exe: options.worker_exe.clone(),
+        db: options.db_url.clone(),
+        run_id: run_id.clone(),
+        out: options.runs_dir.join(safe_name(&original.experiment)).join(&run_id),
+        from_epoch: 0,
+        slot: Slot { device: Some(device), threads: Some(selected.info.threads) },
+        bar: progress.run_bar(),
+    };
+    let (signal_tx, signal_rx) = watch::channel(Signal::Run);
+    let mut interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let worker = job.run(signal_rx);
+    tokio::pin!(worker);
+    let (_, exit) = loop {
+        tokio::select! {
+            done = &mut worker => break done?,
+            _ = interrupts.recv() => { let _ = signal_tx.send(Signal::Stop); }
+        }
+    };
+    progress.done();
+    let status = settle(&store, &run_id, exit).await?;
+    let mut verdict = None;
+    if status == RunStatus::Finished {
+        let rerun_epochs = store.epochs(&run_id).await?;
+        let (outcome, first_difference, max_relative_difference) =
+            compare_epochs(&recorded, &rerun_epochs, epochs, tolerance);
+        let v = RerunVerdict {
+            run_id: run_id.clone(),
+            original_id: original.id.clone(),
+            verdict: outcome,
+            epochs_compared: epochs,
+            first_difference,
+            max_relative_difference,
+            tolerance,
+            environment_changed: !changes.is_empty(),
+            environment_note: note,
+            created_at: String::new(),
+        };
+        store.record_verdict(&v).await?;
+        verdict = Some(v);
+    }
+    store.close().await;
+    Ok(RerunOutcome { original: original.id, run_id, status, verdict })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(epoch: u32, test_nll: f64) -> EpochRow {
+        EpochRow {
+            epoch,
+            step: u64::from(epoch) * 4,
+            train_nll: 0.5,
+            validation_nll: None,
+            test_nll,
+            test_bits_per_dim: test_nll / std::f64::consts::LN_2,
+            test_nats_per_image: test_nll * 784.0,
+            lr: 1e-3,
+            seconds: f64::from(epoch),
+            images_per_second: 10.0,
+        }
+    }
+
+    #[test]
+    fn identical_ignores_timing() {
+        let a = [row(1, 0.3), row(2, 0.2)];
+        let mut b = a.clone();
+        b[1].seconds = 99.0;
+        b[0].images_per_second = 1.0;
+        assert_eq!(compare_epochs(&a, &b, 2, None).0, Verdict::Identical);
+        assert_eq!(compare_epochs(&a, &b, 2, Some(1e-3)).0, Verdict::Identical);
+    }
+
+    #[test]
+    fn one_ulp_differs_where_identity_is_required() {
+        let a = [row(1, 0.3), row(2, 0.2)];
+        let mut b = a.clone();
+        b[1].test_nll = f64::from_bits(0.2f64.to_bits() + 1);
+        let (verdict, first, _) = compare_epochs(&a, &b, 2, None);
+        assert_eq!(verdict, Verdict::Differs);
+        let first = first.unwrap();
+        assert_eq!((first.epoch, first.metric.as_str(), first.original), (2, "test_nll", 0.2));
+        // Within a tolerance it is fine, and the first inexact value is still reported.
+        let (verdict, first, max) = compare_epochs(&a, &b, 2, Some(1e-6));
+        assert_eq!(verdict, Verdict::WithinTolerance);
+        assert_eq!(first.unwrap().epoch, 2);
+        assert!(max > 0.0 && max < 1e-15);
+    }
+
+    #[test]
+    fn beyond_tolerance_and_missing_epochs_differ() {
+        let a = [row(1, 0.3), row(2, 0.2)];
+        let b = [row(1, 0.3), row(2, 0.21)];
+        let (verdict, first, _) = compare_epochs(&a, &b, 2, Some(1e-3));
+        assert_eq!(verdict, Verdict::Differs);
+        assert_eq!(first.unwrap().metric, "test_nll");
+        assert_eq!(compare_epochs(&a, &b[..1], 2, Some(1.0)).0, Verdict::Differs);
+        // Only the epochs asked for are compared.
+        assert_eq!(compare_epochs(&a, &b, 1, None).0, Verdict::Identical);
+    }
+}

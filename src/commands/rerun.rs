@@ -1,0 +1,75 @@
+//! `pixelcnn rerun`: repeat a stored run and judge whether its numbers came back.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use pixelcnn_store::{RerunVerdict, Verdict, resolve_url};
+use pixelcnn_sweep::{RerunOptions, rerun};
+
+use crate::versions::Versions;
+
+/// Arguments of `pixelcnn rerun`.
+pub struct Args {
+    pub run: String,
+    pub epochs: Option<u32>,
+    pub device: Option<String>,
+    pub threads: Option<usize>,
+    pub allow_env_change: bool,
+    pub db: Option<String>,
+    pub runs_dir: PathBuf,
+}
+
+/// One line saying what a verdict means, with the first difference when there is one.
+pub fn describe(v: &RerunVerdict) -> String {
+    let judged = match v.tolerance {
+        None => "bitwise".to_string(),
+        Some(t) => format!("relative tolerance {t:e}"),
+    };
+    let mut text = format!(
+        "rerun {} of {}: {} over {} epochs ({judged}; largest relative difference {:.3e})",
+        v.run_id,
+        v.original_id,
+        v.verdict.as_str().replace('_', " "),
+        v.epochs_compared,
+        v.max_relative_difference
+    );
+    if let Some(d) = &v.first_difference {
+        let kind = if v.verdict == Verdict::Differs { "first difference" } else { "first inexact value" };
+        text.push_str(&format!(
+            "; {kind}: epoch {} {}: original {:?}, rerun {:?}",
+            d.epoch, d.metric, d.original, d.rerun
+        ));
+    }
+    if !v.environment_note.is_empty() {
+        text.push_str(&format!("; {}", v.environment_note));
+    }
+    text
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let options = RerunOptions {
+        db_url: resolve_url(args.db.as_deref()),
+        run: args.run,
+        epochs: args.epochs,
+        device: args.device,
+        threads: args.threads,
+        allow_env_change: args.allow_env_change,
+        runs_dir: args.runs_dir,
+        worker_exe: std::env::current_exe()?,
+        versions: serde_json::to_value(Versions::current())?,
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let outcome = runtime.block_on(rerun(&options))?;
+    let Some(verdict) = outcome.verdict else {
+        eprintln!(
+            "error: rerun {} of {} ended {}, nothing compared (`pixelcnn show {}` has its error)",
+            outcome.run_id,
+            outcome.original,
+            outcome.status.as_str(),
+            &outcome.run_id[..8]
+        );
+        return Ok(ExitCode::FAILURE);
+    };
+    println!("{}", describe(&verdict));
+    Ok(if verdict.verdict == Verdict::Differs { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
