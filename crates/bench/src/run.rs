@@ -1,0 +1,396 @@
+//! A whole benchmark run: every measurement in its own process, the PyTorch reference alongside,
+//! ratios, the results file and the regenerated Markdown page.
+
+use std::path::{Path, PathBuf};
+
+use crate::machine::{Machine, Versions, available_cpus, load_average};
+use crate::measure::{
+    Backend, ModelSize, SampleOutcome, SampleSpec, SamplerKind, Spec, TrainOutcome, TrainSpec, in_child,
+};
+use crate::reference::{Layout, Reference, default_python};
+use crate::results::{
+    PySampleFigure, PyTrainFigure, PytorchFigures, Results, SCHEMA, SampleFigure, Settings, TrainFigure,
+    performance_env,
+};
+use crate::sweep::{self, SweepSpec};
+use crate::{Group, RunArgs, report};
+
+/// The seed's quantisation levels, compared by the seed notebook.
+const LEVELS: [usize; 2] = [2, 256];
+/// Seed of every measurement.
+const SEED: u64 = 42;
+
+/// The repository this binary was built from.
+pub fn default_root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
+}
+
+/// Sizes and repetitions of a run.
+#[derive(Debug, Clone)]
+struct Plan {
+    model: [usize; 2],
+    batch: usize,
+    warmup: usize,
+    steps: usize,
+    train_reps: usize,
+    sample_images: usize,
+    naive_rows: usize,
+    pytorch_pixels: usize,
+    sample_reps: usize,
+    sweep_runs: usize,
+    sweep_epochs: usize,
+    sweep_reps: usize,
+}
+
+impl Plan {
+    fn new(args: &RunArgs) -> Self {
+        let base = if args.quick {
+            // Seconds in all: a 1-block, h = 4 model, batch 8, one repetition of everything.
+            Self {
+                model: [1, 4],
+                batch: 8,
+                warmup: 1,
+                steps: 2,
+                train_reps: 1,
+                sample_images: 100,
+                naive_rows: 1,
+                pytorch_pixels: 4,
+                sample_reps: 1,
+                sweep_runs: 2,
+                sweep_epochs: 1,
+                sweep_reps: 1,
+            }
+        } else {
+            // The seed's model. On a 2-core CPU a q = 256 step takes seconds (libtorch) to tens of
+            // seconds (flex) and one naive pixel at batch 100 about a second: about half an hour.
+            Self {
+                model: [15, 64],
+                batch: 128,
+                warmup: 2,
+                steps: 2,
+                train_reps: 5,
+                sample_images: 100,
+                naive_rows: 1,
+                pytorch_pixels: 8,
+                sample_reps: 3,
+                sweep_runs: 12,
+                sweep_epochs: 2,
+                sweep_reps: 3,
+            }
+        };
+        Self {
+            train_reps: args.reps.unwrap_or(base.train_reps),
+            sample_reps: args.reps.map_or(base.sample_reps, |r| r.min(base.sample_reps.max(1))),
+            sweep_reps: args.reps.map_or(base.sweep_reps, |r| r.min(base.sweep_reps.max(1))),
+            naive_rows: args.sample_rows.unwrap_or(base.naive_rows),
+            sweep_runs: args.sweep_runs.unwrap_or(base.sweep_runs),
+            ..base
+        }
+    }
+
+    fn size(&self, levels: usize) -> ModelSize {
+        ModelSize { levels, blocks: self.model[0], hidden: self.model[1] }
+    }
+}
+
+/// When the run started, for the progress lines.
+static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Prints a progress line on stderr, with the seconds since the run started.
+macro_rules! progress {
+    ($($arg:tt)*) => {
+        eprintln!(
+            "[bench {:>6.1}s] {}",
+            START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64(),
+            format!($($arg)*)
+        )
+    };
+}
+
+/// Runs the selected measurements, writes the results file and regenerates the page.
+pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let root = args.root.clone().unwrap_or_else(default_root);
+    let out_dir = args.out_dir.clone().unwrap_or_else(|| root.join("bench/results"));
+    let doc = args.doc.clone().unwrap_or_else(|| root.join("docs/benchmarks.md"));
+    let threads = args.threads.unwrap_or_else(available_cpus);
+    let plan = Plan::new(args);
+    let wanted = |g: Group| args.only.is_empty() || args.only.contains(&g);
+    let started_at = chrono::Utc::now();
+    let mut machine = Machine::describe();
+    let mut versions = Versions::current(&root);
+    let mut errors = Vec::new();
+    let data = args.data.clone();
+    progress!(
+        "{} mode, {threads} threads, model {} blocks h = {}, load average {}",
+        if args.quick { "quick" } else { "full" },
+        plan.model[0],
+        plan.model[1],
+        machine.load_at_start.map_or_else(|| "unknown".into(), |l| format!("{l:.2}"))
+    );
+
+    let python = args.python.clone().unwrap_or_else(default_python);
+    let reference = Reference::new(python, &root, threads, Some(data.clone().unwrap_or_else(mnist_dir)));
+    let mut pytorch = PytorchFigures::default();
+    if wanted(Group::Pytorch) {
+        match reference.info() {
+            Ok(info) => versions.pytorch = Some(info),
+            Err(e) => errors.push(format!("pytorch info: {e:#}")),
+        }
+    }
+
+    let mut train = Vec::new();
+    if wanted(Group::Train) {
+        for levels in LEVELS {
+            for backend in [Backend::LibtorchCpu, Backend::Flex] {
+                if backend == Backend::LibtorchCpu && !cfg!(feature = "tch") {
+                    errors.push("train libtorch-cpu: this build has no libtorch (feature `tch`)".into());
+                    continue;
+                }
+                let spec = Spec::Train(TrainSpec {
+                    backend,
+                    model: plan.size(levels),
+                    batch: plan.batch,
+                    warmup: plan.warmup,
+                    steps: plan.steps,
+                    reps: plan.train_reps,
+                    threads,
+                    data: data.clone(),
+                    seed: SEED,
+                });
+                match in_child::<TrainOutcome>(&spec) {
+                    Ok(o) => {
+                        progress!(
+                            "train {} q={levels}: {:.2} images/s",
+                            backend.label(),
+                            o.images_per_second
+                        );
+                        train.push(TrainFigure {
+                            backend: backend.label().into(),
+                            levels,
+                            images_per_second: o.images_per_second,
+                            reps: o.reps,
+                            setup_seconds: o.setup_seconds,
+                            peak_rss_bytes: o.peak_rss_bytes,
+                            pytorch_fastest_layout: None,
+                            pytorch_fastest_images_per_second: None,
+                            speed_vs_pytorch: None,
+                        });
+                    }
+                    Err(e) => errors.push(format!("train {} q={levels}: {e:#}", backend.label())),
+                }
+            }
+        }
+    }
+    if wanted(Group::Pytorch) && wanted(Group::Train) {
+        for levels in LEVELS {
+            for layout in Layout::ALL {
+                let windows = [plan.warmup, plan.steps, plan.train_reps];
+                match reference.train(plan.size(levels), layout, plan.batch, windows) {
+                    Ok(figure) => {
+                        progress!(
+                            "train pytorch {} q={levels}: {:.2} images/s",
+                            layout.label(),
+                            figure.images_per_second
+                        );
+                        pytorch.train.push(PyTrainFigure { levels, figure });
+                    }
+                    Err(e) => errors.push(format!("train pytorch {} q={levels}: {e:#}", layout.label())),
+                }
+            }
+        }
+    }
+
+    let mut sample = Vec::new();
+    if wanted(Group::Sample) {
+        for levels in LEVELS {
+            for sampler in [SamplerKind::Naive, SamplerKind::Cached] {
+                let spec = Spec::Sample(SampleSpec {
+                    sampler,
+                    model: plan.size(levels),
+                    images: plan.sample_images,
+                    rows: plan.naive_rows,
+                    reps: plan.sample_reps,
+                    threads,
+                    seed: SEED,
+                });
+                match in_child::<SampleOutcome>(&spec) {
+                    Ok(o) => {
+                        match o.seconds {
+                            Some(s) => progress!(
+                                "sample {} q={levels}: {s:.2} s for {} images",
+                                sampler.label(),
+                                plan.sample_images
+                            ),
+                            None => progress!(
+                                "sample {} q={levels}: not available in this build",
+                                sampler.label()
+                            ),
+                        }
+                        sample.push(SampleFigure {
+                            sampler,
+                            levels,
+                            images: plan.sample_images,
+                            outcome: o,
+                            pytorch_naive_seconds: None,
+                            speed_vs_pytorch: None,
+                            speedup_vs_naive: None,
+                        });
+                    }
+                    Err(e) => errors.push(format!("sample {} q={levels}: {e:#}", sampler.label())),
+                }
+            }
+        }
+    }
+    if wanted(Group::Pytorch) && wanted(Group::Sample) {
+        for levels in LEVELS {
+            for layout in Layout::ALL {
+                let size = plan.size(levels);
+                match reference.sample(
+                    size,
+                    layout,
+                    plan.sample_images,
+                    plan.pytorch_pixels,
+                    plan.sample_reps,
+                ) {
+                    Ok(figure) => {
+                        progress!(
+                            "sample pytorch {} q={levels}: {:.2} s (extrapolated)",
+                            layout.label(),
+                            figure.seconds
+                        );
+                        pytorch.sample.push(PySampleFigure { levels, images: plan.sample_images, figure });
+                    }
+                    Err(e) => errors.push(format!("sample pytorch {} q={levels}: {e:#}", layout.label())),
+                }
+            }
+        }
+    }
+
+    let mut sweep_outcome = None;
+    if wanted(Group::Sweep) {
+        let spec = SweepSpec {
+            pixelcnn: args.pixelcnn.clone().unwrap_or_else(default_pixelcnn),
+            runs: plan.sweep_runs,
+            epochs: plan.sweep_epochs,
+            threads,
+            data: data.clone(),
+            reps: plan.sweep_reps,
+        };
+        match sweep::measure(&spec) {
+            Ok(o) => {
+                progress!(
+                    "sweep of {} runs: {:.1} s wall, {:.1} s training, {:.1} s overhead",
+                    o.runs,
+                    o.wall_seconds,
+                    o.epoch_seconds,
+                    o.overhead_seconds
+                );
+                sweep_outcome = Some(o);
+            }
+            Err(e) => errors.push(format!("sweep: {e:#}")),
+        }
+    }
+
+    add_ratios(&mut train, &mut sample, &pytorch);
+    machine.load_at_end = load_average();
+    let all_groups = args.only.is_empty()
+        || [Group::Train, Group::Sample, Group::Sweep, Group::Pytorch].iter().all(|g| args.only.contains(g));
+    let results = Results {
+        schema: SCHEMA,
+        quick: args.quick,
+        complete: all_groups && errors.is_empty(),
+        started_at: started_at.to_rfc3339(),
+        finished_at: chrono::Utc::now().to_rfc3339(),
+        machine,
+        versions,
+        settings: Settings {
+            threads,
+            blocks: plan.model[0],
+            hidden: plan.model[1],
+            levels: LEVELS.to_vec(),
+            batch: plan.batch,
+            warmup_steps: plan.warmup,
+            steps_per_rep: plan.steps,
+            train_reps: plan.train_reps,
+            sample_images: plan.sample_images,
+            naive_rows: plan.naive_rows,
+            pytorch_sample_pixels: plan.pytorch_pixels,
+            sample_reps: plan.sample_reps,
+            sweep_runs: plan.sweep_runs,
+            sweep_reps: plan.sweep_reps,
+            data: format!("mnist from {}", data.unwrap_or_else(mnist_dir).display()),
+            environment: performance_env(),
+        },
+        train,
+        sample,
+        sweep: sweep_outcome,
+        pytorch,
+        errors,
+    };
+    let path = results.write(&out_dir)?;
+    progress!("results: {}", path.display());
+    for e in &results.errors {
+        progress!("failed: {e}");
+    }
+    let used = report::regenerate(&out_dir, &doc, &root)?;
+    progress!("{} regenerated from {}", doc.display(), used.display());
+    if results.errors.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("{} measurement(s) failed", results.errors.len())
+    }
+}
+
+/// Fills in the ratios to the PyTorch reference (and the cached sampler's speed-up).
+fn add_ratios(train: &mut [TrainFigure], sample: &mut [SampleFigure], pytorch: &PytorchFigures) {
+    for figure in train.iter_mut() {
+        let fastest = pytorch
+            .train
+            .iter()
+            .filter(|p| p.levels == figure.levels)
+            .max_by(|a, b| a.figure.images_per_second.total_cmp(&b.figure.images_per_second));
+        if let Some(p) = fastest {
+            figure.pytorch_fastest_layout = Some(p.figure.layout.label().into());
+            figure.pytorch_fastest_images_per_second = Some(p.figure.images_per_second);
+            figure.speed_vs_pytorch = Some(figure.images_per_second / p.figure.images_per_second);
+        }
+    }
+    let naive: Vec<(usize, Option<f64>)> = sample
+        .iter()
+        .filter(|s| s.sampler == SamplerKind::Naive)
+        .map(|s| (s.levels, s.outcome.seconds))
+        .collect();
+    for figure in sample.iter_mut() {
+        let fastest = pytorch
+            .sample
+            .iter()
+            .filter(|p| p.levels == figure.levels && p.images == figure.images)
+            .map(|p| p.figure.seconds)
+            .min_by(f64::total_cmp);
+        figure.pytorch_naive_seconds = fastest;
+        if let (Some(ours), Some(theirs)) = (figure.outcome.seconds, fastest) {
+            figure.speed_vs_pytorch = Some(theirs / ours);
+        }
+        if figure.sampler == SamplerKind::Cached {
+            let ours_naive = naive.iter().find(|(l, _)| *l == figure.levels).and_then(|(_, s)| *s);
+            if let (Some(n), Some(c)) = (ours_naive, figure.outcome.seconds) {
+                figure.speedup_vs_naive = Some(n / c);
+            }
+        }
+    }
+}
+
+/// The cache's MNIST folder, where the trainer looks by default.
+fn mnist_dir() -> PathBuf {
+    pixelcnn_data::mnist::default_dir()
+}
+
+/// The `pixelcnn` binary next to this one (same target folder and profile).
+fn default_pixelcnn() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    // Test binaries live one level down, in deps/.
+    let candidates = [dir.join("pixelcnn"), dir.parent().map(|p| p.join("pixelcnn")).unwrap_or_default()];
+    candidates.iter().find(|p| p.is_file()).cloned().unwrap_or_else(|| candidates[0].clone())
+}
