@@ -39,6 +39,14 @@ test: check-libtorch
     cargo test --workspace
     cargo check --all-targets --no-default-features --features flex
 
+# Benchmarks: training images/s, sampling time, sweep overhead and peak memory, each against a PyTorch
+# reference measured in the same run; writes bench/results/ and docs/benchmarks.md (`just bench --quick`:
+# a one-minute check). pixelcnn keeps freed memory (crates/train/src/allocator.rs); GLIBC_TUNABLES gives
+# the PyTorch reference the same allocator settings, so that the ratio compares the libraries.
+bench *ARGS: check-libtorch
+    cargo build --release --quiet -p pixelcnn -p pixelcnn-bench
+    GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647 target/release/pixelcnn-bench {{ARGS}}
+
 # Plan and train every run of an experiment file, e.g. `just sweep experiments/levels.toml --profile quick`;
 # ends by writing the report to reports/<experiment>/ (index.html, report.md).
 sweep FILE *ARGS: check-libtorch

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    pixelcnn_train::allocator::keep_freed_memory();
     let cli = cli::Cli::parse();
     logging::init(cli.log_format);
     match commands::run(cli.command) {

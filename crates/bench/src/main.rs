@@ -124,6 +124,9 @@ pub struct RunArgs {
 }
 
 fn main() -> ExitCode {
+    // The same allocator settings as `pixelcnn` (its training and sampling are measured here);
+    // `just bench` gives the PyTorch reference the same through GLIBC_TUNABLES.
+    pixelcnn_train::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Some(Command::Measure { spec }) => measure::child_main(&spec),

@@ -2,6 +2,7 @@
 //! checkpoints. The sweep runner and the single-run CLI both drive runs through [`Trainer`]; what
 //! happens is reported to a [`RunObserver`], never printed or stored from here.
 
+pub mod allocator;
 pub mod checkpoint;
 pub mod device;
 mod error;
