@@ -8,7 +8,7 @@ use pixelcnn_config::DeviceSpec;
 use pixelcnn_data::{DataLimits, Levels, Mnist, QuantisedSplit, mnist};
 use pixelcnn_train::checkpoint::Checkpoint;
 use pixelcnn_train::device;
-use pixelcnn_train::sampling::SampleRequest;
+use pixelcnn_train::sampling::{SampleRequest, configured_sampler};
 
 /// Arguments of `pixelcnn sample`.
 pub struct Args {
@@ -38,6 +38,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         count: if args.complete { 0 } else { args.n },
         complete,
         occlude_from_row: config.sample.occlude_from_row,
+        // The checkpoint configuration's `sample.sampler` (cached unless the run chose naive).
+        sampler: configured_sampler(&config.sample.sampler)?,
     };
     let files = request.run(&model, &test)?;
     let bytes = files.samples.or(files.completion).context("nothing to draw (--n 0)")?;

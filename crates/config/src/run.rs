@@ -128,11 +128,22 @@ pub struct SampleConfig {
     pub complete: usize,
     /// First occluded row of the completion demo.
     pub occlude_from_row: usize,
+    /// Which sampler draws the pictures, one of [`SampleConfig::SAMPLERS`]: `cached` (each layer
+    /// computed once per pixel from cached activations, hundreds of times faster) or `naive` (the
+    /// whole network once per pixel, the reference). Both draw the same images for a seed, up to
+    /// floating-point rounding at class boundaries.
+    pub sampler: String,
+}
+
+impl SampleConfig {
+    /// The valid values of `sample.sampler`, the default first (the names of
+    /// `pixelcnn_model::Sampler`).
+    pub const SAMPLERS: &[&str] = &["cached", "naive"];
 }
 
 impl Default for SampleConfig {
     fn default() -> Self {
-        Self { every: 0, count: 100, complete: 10, occlude_from_row: 14 }
+        Self { every: 0, count: 100, complete: 10, occlude_from_row: 14, sampler: Self::SAMPLERS[0].into() }
     }
 }
 

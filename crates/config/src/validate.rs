@@ -1,7 +1,7 @@
 //! Range checks that serde's types cannot express. Run before anything trains or is written, so a
 //! bad value costs nothing.
 
-use crate::run::RunConfig;
+use crate::run::{RunConfig, SampleConfig};
 
 /// One violated rule: the dotted key and what is allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +47,11 @@ pub fn violations(config: &RunConfig) -> Vec<Violation> {
         format!("{} must be below 10 or a multiple of 10 (the grid has 10 per row)", s.count),
     );
     check(s.occlude_from_row < 28, "sample.occlude_from_row", "must be below 28".into());
+    check(
+        SampleConfig::SAMPLERS.contains(&s.sampler.as_str()),
+        "sample.sampler",
+        format!("{:?} is not a sampler: use \"cached\" (the default) or \"naive\"", s.sampler),
+    );
     check(config.checkpoint.keep_last >= 1, "checkpoint.keep_last", "must be at least 1 to resume".into());
     check(
         config.data.train_limit != Some(0),

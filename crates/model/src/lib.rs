@@ -1,9 +1,13 @@
 //! The seed notebook's PixelCNN (Oord et al., 2016) on burn 0.22: masked convolutions, residual
-//! blocks, the full model with Keras' initialisation, its loss and a naive sampler.
+//! blocks, the full model with Keras' initialisation, its loss and two samplers that draw the same
+//! images: the cached one ([`cached_sample`], the default, also re-exported here as [`sample()`] and
+//! [`complete()`]) and the seed's naive one ([`mod@sample`], the reference). [`Sampler`] chooses
+//! between them at run time.
 //!
 //! Tensors are NCHW (`[batch, channels, height, width]`); convolution kernels are burn's
 //! `[out, in, kh, kw]` (the seed's Keras kernels are `[kh, kw, in, out]`).
 
+pub mod cached_sample;
 pub mod init;
 pub mod loss;
 pub mod mask;
@@ -11,10 +15,13 @@ pub mod masked_conv;
 pub mod pixelcnn;
 pub mod residual;
 pub mod sample;
+pub mod sampler;
 
+pub use cached_sample::{complete, sample};
 pub use loss::{nll_per_pixel, nll_sum};
 pub use mask::MaskType;
 pub use masked_conv::{MaskedConv2d, MaskedConv2dConfig};
 pub use pixelcnn::{PixelCnn, PixelCnnConfig};
 pub use residual::{ResidualBlock, ResidualBlockConfig};
-pub use sample::{complete, draw_level, sample};
+pub use sample::draw_level;
+pub use sampler::{Sampler, UnknownSampler};

@@ -223,6 +223,7 @@ impl Trainer {
             count: s.count,
             complete: s.complete,
             occlude_from_row: s.occlude_from_row,
+            sampler: sampling::configured_sampler(&s.sampler)?,
         }
         .run(&model, &self.data.test)?;
         let dir = self.out_dir.join("samples");

@@ -1,0 +1,108 @@
+//! The choice between the two samplers, as the run configuration's `sample.sampler` names it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::Rng;
+
+use crate::pixelcnn::PixelCnn;
+use crate::{cached_sample, sample};
+
+/// Which sampler draws images. Both take the same random numbers in the same order (one
+/// `rng.random::<f64>()` per pixel and image, in raster then batch order, through
+/// [`draw_level`](crate::draw_level)), so a seed gives the same images with either, except where a
+/// draw falls within floating-point rounding of a class boundary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Sampler {
+    /// [`cached_sample`]: each layer computed once per pixel from cached activations of earlier
+    /// pixels (Ramachandran et al., 2017); hundreds of times faster on a full-size model. The default.
+    #[default]
+    Cached,
+    /// [`sample`](mod@crate::sample): the whole network once per pixel, as the seed does; kept as
+    /// the reference the cached sampler is checked against.
+    Naive,
+}
+
+impl Sampler {
+    /// Every sampler, the default first.
+    pub const ALL: [Sampler; 2] = [Sampler::Cached, Sampler::Naive];
+
+    /// The name used in configurations and on the command line: `cached` or `naive`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sampler::Cached => "cached",
+            Sampler::Naive => "naive",
+        }
+    }
+
+    /// Samples `n` new images of `height x width` pixels from scratch, `[n, height, width]`
+    /// row-major; see [`cached_sample::sample`] and [`sample::sample`].
+    pub fn sample(self, model: &PixelCnn, dims: [usize; 3], rng: &mut impl Rng) -> Vec<u8> {
+        match self {
+            Sampler::Cached => cached_sample::sample(model, dims, rng),
+            Sampler::Naive => sample::sample(model, dims, rng),
+        }
+    }
+
+    /// Completes images whose rows from `start_row` on are unknown; see
+    /// [`cached_sample::complete`] and [`sample::complete`].
+    ///
+    /// # Panics
+    /// If `images` does not have `n * height * width` levels, a level is `>= q`, `start_row > height`,
+    /// or the logits cannot be read back from the device.
+    pub fn complete(
+        self,
+        model: &PixelCnn,
+        images: &[u8],
+        dims: [usize; 3],
+        start_row: usize,
+        rng: &mut impl Rng,
+    ) -> Vec<u8> {
+        match self {
+            Sampler::Cached => cached_sample::complete(model, images, dims, start_row, rng),
+            Sampler::Naive => sample::complete(model, images, dims, start_row, rng),
+        }
+    }
+}
+
+impl fmt::Display for Sampler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A sampler name that is neither `cached` nor `naive`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownSampler(pub String);
+
+impl fmt::Display for UnknownSampler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown sampler {:?}: use \"cached\" (the default) or \"naive\"", self.0)
+    }
+}
+
+impl std::error::Error for UnknownSampler {}
+
+impl FromStr for Sampler {
+    type Err = UnknownSampler;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Sampler::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| UnknownSampler(name.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for sampler in Sampler::ALL {
+            assert_eq!(sampler.name().parse::<Sampler>(), Ok(sampler));
+            assert_eq!(sampler.to_string(), sampler.name());
+        }
+        assert_eq!(Sampler::default(), Sampler::Cached);
+        let err = "fast".parse::<Sampler>().unwrap_err();
+        assert!(err.to_string().contains("\"fast\"") && err.to_string().contains("naive"), "{err}");
+    }
+}
