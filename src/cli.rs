@@ -261,6 +261,10 @@ pub enum Command {
         /// Seed of the draws (default: the run's seed).
         #[arg(long)]
         seed: Option<u64>,
+        /// Sampler: `cached` (fast, exact) or `naive` (the reference); default: the checkpoint's
+        /// `sample.sampler`.
+        #[arg(long, value_parser = ["cached", "naive"])]
+        sampler: Option<String>,
         /// Device (default: the run's).
         #[arg(long)]
         device: Option<String>,

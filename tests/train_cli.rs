@@ -84,6 +84,21 @@ fn eval_and_sample_read_a_checkpoint() {
     assert!(o.status.success(), "{}", text(&o));
     let img = image::open(&png).unwrap();
     assert_eq!(img.height(), 2 + 2 * (28 * 2 + 2));
+    // The cached sampler is the default; the naive reference draws the same picture from the seed.
+    let naive = dir.path().join("naive.png");
+    let o = run(&[
+        "sample",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--n",
+        "20",
+        "--sampler",
+        "naive",
+        "--out",
+        naive.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(image::open(&naive).unwrap().to_luma8(), img.to_luma8(), "naive and cached samples differ");
 
     let png = dir.path().join("c.png");
     let o = run(&[

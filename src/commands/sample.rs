@@ -16,6 +16,7 @@ pub struct Args {
     pub n: usize,
     pub complete: bool,
     pub seed: Option<u64>,
+    pub sampler: Option<String>,
     pub device: Option<String>,
     pub data: Option<PathBuf>,
     pub out: Option<PathBuf>,
@@ -38,8 +39,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         count: if args.complete { 0 } else { args.n },
         complete,
         occlude_from_row: config.sample.occlude_from_row,
-        // The checkpoint configuration's `sample.sampler` (cached unless the run chose naive).
-        sampler: configured_sampler(&config.sample.sampler)?,
+        // --sampler, else the checkpoint configuration's `sample.sampler` (cached unless naive).
+        sampler: configured_sampler(args.sampler.as_deref().unwrap_or(&config.sample.sampler))?,
     };
     let files = request.run(&model, &test)?;
     let bytes = files.samples.or(files.completion).context("nothing to draw (--n 0)")?;
