@@ -35,7 +35,30 @@ fn connect_options(file: &Path, busy_timeout: Duration) -> SqliteConnectOptions 
 }
 
 /// Opens a pool on `file`, creating the file when missing, and applies the migrations.
+///
+/// Some of SQLite's lock conflicts while a new file is being set up (switching it to WAL, or a
+/// migration transaction meeting another process's) are reported at once instead of going through
+/// the busy handler; they are retried here until the busy timeout has passed, like any other wait.
 pub(crate) async fn open_pool(
+    db: &str,
+    file: &Path,
+    busy_timeout: Duration,
+    max_connections: u32,
+) -> Result<SqlitePool> {
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(10);
+    loop {
+        match try_open_pool(db, file, busy_timeout, max_connections).await {
+            Err(StoreError::Locked { .. }) if start.elapsed() < busy_timeout => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(250));
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn try_open_pool(
     db: &str,
     file: &Path,
     busy_timeout: Duration,
@@ -51,7 +74,10 @@ pub(crate) async fn open_pool(
             StoreError::Query { db, source } => StoreError::Open { db, source },
             other => other,
         })?;
-    migrate(db, busy_timeout, &pool).await?;
+    if let Err(e) = migrate(db, busy_timeout, &pool).await {
+        pool.close().await;
+        return Err(e);
+    }
     Ok(pool)
 }
 
