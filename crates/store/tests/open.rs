@@ -35,7 +35,10 @@ async fn migrations_create_the_schema_and_rerunning_them_is_a_no_op() {
 
     let (applied, tables) = schema_of(&db.path).await;
     assert_eq!(applied, 2);
-    assert_eq!(tables, ["artefacts", "config_locks", "epochs", "experiments", "rerun_verdicts", "runs", "sweeps"]);
+    assert_eq!(
+        tables,
+        ["artefacts", "config_locks", "epochs", "experiments", "rerun_verdicts", "runs", "sweeps"]
+    );
 
     // Reopening applies nothing and keeps the data.
     for _ in 0..2 {
