@@ -12,6 +12,7 @@ pub mod init;
 pub mod loss;
 pub mod mask;
 pub mod masked_conv;
+pub mod native;
 pub mod pixelcnn;
 pub mod residual;
 pub mod sample;

@@ -3,12 +3,11 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 
 use crate::init::{glorot_conv_weight, zero_bias};
 use crate::mask::{MaskType, mask_tensor};
+use crate::native::conv2d_same;
 
 /// Configuration of a [`MaskedConv2d`].
 #[derive(Config, Debug)]
@@ -60,14 +59,11 @@ pub struct MaskedConv2d {
 
 impl MaskedConv2d {
     /// Convolves `input` `[B, in, H, W]` into `[B, out, H, W]` with the masked kernel.
+    ///
+    /// The mask product stays a burn op, so the gradient reaching the masked taps of `weight` is
+    /// exactly zero whichever backward the convolution itself takes ([`conv2d_same`]).
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        let p = self.padding;
-        conv2d(
-            input,
-            self.weight.val() * self.mask.clone(),
-            Some(self.bias.val()),
-            ConvOptions::new([1, 1], [p, p], [1, 1], 1),
-        )
+        conv2d_same(input, self.weight.val() * self.mask.clone(), self.bias.val(), self.padding)
     }
 }
 

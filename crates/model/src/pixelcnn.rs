@@ -4,13 +4,13 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use crate::init::conv1x1;
 use crate::mask::MaskType;
 use crate::masked_conv::{MaskedConv2d, MaskedConv2dConfig};
-use crate::residual::{ResidualBlock, ResidualBlockConfig};
+use crate::native::relu;
+use crate::residual::{ResidualBlock, ResidualBlockConfig, conv1x1_forward};
 
 /// Configuration of a [`PixelCnn`]; the defaults are the seed notebook's model.
 #[derive(Config, Debug)]
@@ -74,8 +74,8 @@ impl PixelCnn {
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         let x = self.input_conv.forward(input);
         let x = self.blocks.iter().fold(x, |x, block| block.forward(x));
-        let x = self.hidden_conv.forward(relu(x));
-        self.output_conv.forward(relu(x))
+        let x = conv1x1_forward(&self.hidden_conv, relu(x));
+        conv1x1_forward(&self.output_conv, relu(x))
     }
 
     /// The device the model's tensors live on, read without initialising lazy parameters, so that

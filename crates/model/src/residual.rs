@@ -2,13 +2,14 @@
 
 use burn::config::Config;
 use burn::module::Module;
+use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use crate::init::conv1x1;
 use crate::mask::MaskType;
 use crate::masked_conv::{MaskedConv2d, MaskedConv2dConfig};
+use crate::native::{conv2d_same, relu};
 
 /// Configuration of a [`ResidualBlock`].
 #[derive(Config, Debug)]
@@ -45,11 +46,28 @@ pub struct ResidualBlock {
 
 impl ResidualBlock {
     /// Maps `input` `[B, 2h, H, W]` to `[B, 2h, H, W]`.
+    ///
+    /// ReLUs and 1x1 convolutions go through [`crate::native`], which gives them libtorch's own
+    /// backward on libtorch and is burn's `relu` / `Conv2d::forward` elsewhere.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        let x = self.conv2a.forward(relu(input.clone()));
+        let x = conv1x1_forward(&self.conv2a, relu(input.clone()));
         let x = self.conv2b.forward(relu(x));
-        let x = self.conv2c.forward(relu(x));
+        let x = conv1x1_forward(&self.conv2c, relu(x));
         x + input
+    }
+}
+
+/// `conv.forward(x)` for the model's 1x1 convolutions (stride 1, valid padding, with a bias),
+/// through [`conv2d_same`]; any other configuration falls back to burn's `Conv2d::forward`.
+pub(crate) fn conv1x1_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let plain = conv.kernel_size == [1, 1]
+        && conv.stride == [1, 1]
+        && conv.dilation == [1, 1]
+        && conv.groups == 1
+        && matches!(conv.padding, PaddingConfig2d::Valid);
+    match &conv.bias {
+        Some(bias) if plain => conv2d_same(x, conv.weight.val(), bias.val(), 0),
+        _ => conv.forward(x),
     }
 }
 

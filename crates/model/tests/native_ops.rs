@@ -1,0 +1,217 @@
+//! The libtorch-native convolution and ReLU of `pixelcnn_model::native` against burn's own ops on
+//! libtorch CPU: the same forward values and the same gradients (within float rounding) for the
+//! input, the weight and the bias, masked taps included. Run with `--features tch`.
+#![cfg(feature = "tch")]
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::activation;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use pixelcnn_model::mask::{mask, mask_tensor};
+use pixelcnn_model::native::{conv2d_same, relu};
+use pixelcnn_model::{MaskType, PixelCnn, PixelCnnConfig};
+
+#[allow(deprecated)] // burn 0.22 marks its libtorch device deprecated; it is our main backend
+fn libtorch() -> Device {
+    Device::libtorch()
+}
+
+fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor.try_into_vec_as::<f32>().expect("f32 values")
+}
+
+/// Largest `|a - b|`, after checking the lengths agree.
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+fn assert_close(name: &str, native: &[f32], burn: &[f32], tolerance: f32) {
+    let scale = burn.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let diff = max_diff(native, burn);
+    assert!(diff <= tolerance * scale, "{name}: native and burn differ by {diff} (scale {scale})");
+}
+
+/// Forward and all three gradients of a masked convolution, native against burn's `conv2d`, for
+/// a loss that weights every output differently.
+fn check_conv(cin: usize, cout: usize, k: usize, mask_type: Option<MaskType>) {
+    let device = libtorch().autodiff();
+    device.seed(7);
+    let (b, h, w) = (3, 6, 5);
+    let x = Tensor::<4>::random([b, cin, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+    let weight = Tensor::<4>::random([cout, cin, k, k], Distribution::Uniform(-0.5, 0.5), &device);
+    let bias = Tensor::<1>::random([cout], Distribution::Uniform(-0.5, 0.5), &device);
+    let upstream = Tensor::<4>::random([b, cout, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+    let kernel_mask = match mask_type {
+        Some(t) => mask_tensor(k, t, cin, cout, &device),
+        None => Tensor::ones([cout, cin, k, k], &device),
+    };
+    let p = k / 2;
+    let run = |native: bool| {
+        let (x, weight, bias) =
+            (x.clone().require_grad(), weight.clone().require_grad(), bias.clone().require_grad());
+        let masked = weight.clone() * kernel_mask.clone();
+        let y = if native {
+            conv2d_same(x.clone(), masked, bias.clone(), p)
+        } else {
+            conv2d(x.clone(), masked, Some(bias.clone()), ConvOptions::new([1, 1], [p, p], [1, 1], 1))
+        };
+        let grads = (y.clone() * upstream.clone()).sum().backward();
+        let grad = |t: Tensor<4>| values(t.grad(&grads).expect("gradient"));
+        (values(y), grad(x), grad(weight.clone()), values(bias.grad(&grads).expect("bias gradient")))
+    };
+    let (y_native, dx_native, dw_native, db_native) = run(true);
+    let (y_burn, dx_burn, dw_burn, db_burn) = run(false);
+    let name = format!("{k}x{k} {cin}->{cout} {mask_type:?}");
+    assert_eq!(y_native, y_burn, "{name}: forward values differ");
+    assert_close(&format!("{name} dx"), &dx_native, &dx_burn, 1e-5);
+    assert_close(&format!("{name} dw"), &dw_native, &dw_burn, 1e-5);
+    assert_close(&format!("{name} db"), &db_native, &db_burn, 1e-5);
+    if let Some(t) = mask_type {
+        let kept = mask(k, t);
+        for (index, value) in dw_native.iter().enumerate() {
+            if kept[index % (k * k)] == 0.0 {
+                assert_eq!(*value, 0.0, "{name}: masked tap {index} has gradient {value}");
+            }
+        }
+    }
+}
+
+#[test]
+fn masked_3x3_b_convolution_matches_burn() {
+    check_conv(4, 5, 3, Some(MaskType::B));
+}
+
+#[test]
+fn masked_7x7_a_input_convolution_matches_burn() {
+    check_conv(1, 6, 7, Some(MaskType::A));
+}
+
+#[test]
+fn one_by_one_convolution_matches_burn() {
+    check_conv(6, 3, 1, None);
+}
+
+/// Only the weight and bias need gradients (the model's input convolution): libtorch is asked for
+/// those two alone, and they still match burn's.
+#[test]
+fn convolution_without_input_gradient_matches_burn() {
+    let device = libtorch().autodiff();
+    device.seed(11);
+    let x = Tensor::<4>::random([2, 1, 5, 5], Distribution::Default, &device);
+    let weight = Tensor::<4>::random([4, 1, 3, 3], Distribution::Default, &device);
+    let bias = Tensor::<1>::random([4], Distribution::Default, &device);
+    let run = |native: bool| {
+        let (weight, bias) = (weight.clone().require_grad(), bias.clone().require_grad());
+        let y = if native {
+            conv2d_same(x.clone(), weight.clone(), bias.clone(), 1)
+        } else {
+            conv2d(x.clone(), weight.clone(), Some(bias.clone()), ConvOptions::new([1, 1], [1, 1], [1, 1], 1))
+        };
+        let grads = (y.clone() * y).sum().backward();
+        (values(weight.grad(&grads).expect("weight")), values(bias.grad(&grads).expect("bias")))
+    };
+    let (dw_native, db_native) = run(true);
+    let (dw_burn, db_burn) = run(false);
+    assert_close("dw", &dw_native, &dw_burn, 1e-5);
+    assert_close("db", &db_native, &db_burn, 1e-5);
+}
+
+/// ReLU: same values; the gradient is passed where the input is positive and zero elsewhere,
+/// exactly as burn's, including at exact zeros.
+#[test]
+fn relu_matches_burn_exactly() {
+    let device = libtorch().autodiff();
+    let data = TensorData::new(vec![-2.0f32, -0.0, 0.0, 0.5, 3.0, -1.0, 2.0, 0.0], [1, 2, 2, 2]);
+    let x = Tensor::<4>::from_data(data, &device);
+    let upstream = Tensor::<4>::from_data(
+        TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], [1, 2, 2, 2]),
+        &device,
+    );
+    let run = |native: bool| {
+        let x = x.clone().require_grad();
+        let y = if native { relu(x.clone()) } else { activation::relu(x.clone()) };
+        let grads = (y.clone() * upstream.clone()).sum().backward();
+        (values(y), values(x.grad(&grads).expect("gradient")))
+    };
+    let burn = run(false);
+    let (y_native, dx_native) = run(true);
+    assert_eq!(burn, (y_native.clone(), dx_native.clone()));
+    assert_eq!(dx_native, vec![0.0, 0.0, 0.0, 4.0, 5.0, 0.0, 7.0, 0.0]);
+}
+
+/// Collects every parameter's gradient, in visiting order.
+struct GradCollector<'a> {
+    grads: &'a burn::tensor::Gradients,
+    out: Vec<Vec<f32>>,
+}
+
+impl ModuleVisitor for GradCollector<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.out.push(values(param.val().grad(self.grads).expect("parameter gradient")));
+    }
+}
+
+/// The model's forward written with burn's own ops only: what `PixelCnn::forward` computed before
+/// `native` existed.
+fn burn_forward(model: &PixelCnn, input: Tensor<4>) -> Tensor<4> {
+    let conv = |x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, p: usize| {
+        conv2d(x, weight, Some(bias), ConvOptions::new([1, 1], [p, p], [1, 1], 1))
+    };
+    let dense = |c: &burn::nn::conv::Conv2d, x: Tensor<4>| c.forward(x);
+    let input_conv = &model.input_conv;
+    let mut x = conv(
+        input,
+        input_conv.weight.val() * input_conv.mask.clone(),
+        input_conv.bias.val(),
+        input_conv.padding,
+    );
+    for block in &model.blocks {
+        let y = dense(&block.conv2a, activation::relu(x.clone()));
+        let b = &block.conv2b;
+        let y = conv(activation::relu(y), b.weight.val() * b.mask.clone(), b.bias.val(), b.padding);
+        let y = dense(&block.conv2c, activation::relu(y));
+        x = y + x;
+    }
+    let x = dense(&model.hidden_conv, activation::relu(x));
+    dense(&model.output_conv, activation::relu(x))
+}
+
+/// The whole model: logits equal to the pure-burn forward, every parameter's gradient within
+/// float rounding of burn's, masked taps at exactly zero, and the native step deterministic.
+#[test]
+fn model_logits_and_gradients_match_burn() {
+    let device = libtorch().autodiff();
+    device.seed(3);
+    let model = PixelCnnConfig::new(5).with_blocks(2).with_hidden(4).init(&device);
+    let input = Tensor::<4>::random([2, 1, 7, 6], Distribution::Default, &device);
+    let upstream = Tensor::<4>::random([2, 5, 7, 6], Distribution::Default, &device);
+    let run = |native: bool| {
+        let logits = if native { model.forward(input.clone()) } else { burn_forward(&model, input.clone()) };
+        let grads = (logits.clone() * upstream.clone()).sum().backward();
+        let mut collector = GradCollector { grads: &grads, out: Vec::new() };
+        model.visit(&mut collector);
+        (values(logits), collector.out)
+    };
+    let (logits_native, grads_native) = run(true);
+    let (logits_burn, grads_burn) = run(false);
+    assert_eq!(logits_native, logits_burn, "logits differ");
+    assert_eq!(grads_native.len(), 18);
+    for (i, (native, burn)) in grads_native.iter().zip(&grads_burn).enumerate() {
+        assert_close(&format!("parameter {i}"), native, burn, 1e-5);
+    }
+    // Visiting order: the input convolution's weight first, then its bias.
+    let kept = mask(7, MaskType::A);
+    for (index, value) in grads_native[0].iter().enumerate() {
+        if kept[index % 49] == 0.0 {
+            assert_eq!(*value, 0.0, "masked input tap {index} has gradient {value}");
+        }
+    }
+    assert_eq!(run(true), (logits_native, grads_native), "the native step is not deterministic");
+
+    // Without autodiff (evaluation, sampling) the same logits.
+    let valid = model.valid();
+    let plain = values(valid.forward(Tensor::from_data(input.to_data(), &libtorch())));
+    assert_eq!(plain, logits_burn, "inference logits differ");
+}
