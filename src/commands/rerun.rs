@@ -21,29 +21,7 @@ pub struct Args {
 
 /// One line saying what a verdict means, with the first difference when there is one.
 pub fn describe(v: &RerunVerdict) -> String {
-    let judged = match v.tolerance {
-        None => "bitwise".to_string(),
-        Some(t) => format!("relative tolerance {t:e}"),
-    };
-    let mut text = format!(
-        "rerun {} of {}: {} over {} epochs ({judged}; largest relative difference {:.3e})",
-        v.run_id,
-        v.original_id,
-        v.verdict.as_str().replace('_', " "),
-        v.epochs_compared,
-        v.max_relative_difference
-    );
-    if let Some(d) = &v.first_difference {
-        let kind = if v.verdict == Verdict::Differs { "first difference" } else { "first inexact value" };
-        text.push_str(&format!(
-            "; {kind}: epoch {} {}: original {:?}, rerun {:?}",
-            d.epoch, d.metric, d.original, d.rerun
-        ));
-    }
-    if !v.environment_note.is_empty() {
-        text.push_str(&format!("; {}", v.environment_note));
-    }
-    text
+    format!("rerun {} of {}: {}", v.run_id, v.original_id, v.summary())
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

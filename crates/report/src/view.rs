@@ -405,28 +405,10 @@ fn reruns(runs: &[RunData]) -> Vec<Fact> {
     runs.iter()
         .filter_map(|r| {
             let original = r.detail.rerun_of.as_ref()?;
-            let value = match &r.verdict {
-                None => format!("no verdict ({})", r.detail.status.as_str()),
-                Some(v) => {
-                    let judged =
-                        v.tolerance.map_or("bitwise".into(), |t| format!("relative tolerance {t:e}"));
-                    let mut text = format!(
-                        "{} over {} epochs ({judged})",
-                        v.verdict.as_str().replace('_', " "),
-                        v.epochs_compared
-                    );
-                    if let Some(d) = &v.first_difference {
-                        text.push_str(&format!(
-                            "; first difference at epoch {} in {}: {} vs {}",
-                            d.epoch, d.metric, d.original, d.rerun
-                        ));
-                    }
-                    if !v.environment_note.is_empty() {
-                        text.push_str(&format!("; {}", v.environment_note));
-                    }
-                    text
-                }
-            };
+            let value = r
+                .verdict
+                .as_ref()
+                .map_or_else(|| format!("no verdict ({})", r.detail.status.as_str()), |v| v.summary());
             Some(Fact { name: format!("run {} reruns {}", short(&r.detail.id), short(original)), value })
         })
         .collect()

@@ -73,6 +73,35 @@ pub struct RerunVerdict {
     pub created_at: String,
 }
 
+impl RerunVerdict {
+    /// The verdict in one line for people: outcome, how it was judged, the first difference and
+    /// what changed in the environment. Shared by `rerun`, `show` and the report.
+    pub fn summary(&self) -> String {
+        let judged = match self.tolerance {
+            None => "bitwise".to_string(),
+            Some(t) => format!("relative tolerance {t:e}"),
+        };
+        let mut text = format!(
+            "{} over {} epochs ({judged}; largest relative difference {:.3e})",
+            self.verdict.as_str().replace('_', " "),
+            self.epochs_compared,
+            self.max_relative_difference
+        );
+        if let Some(d) = &self.first_difference {
+            let kind =
+                if self.verdict == Verdict::Differs { "first difference" } else { "first inexact value" };
+            text.push_str(&format!(
+                "; {kind}: epoch {} {}: original {:?}, rerun {:?}",
+                d.epoch, d.metric, d.original, d.rerun
+            ));
+        }
+        if !self.environment_note.is_empty() {
+            text.push_str(&format!("; {}", self.environment_note));
+        }
+        text
+    }
+}
+
 type Row = (
     String,
     String,
