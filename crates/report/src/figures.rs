@@ -92,9 +92,13 @@ fn tick(x: f64, log_x: bool) -> String {
     if value != 0.0 && (value.abs() >= 1e4 || value.abs() < 1e-3) {
         return format!("{value:.2e}");
     }
-    let text = format!("{value:.4}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    text.to_owned()
+    // Three significant digits: 3.16, 31.6, 316 on a log axis; 0.999 or 0.0005 on a linear one.
+    if value == 0.0 {
+        return "0".to_owned();
+    }
+    let decimals = (2 - value.abs().log10().floor().clamp(-10.0, 10.0) as i32).clamp(0, 4) as usize;
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_owned() } else { text }
 }
 
 impl Panel {
@@ -213,6 +217,17 @@ mod tests {
         assert!(!svg.contains("<script"), "unescaped title");
         assert!(svg.contains("&lt;script&gt;"));
         assert!(svg.contains("a&lt;b"));
+    }
+
+    #[test]
+    fn ticks_read_well() {
+        assert_eq!(tick(10f64.log10(), true), "10");
+        assert_eq!(tick(0.5, true), "3.16");
+        assert_eq!(tick(2.5, true), "316");
+        assert_eq!(tick(2.0, false), "2");
+        assert_eq!(tick(0.9995, false), "1");
+        assert_eq!(tick(0.0, false), "0");
+        assert_eq!(tick(1e-5, false), "1.00e-5");
     }
 
     #[test]
