@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::init::{glorot_conv_weight, zero_bias};
 use crate::mask::{MaskType, mask_tensor};
-use crate::native::conv2d_same;
+use crate::native::causal_conv2d;
 
 /// Configuration of a [`MaskedConv2d`].
 #[derive(Config, Debug)]
@@ -35,7 +35,6 @@ impl MaskedConv2dConfig {
             weight: glorot_conv_weight(self.in_channels, self.out_channels, k, device),
             bias: zero_bias(self.out_channels, device),
             mask: mask_tensor(k, self.mask_type, self.in_channels, self.out_channels, device),
-            padding: k / 2,
         }
     }
 }
@@ -53,17 +52,16 @@ pub struct MaskedConv2d {
     pub bias: Param<Tensor<1>>,
     /// Constant mask `[out, in, k, k]` of zeros and ones: not a parameter, not saved.
     pub mask: Tensor<4>,
-    /// 'Same' padding on every side, `k / 2`.
-    pub padding: usize,
 }
 
 impl MaskedConv2d {
     /// Convolves `input` `[B, in, H, W]` into `[B, out, H, W]` with the masked kernel.
     ///
     /// The mask product stays a burn op, so the gradient reaching the masked taps of `weight` is
-    /// exactly zero whichever backward the convolution itself takes ([`conv2d_same`]).
+    /// exactly zero whichever backward the convolution itself takes ([`causal_conv2d`], which
+    /// may skip the kernel rows below the centre: every mask zeroes them).
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        conv2d_same(input, self.weight.val() * self.mask.clone(), self.bias.val(), self.padding)
+        causal_conv2d(input, self.weight.val() * self.mask.clone(), self.bias.val())
     }
 }
 

@@ -7,29 +7,40 @@
 //! backward as a `<= 0` comparison plus a scalar `masked_fill`, where libtorch has one fused
 //! `threshold_backward`. Together that was about a third of a training step (`bench/profile.md`).
 //!
-//! With the `tch` feature, [`conv2d_same`] and [`relu`] route libtorch tensors (plain or
+//! With the `tch` feature, [`causal_conv2d`] and [`relu`] route libtorch tensors (plain or
 //! autodiff) through a burn backend extension whose autodiff implementation records its own
 //! backward step: the convolution's forward runs under libtorch's autograd on leaf aliases of its
 //! inputs, and its backward asks libtorch for exactly the gradients burn's graph needs; the ReLU's
-//! backward is `threshold_backward`. The forward values are the very libtorch calls burn-tch makes,
-//! so logits do not change; gradients agree with burn's within float rounding. Every other backend
-//! (flex), and builds without the feature, take burn's own ops, unchanged.
+//! backward is `threshold_backward`. (Running a whole residual block as one such step, to save the
+//! extra pass over each output that the backward costs, measured no faster: `bench/profile.md`.)
+//! Two more savings that dense peers cannot make or do not make by default:
+//!
+//! - the kernel rows below the centre, zero in every causal mask, are not computed: the 3x3 mask-B
+//!   convolution runs as a 2x3 one over an input padded above and on the sides only (6 of 9 taps);
+//! - activations are kept channels-last (NHWC strides), the layout oneDNN's kernels prefer; libtorch
+//!   carries it through ReLUs and additions, so only the first convolution's output is converted.
+//!
+//! Values agree with burn's ops within float rounding (the sums run in another order). Every other
+//! backend (flex), and builds without the feature, take burn's own ops, unchanged.
 
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, activation};
 
-/// A stride-1 convolution with `padding` zeros on every side (the model's 'same' convolutions for
-/// odd kernels, `padding = k / 2`): `x` `[B, in, H, W]`, `weight` `[out, in, k, k]`, `bias` `[out]`.
+/// The model's convolutions: stride 1, an odd square kernel, 'same' padding (`k / 2` zeros on
+/// every side): `x` `[B, in, H, W]`, `weight` `[out, in, k, k]`, `bias` `[out]` -> `[B, out, H, W]`.
 ///
-/// Equal to `conv2d(x, weight, Some(bias), ConvOptions::new([1, 1], [padding; 2], [1, 1], 1))`
-/// in value; on libtorch its backward is libtorch's native convolution backward.
-pub fn conv2d_same(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, padding: usize) -> Tensor<4> {
+/// The kernel's rows below its centre must be zero, as they are under masks A and B and in any
+/// 1x1 kernel: libtorch skips them. Equal in value (within float rounding) to
+/// `conv2d(x, weight, Some(bias), ConvOptions::new([1, 1], [k / 2; 2], [1, 1], 1))`, which is what
+/// other backends compute; on libtorch its backward is libtorch's native convolution backward.
+pub fn causal_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Tensor<4> {
     #[cfg(feature = "tch")]
     if libtorch::on_libtorch(&x) {
-        return libtorch::conv2d_same(x, weight, bias, padding);
+        return libtorch::causal_conv2d(x, weight, bias);
     }
-    conv2d(x, weight, Some(bias), ConvOptions::new([1, 1], [padding, padding], [1, 1], 1))
+    let [_, _, k, _] = weight.dims();
+    conv2d(x, weight, Some(bias), ConvOptions::new([1, 1], [k / 2, k / 2], [1, 1], 1))
 }
 
 /// `max(x, 0)`, burn's [`activation::relu`] in value; on libtorch its backward is libtorch's
@@ -53,30 +64,29 @@ mod libtorch {
     use burn::backend::autodiff::grads::Gradients;
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
     use burn::backend::libtorch::TchTensor;
-    use burn::backend::ops::{ActivationOps, ModuleOps};
+    use burn::backend::ops::ActivationOps;
     use burn::backend::tensor::FloatTensor;
     use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, LibTorch, backend_extension};
     use burn::tensor::Tensor;
-    use burn::tensor::ops::ConvOptions;
 
     /// The two operations whose libtorch backward burn-tch lacks.
     #[backend_extension(Autodiff, LibTorch)]
     pub trait NativeOps: Backend {
-        /// Stride-1 convolution with a bias and `padding` zeros on every side.
-        fn native_conv2d(
+        /// [`super::causal_conv2d`].
+        fn native_causal_conv2d(
             x: FloatTensor<Self>,
             weight: FloatTensor<Self>,
             bias: FloatTensor<Self>,
-            padding: usize,
         ) -> FloatTensor<Self>;
         /// `max(x, 0)`.
         fn native_relu(x: FloatTensor<Self>) -> FloatTensor<Self>;
     }
 
-    /// Without autodiff (evaluation, sampling) both are burn-tch's own calls.
+    /// Without autodiff (evaluation, sampling): the same computation as in training, so logits do
+    /// not depend on whether gradients are tracked; burn-tch's own ReLU.
     impl NativeOps for LibTorch {
-        fn native_conv2d(x: TchTensor, weight: TchTensor, bias: TchTensor, padding: usize) -> TchTensor {
-            LibTorch::conv2d(x, weight, Some(bias), options(padding))
+        fn native_causal_conv2d(x: TchTensor, weight: TchTensor, bias: TchTensor) -> TchTensor {
+            TchTensor::new(convolve(&x.tensor, &weight.tensor, &bias.tensor))
         }
 
         fn native_relu(x: TchTensor) -> TchTensor {
@@ -84,58 +94,110 @@ mod libtorch {
         }
     }
 
-    fn options(padding: usize) -> ConvOptions<2> {
-        ConvOptions::new([1, 1], [padding, padding], [1, 1], 1)
+    /// The convolution on libtorch tensors, tracked by libtorch's autograd when its inputs are:
+    /// channels-last, and for a `k > 1` kernel only its top `k / 2 + 1` rows, over the input padded
+    /// by `k / 2` zeros above and on the sides and none below. Output `[B, out, H, W]`,
+    /// channels-last.
+    fn convolve(x: &tch::Tensor, weight: &tch::Tensor, bias: &tch::Tensor) -> tch::Tensor {
+        let p = weight.size()[2] / 2;
+        let x = channels_last(x);
+        let output = if p == 0 {
+            x.conv2d(weight, Some(bias), [1, 1], [0, 0], [1, 1], 1)
+        } else {
+            let rows = weight.narrow(2, 0, p + 1);
+            x.constant_pad_nd([p, p, p, 0]).conv2d(&rows, Some(bias), [1, 1], [0, 0], [1, 1], 1)
+        };
+        channels_last(&output)
     }
 
-    /// The libtorch autograd graph of one convolution, kept from its forward to its backward.
+    /// `t` `[B, C, H, W]` flattened in NHWC order: a view when `t` is channels-last.
+    fn nhwc_flat(t: &tch::Tensor) -> tch::Tensor {
+        t.permute([0, 2, 3, 1]).reshape([-1])
+    }
+
+    /// `t` `[B, C, H, W]` in channels-last strides: `t` itself when it already is (or has a single
+    /// channel, where both layouts are the same memory), else a copy.
+    fn channels_last(t: &tch::Tensor) -> tch::Tensor {
+        if t.size()[1] == 1 || t.stride()[1] == 1 {
+            t.shallow_clone()
+        } else {
+            t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+        }
+    }
+
+    /// The libtorch autograd graph of one operation on `N` input tensors, kept from its forward to
+    /// its backward.
     ///
-    /// The leaves alias the input, weight and bias (same storage, `requires_grad`); `output` is the
-    /// convolution's result with its `grad_fn`, whose detached alias burn received. `x` and
-    /// `weight` are burn's own handles of the saved inputs: holding them raises their storage
-    /// count, so burn-tch never overwrites them in place while the graph needs them (as burn's own
-    /// convolution does by checkpointing them).
+    /// The leaves alias the inputs (same storage, `requires_grad`); `output` is the result with
+    /// its `grad_fn`, whose detached alias burn received. `inputs` are burn's own handles of the
+    /// inputs: holding them raises their storage count, so burn-tch never overwrites them in place
+    /// while libtorch's graph still needs them (burn's own ops do the same by checkpointing).
     #[derive(Debug)]
-    struct ConvGraph {
-        x: TchTensor,
-        weight: TchTensor,
-        leaves: [tch::Tensor; 3],
+    struct NativeGraph<const N: usize> {
+        inputs: [TchTensor; N],
+        leaves: [tch::Tensor; N],
         output: tch::Tensor,
     }
 
-    impl Clone for ConvGraph {
+    impl<const N: usize> Clone for NativeGraph<N> {
         fn clone(&self) -> Self {
             Self {
-                x: self.x.clone(),
-                weight: self.weight.clone(),
+                inputs: self.inputs.clone(),
                 leaves: self.leaves.each_ref().map(tch::Tensor::shallow_clone),
                 output: self.output.shallow_clone(),
             }
         }
     }
 
-    /// Backward step of [`NativeOps::native_conv2d`]: libtorch's `ConvolutionBackward0`.
+    /// Backward step of an operation computed under libtorch's autograd: libtorch's own backward
+    /// of everything in it (`ConvolutionBackward0`, `ReluBackward0`, the pads and layout changes).
     #[derive(Debug)]
-    struct NativeConvBackward;
+    struct NativeBackward<const N: usize>;
 
-    impl Backward<LibTorch, 3> for NativeConvBackward {
-        type State = ConvGraph;
+    impl<const N: usize> Backward<LibTorch, N> for NativeBackward<N> {
+        type State = NativeGraph<N>;
 
-        fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        fn backward(self, ops: Ops<Self::State, N>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
             let grad = grads.consume::<LibTorch>(&ops.node);
             let graph = ops.state;
             // Only the gradients burn's graph asks for: libtorch then skips the others (the input
             // convolution's dx, for one).
-            let wanted: Vec<usize> = (0..3).filter(|&i| ops.parents[i].is_some()).collect();
-            let inputs: Vec<&tch::Tensor> = wanted.iter().map(|&i| &graph.leaves[i]).collect();
+            let wanted: Vec<usize> = (0..N).filter(|&i| ops.parents[i].is_some()).collect();
+            let leaves: Vec<&tch::Tensor> = wanted.iter().map(|&i| &graph.leaves[i]).collect();
             // The graph's root: <output, grad>, whose gradient with respect to `output` is `grad`
-            // exactly (times 1.0), so the convolution's backward receives burn's output gradient.
-            let root = graph.output.reshape([-1]).dot(&grad.tensor.reshape([-1]));
-            let computed = tch::Tensor::run_backward(&[root], &inputs, false, false);
+            // exactly (times 1.0), so libtorch's backward receives burn's output gradient.
+            // tch's `run_backward` takes no output gradient; a dot product is the cheapest stand-in
+            // (one read of both, one scaled copy of `grad` in its backward).
+            let root = nhwc_flat(&graph.output).dot(&nhwc_flat(&grad.tensor));
+            let computed = tch::Tensor::run_backward(&[root], &leaves, false, false);
             for (&i, gradient) in wanted.iter().zip(computed) {
                 if let Some(node) = &ops.parents[i] {
+                    // Parameters' gradients in the parameters' own (contiguous) layout, so that
+                    // the optimizer's updates keep them contiguous.
+                    let gradient = if i == 0 { gradient } else { gradient.contiguous() };
                     grads.register::<LibTorch>(node.id, TchTensor::new(gradient));
                 }
+            }
+        }
+    }
+
+    /// Runs `op` on `inputs` (input first, then parameters), under libtorch's autograd when burn
+    /// tracks any of them.
+    fn native<C: CheckpointStrategy, const N: usize>(
+        inputs: [FloatTensor<Autodiff<LibTorch, C>>; N],
+        op: impl Fn(&[tch::Tensor; N]) -> tch::Tensor,
+    ) -> FloatTensor<Autodiff<LibTorch, C>> {
+        match NativeBackward::<N>.prepare::<C>(inputs.each_ref().map(|t| t.node())).compute_bound().stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let inputs = inputs.map(|t| t.primitive().clone());
+                let leaves = inputs.each_ref().map(|t| t.tensor.detach().set_requires_grad(true));
+                let output = op(&leaves);
+                let result = TchTensor::new(output.detach());
+                prep.finish(NativeGraph { inputs, leaves, output }, result)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(TchTensor::new(op(&inputs.map(|t| t.into_primitive().tensor))))
             }
         }
     }
@@ -162,34 +224,12 @@ mod libtorch {
     }
 
     impl<C: CheckpointStrategy> NativeOps for Autodiff<LibTorch, C> {
-        fn native_conv2d(
+        fn native_causal_conv2d(
             x: FloatTensor<Self>,
             weight: FloatTensor<Self>,
             bias: FloatTensor<Self>,
-            padding: usize,
         ) -> FloatTensor<Self> {
-            match NativeConvBackward
-                .prepare::<C>([x.node(), weight.node(), bias.node()])
-                .compute_bound()
-                .stateful()
-            {
-                OpsKind::Tracked(prep) => {
-                    let (x, weight, bias) =
-                        (x.primitive().clone(), weight.primitive().clone(), bias.primitive());
-                    let leaves =
-                        [&x.tensor, &weight.tensor, &bias.tensor].map(|t| t.detach().set_requires_grad(true));
-                    let p = i64::try_from(padding).expect("padding fits i64");
-                    let output = leaves[0].conv2d(&leaves[1], Some(&leaves[2]), [1, 1], [p, p], [1, 1], 1);
-                    let result = TchTensor::new(output.detach());
-                    prep.finish(ConvGraph { x, weight, leaves, output }, result)
-                }
-                OpsKind::UnTracked(prep) => prep.finish(LibTorch::conv2d(
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    Some(bias.into_primitive()),
-                    options(padding),
-                )),
-            }
+            native::<C, 3>([x, weight, bias], |[x, weight, bias]| convolve(x, weight, bias))
         }
 
         fn native_relu(x: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -216,12 +256,11 @@ mod libtorch {
     }
 
     /// The extension's convolution; `x` must be on libtorch ([`on_libtorch`]).
-    pub(super) fn conv2d_same(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, padding: usize) -> Tensor<4> {
-        let output = <Dispatch as NativeOps>::native_conv2d(
+    pub(super) fn causal_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Tensor<4> {
+        let output = <Dispatch as NativeOps>::native_causal_conv2d(
             x.into_dispatch(),
             weight.into_dispatch(),
             bias.into_dispatch(),
-            padding,
         );
         Tensor::from_dispatch(output)
     }

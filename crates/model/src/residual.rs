@@ -9,7 +9,7 @@ use burn::tensor::{Device, Tensor};
 use crate::init::conv1x1;
 use crate::mask::MaskType;
 use crate::masked_conv::{MaskedConv2d, MaskedConv2dConfig};
-use crate::native::{conv2d_same, relu};
+use crate::native::{causal_conv2d, relu};
 
 /// Configuration of a [`ResidualBlock`].
 #[derive(Config, Debug)]
@@ -47,8 +47,8 @@ pub struct ResidualBlock {
 impl ResidualBlock {
     /// Maps `input` `[B, 2h, H, W]` to `[B, 2h, H, W]`.
     ///
-    /// ReLUs and 1x1 convolutions go through [`crate::native`], which gives them libtorch's own
-    /// backward on libtorch and is burn's `relu` / `Conv2d::forward` elsewhere.
+    /// ReLUs and convolutions go through [`crate::native`], which gives them libtorch's own
+    /// backward on libtorch and is burn's `relu` / `conv2d` elsewhere.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         let x = conv1x1_forward(&self.conv2a, relu(input.clone()));
         let x = self.conv2b.forward(relu(x));
@@ -57,8 +57,12 @@ impl ResidualBlock {
     }
 }
 
-/// `conv.forward(x)` for the model's 1x1 convolutions (stride 1, valid padding, with a bias),
-/// through [`conv2d_same`]; any other configuration falls back to burn's `Conv2d::forward`.
+/// `conv.forward(x)` for the model's 1x1 convolutions, through [`causal_conv2d`] (a 1x1 kernel has
+/// no rows below its centre).
+///
+/// # Panics
+/// If `conv` is not a stride-1, unpadded 1x1 convolution with a bias: the model's initialisers
+/// build no other ([`conv1x1`]).
 pub(crate) fn conv1x1_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let plain = conv.kernel_size == [1, 1]
         && conv.stride == [1, 1]
@@ -66,8 +70,8 @@ pub(crate) fn conv1x1_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         && conv.groups == 1
         && matches!(conv.padding, PaddingConfig2d::Valid);
     match &conv.bias {
-        Some(bias) if plain => conv2d_same(x, conv.weight.val(), bias.val(), 0),
-        _ => conv.forward(x),
+        Some(bias) if plain => causal_conv2d(x, conv.weight.val(), bias.val()),
+        _ => panic!("the model's 1x1 convolutions are stride 1, unpadded and biased, got {conv:?}"),
     }
 }
 
