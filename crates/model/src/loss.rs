@@ -12,7 +12,13 @@ fn target_log_probs(logits: Tensor<4>, targets: Tensor<3, Int>) -> Tensor<4> {
 
 /// Mean negative log-likelihood per pixel (nats), `[1]`, over every pixel of the batch: the seed's
 /// training loss. Divide by `ln 2` for bits per dimension.
+///
+/// On libtorch this is libtorch's fused cross-entropy (equal within float rounding).
 pub fn nll_per_pixel(logits: Tensor<4>, targets: Tensor<3, Int>) -> Tensor<1> {
+    #[cfg(feature = "tch")]
+    if crate::native::on_libtorch(&logits) {
+        return crate::native::mean_nll(logits, targets);
+    }
     target_log_probs(logits, targets).mean().neg()
 }
 

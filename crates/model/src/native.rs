@@ -11,7 +11,7 @@
 //! autodiff) through a burn backend extension whose autodiff implementation records its own
 //! backward step: the convolution's forward runs under libtorch's autograd on leaf aliases of its
 //! inputs, and its backward asks libtorch for exactly the gradients burn's graph needs; the ReLU's
-//! backward is `threshold_backward`. (Running a whole residual block as one such step, to save the
+//! backward is `threshold_backward`; the training loss is libtorch's fused cross-entropy. (Running a whole residual block as one such step, to save the
 //! extra pass over each output that the backward costs, measured no faster: `bench/profile.md`.)
 //! Two more savings that dense peers cannot make or do not make by default:
 //!
@@ -53,6 +53,11 @@ pub fn relu(x: Tensor<4>) -> Tensor<4> {
     activation::relu(x)
 }
 
+/// The seed's training loss on libtorch ([`crate::nll_per_pixel`] on any tensor): libtorch's fused
+/// cross-entropy, whose backward is one kernel where burn's log-softmax and gather take several.
+#[cfg(feature = "tch")]
+pub(crate) use libtorch::{mean_nll, on_libtorch};
+
 #[cfg(feature = "tch")]
 #[allow(deprecated)] // burn 0.22 marks its libtorch backend deprecated; it is our main backend
 mod libtorch {
@@ -65,11 +70,11 @@ mod libtorch {
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
     use burn::backend::libtorch::TchTensor;
     use burn::backend::ops::ActivationOps;
-    use burn::backend::tensor::FloatTensor;
+    use burn::backend::tensor::{FloatTensor, IntTensor};
     use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, LibTorch, backend_extension};
-    use burn::tensor::Tensor;
+    use burn::tensor::{Int, Tensor};
 
-    /// The two operations whose libtorch backward burn-tch lacks.
+    /// The operations whose libtorch backward burn-tch lacks or splits into many kernels.
     #[backend_extension(Autodiff, LibTorch)]
     pub trait NativeOps: Backend {
         /// [`super::causal_conv2d`].
@@ -80,6 +85,8 @@ mod libtorch {
         ) -> FloatTensor<Self>;
         /// `max(x, 0)`.
         fn native_relu(x: FloatTensor<Self>) -> FloatTensor<Self>;
+        /// [`super::mean_nll`].
+        fn native_mean_nll(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self>;
     }
 
     /// Without autodiff (evaluation, sampling): the same computation as in training, so logits do
@@ -92,6 +99,16 @@ mod libtorch {
         fn native_relu(x: TchTensor) -> TchTensor {
             LibTorch::relu(x)
         }
+
+        fn native_mean_nll(logits: TchTensor, targets: TchTensor) -> TchTensor {
+            TchTensor::new(cross_entropy(&logits.tensor, &targets.tensor))
+        }
+    }
+
+    /// Mean cross-entropy `[1]` of `logits` `[B, q, H, W]` against the levels `targets`
+    /// `[B, H, W]`: libtorch's fused log-softmax and NLL, and their fused backward.
+    fn cross_entropy(logits: &tch::Tensor, targets: &tch::Tensor) -> tch::Tensor {
+        logits.cross_entropy_loss::<tch::Tensor>(targets, None, tch::Reduction::Mean, -100, 0.0).reshape([1])
     }
 
     /// The convolution on libtorch tensors, tracked by libtorch's autograd when its inputs are:
@@ -110,9 +127,9 @@ mod libtorch {
         channels_last(&output)
     }
 
-    /// `t` `[B, C, H, W]` flattened in NHWC order: a view when `t` is channels-last.
-    fn nhwc_flat(t: &tch::Tensor) -> tch::Tensor {
-        t.permute([0, 2, 3, 1]).reshape([-1])
+    /// `t` flattened, a `[B, C, H, W]` tensor in NHWC order: a view when `t` is channels-last.
+    fn flat(t: &tch::Tensor) -> tch::Tensor {
+        if t.dim() == 4 { t.permute([0, 2, 3, 1]).reshape([-1]) } else { t.reshape([-1]) }
     }
 
     /// `t` `[B, C, H, W]` in channels-last strides: `t` itself when it already is (or has a single
@@ -168,7 +185,7 @@ mod libtorch {
             // exactly (times 1.0), so libtorch's backward receives burn's output gradient.
             // tch's `run_backward` takes no output gradient; a dot product is the cheapest stand-in
             // (one read of both, one scaled copy of `grad` in its backward).
-            let root = nhwc_flat(&graph.output).dot(&nhwc_flat(&grad.tensor));
+            let root = flat(&graph.output).dot(&flat(&grad.tensor));
             let computed = tch::Tensor::run_backward(&[root], &leaves, false, false);
             for (&i, gradient) in wanted.iter().zip(computed) {
                 if let Some(node) = &ops.parents[i] {
@@ -232,6 +249,10 @@ mod libtorch {
             native::<C, 3>([x, weight, bias], |[x, weight, bias]| convolve(x, weight, bias))
         }
 
+        fn native_mean_nll(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self> {
+            native::<C, 1>([logits], |[logits]| cross_entropy(logits, &targets.tensor))
+        }
+
         fn native_relu(x: FloatTensor<Self>) -> FloatTensor<Self> {
             match NativeReluBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
                 OpsKind::Tracked(prep) => {
@@ -246,7 +267,7 @@ mod libtorch {
     }
 
     /// Whether a tensor lives on libtorch, with or without autodiff.
-    pub(super) fn on_libtorch(tensor: &Tensor<4>) -> bool {
+    pub(crate) fn on_libtorch(tensor: &Tensor<4>) -> bool {
         match tensor.device().as_dispatch() {
             DispatchDevice::LibTorch(_) => true,
             DispatchDevice::Autodiff(inner) => matches!(**inner, DispatchDevice::LibTorch(_)),
@@ -263,6 +284,14 @@ mod libtorch {
             bias.into_dispatch(),
         );
         Tensor::from_dispatch(output)
+    }
+
+    /// The extension's loss; `logits` must be on libtorch ([`on_libtorch`]).
+    pub(crate) fn mean_nll(logits: Tensor<4>, targets: Tensor<3, Int>) -> Tensor<1> {
+        Tensor::from_dispatch(<Dispatch as NativeOps>::native_mean_nll(
+            logits.into_dispatch(),
+            targets.into_dispatch(),
+        ))
     }
 
     /// The extension's ReLU; `x` must be on libtorch ([`on_libtorch`]).

@@ -1,4 +1,4 @@
-//! The libtorch-native convolution and ReLU of `pixelcnn_model::native` against burn's own ops on
+//! The libtorch-native convolution, ReLU and loss of `pixelcnn_model::native` against burn's own ops on
 //! libtorch CPU: the same forward values and the same gradients (within float rounding: the native
 //! convolution skips the kernel rows below the centre and works channels-last, so its sums run in
 //! another order) for the input, the weight and the bias, masked taps included. Run with
@@ -9,10 +9,10 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::activation;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use pixelcnn_model::mask::{mask, mask_tensor};
 use pixelcnn_model::native::{causal_conv2d, relu};
-use pixelcnn_model::{MaskType, PixelCnn, PixelCnnConfig};
+use pixelcnn_model::{MaskType, PixelCnn, PixelCnnConfig, nll_per_pixel};
 
 #[allow(deprecated)] // burn 0.22 marks its libtorch device deprecated; it is our main backend
 fn libtorch() -> Device {
@@ -143,6 +143,38 @@ fn relu_matches_burn_exactly() {
     let (y_native, dx_native) = run(true);
     assert_eq!(burn, (y_native.clone(), dx_native.clone()));
     assert_eq!(dx_native, vec![0.0, 0.0, 0.0, 4.0, 5.0, 0.0, 7.0, 0.0]);
+}
+
+/// The training loss: libtorch's fused cross-entropy against burn's log-softmax and gather, in
+/// value and in the gradient of the logits, at q = 2 and q = 256, on channels-last logits as the
+/// model produces them.
+#[test]
+fn loss_matches_burn() {
+    let device = libtorch().autodiff();
+    device.seed(5);
+    for q in [2, 256] {
+        let logits = Tensor::<4>::random([3, q, 4, 5], Distribution::Uniform(-4.0, 4.0), &device);
+        let weight = Tensor::<4>::random([q, q, 1, 1], Distribution::Uniform(-0.5, 0.5), &device);
+        let levels: Vec<i64> = (0..60).map(|i| (i * 37 % q) as i64).collect();
+        let targets = Tensor::<3, Int>::from_data(TensorData::new(levels, [3, 4, 5]), &device);
+        let run = |native: bool| {
+            let logits = logits.clone().require_grad();
+            // Through the native convolution, so the loss sees channels-last logits.
+            let mixed = causal_conv2d(logits.clone(), weight.clone(), Tensor::zeros([q], &device));
+            let loss = if native {
+                nll_per_pixel(mixed, targets.clone())
+            } else {
+                let log_probs = activation::log_softmax(mixed, 1);
+                log_probs.gather(1, targets.clone().unsqueeze_dim::<4>(1)).mean().neg()
+            };
+            let grads = loss.backward();
+            (values(loss), values(logits.grad(&grads).expect("gradient")))
+        };
+        let (loss_native, dx_native) = run(true);
+        let (loss_burn, dx_burn) = run(false);
+        assert_close(&format!("q={q} loss"), &loss_native, &loss_burn, 1e-6);
+        assert_close(&format!("q={q} dlogits"), &dx_native, &dx_burn, 1e-5);
+    }
 }
 
 /// Collects every parameter's gradient, in visiting order.
