@@ -1,5 +1,5 @@
-//! The model's convolutions and ReLUs, with libtorch's own backward kernels on the libtorch
-//! backend.
+//! The model's convolutions, residual blocks, ReLUs and training loss, with libtorch's own backward
+//! kernels on the libtorch backend.
 //!
 //! burn-tch 0.22 differentiates a convolution through burn's generic formulas: the weight gradient
 //! as a convolution of the batch-swapped input with the batch-swapped output gradient (after
@@ -7,13 +7,15 @@
 //! backward as a `<= 0` comparison plus a scalar `masked_fill`, where libtorch has one fused
 //! `threshold_backward`. Together that was about a third of a training step (`bench/profile.md`).
 //!
-//! With the `tch` feature, [`causal_conv2d`] and [`relu`] route libtorch tensors (plain or
-//! autodiff) through a burn backend extension whose autodiff implementation records its own
-//! backward step: the convolution's forward runs under libtorch's autograd on leaf aliases of its
-//! inputs, and its backward asks libtorch for exactly the gradients burn's graph needs; the ReLU's
-//! backward is `threshold_backward`; the training loss is libtorch's fused cross-entropy. (Running a whole residual block as one such step, to save the
-//! extra pass over each output that the backward costs, measured no faster: `bench/profile.md`.)
-//! Two more savings that dense peers cannot make or do not make by default:
+//! With the `tch` feature, [`causal_conv2d`], [`residual_block`], [`relu`] and the training loss
+//! route libtorch tensors (plain or autodiff) through a burn backend extension whose autodiff
+//! implementation records its own backward step: a convolution, a whole residual block or the
+//! loss runs under libtorch's autograd on leaf aliases of its inputs, and its backward asks
+//! libtorch for exactly the gradients burn's graph needs (`ConvolutionBackward0`, libtorch's
+//! fused ReLU and cross-entropy backward); the lone ReLU's backward is `threshold_backward`. Each
+//! such step costs one extra pass over its output in the backward (tch cannot hand libtorch an
+//! output gradient, so the step differentiates `<output, grad>`), hence whole blocks rather than
+//! single convolutions. Two more savings that dense peers cannot make or do not make by default:
 //!
 //! - the kernel rows below the centre, zero in every causal mask, are not computed: the 3x3 mask-B
 //!   convolution runs as a 2x3 one over an input padded above and on the sides only (6 of 9 taps);
@@ -53,6 +55,24 @@ pub fn relu(x: Tensor<4>) -> Tensor<4> {
     activation::relu(x)
 }
 
+/// A kernel `[out, in, k, k]` and its bias `[out]`, as [`causal_conv2d`] takes them.
+pub type ConvParams = (Tensor<4>, Tensor<1>);
+
+/// The residual block's computation: `relu` then [`causal_conv2d`] with each of `convs` in turn,
+/// plus `input` (`[B, C, H, W]`; the last convolution must give `C` channels back).
+///
+/// On libtorch with autodiff the whole block is one step of burn's graph, differentiated by
+/// libtorch: its backward starts from one output gradient per block instead of one per
+/// convolution.
+pub fn residual_block(input: Tensor<4>, convs: [ConvParams; 3]) -> Tensor<4> {
+    #[cfg(feature = "tch")]
+    if libtorch::on_libtorch(&input) {
+        return libtorch::residual_block(input, convs);
+    }
+    let x = convs.into_iter().fold(input.clone(), |x, (weight, bias)| causal_conv2d(relu(x), weight, bias));
+    x + input
+}
+
 /// The seed's training loss on libtorch ([`crate::nll_per_pixel`] on any tensor): libtorch's fused
 /// cross-entropy, whose backward is one kernel where burn's log-softmax and gather take several.
 #[cfg(feature = "tch")]
@@ -83,6 +103,17 @@ mod libtorch {
             weight: FloatTensor<Self>,
             bias: FloatTensor<Self>,
         ) -> FloatTensor<Self>;
+        /// [`super::residual_block`].
+        #[allow(clippy::too_many_arguments)] // one tensor per argument is what the macro routes
+        fn native_residual_block(
+            x: FloatTensor<Self>,
+            weight_a: FloatTensor<Self>,
+            bias_a: FloatTensor<Self>,
+            weight_b: FloatTensor<Self>,
+            bias_b: FloatTensor<Self>,
+            weight_c: FloatTensor<Self>,
+            bias_c: FloatTensor<Self>,
+        ) -> FloatTensor<Self>;
         /// `max(x, 0)`.
         fn native_relu(x: FloatTensor<Self>) -> FloatTensor<Self>;
         /// [`super::mean_nll`].
@@ -94,6 +125,19 @@ mod libtorch {
     impl NativeOps for LibTorch {
         fn native_causal_conv2d(x: TchTensor, weight: TchTensor, bias: TchTensor) -> TchTensor {
             TchTensor::new(convolve(&x.tensor, &weight.tensor, &bias.tensor))
+        }
+
+        fn native_residual_block(
+            x: TchTensor,
+            weight_a: TchTensor,
+            bias_a: TchTensor,
+            weight_b: TchTensor,
+            bias_b: TchTensor,
+            weight_c: TchTensor,
+            bias_c: TchTensor,
+        ) -> TchTensor {
+            let inputs = [x, weight_a, bias_a, weight_b, bias_b, weight_c, bias_c];
+            TchTensor::new(residual(&inputs.map(|t| t.tensor)))
         }
 
         fn native_relu(x: TchTensor) -> TchTensor {
@@ -125,6 +169,17 @@ mod libtorch {
             x.constant_pad_nd([p, p, p, 0]).conv2d(&rows, Some(bias), [1, 1], [0, 0], [1, 1], 1)
         };
         channels_last(&output)
+    }
+
+    /// [`super::residual_block`] on libtorch tensors `[x, weight_a, bias_a, weight_b, bias_b,
+    /// weight_c, bias_c]`.
+    fn residual(inputs: &[tch::Tensor; 7]) -> tch::Tensor {
+        let [x, convs @ ..] = inputs;
+        let mut y =
+            convs.chunks(2).fold(x.shallow_clone(), |y, conv| convolve(&y.relu(), &conv[0], &conv[1]));
+        // In place: the convolution's backward does not need its output.
+        let _ = y.g_add_(x);
+        y
     }
 
     /// `t` flattened, a `[B, C, H, W]` tensor in NHWC order: a view when `t` is channels-last.
@@ -249,6 +304,18 @@ mod libtorch {
             native::<C, 3>([x, weight, bias], |[x, weight, bias]| convolve(x, weight, bias))
         }
 
+        fn native_residual_block(
+            x: FloatTensor<Self>,
+            weight_a: FloatTensor<Self>,
+            bias_a: FloatTensor<Self>,
+            weight_b: FloatTensor<Self>,
+            bias_b: FloatTensor<Self>,
+            weight_c: FloatTensor<Self>,
+            bias_c: FloatTensor<Self>,
+        ) -> FloatTensor<Self> {
+            native::<C, 7>([x, weight_a, bias_a, weight_b, bias_b, weight_c, bias_c], residual)
+        }
+
         fn native_mean_nll(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self> {
             native::<C, 1>([logits], |[logits]| cross_entropy(logits, &targets.tensor))
         }
@@ -284,6 +351,20 @@ mod libtorch {
             bias.into_dispatch(),
         );
         Tensor::from_dispatch(output)
+    }
+
+    /// The extension's residual block; `x` must be on libtorch ([`on_libtorch`]).
+    pub(super) fn residual_block(x: Tensor<4>, convs: [super::ConvParams; 3]) -> Tensor<4> {
+        let [(weight_a, bias_a), (weight_b, bias_b), (weight_c, bias_c)] = convs;
+        Tensor::from_dispatch(<Dispatch as NativeOps>::native_residual_block(
+            x.into_dispatch(),
+            weight_a.into_dispatch(),
+            bias_a.into_dispatch(),
+            weight_b.into_dispatch(),
+            bias_b.into_dispatch(),
+            weight_c.into_dispatch(),
+            bias_c.into_dispatch(),
+        ))
     }
 
     /// The extension's loss; `logits` must be on libtorch ([`on_libtorch`]).

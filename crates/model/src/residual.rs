@@ -9,7 +9,7 @@ use burn::tensor::{Device, Tensor};
 use crate::init::conv1x1;
 use crate::mask::MaskType;
 use crate::masked_conv::{MaskedConv2d, MaskedConv2dConfig};
-use crate::native::{causal_conv2d, relu};
+use crate::native::{ConvParams, causal_conv2d, residual_block};
 
 /// Configuration of a [`ResidualBlock`].
 #[derive(Config, Debug)]
@@ -47,32 +47,41 @@ pub struct ResidualBlock {
 impl ResidualBlock {
     /// Maps `input` `[B, 2h, H, W]` to `[B, 2h, H, W]`.
     ///
-    /// ReLUs and convolutions go through [`crate::native`], which gives them libtorch's own
-    /// backward on libtorch and is burn's `relu` / `conv2d` elsewhere.
+    /// Computed by [`residual_block`]: on libtorch the whole block is one step of burn's graph
+    /// with libtorch's own backward; elsewhere burn's ops.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        let x = conv1x1_forward(&self.conv2a, relu(input.clone()));
-        let x = self.conv2b.forward(relu(x));
-        let x = conv1x1_forward(&self.conv2c, relu(x));
-        x + input
+        let b = &self.conv2b;
+        let convs = [
+            conv1x1_params(&self.conv2a),
+            (b.weight.val() * b.mask.clone(), b.bias.val()),
+            conv1x1_params(&self.conv2c),
+        ];
+        residual_block(input, convs)
     }
 }
 
-/// `conv.forward(x)` for the model's 1x1 convolutions, through [`causal_conv2d`] (a 1x1 kernel has
-/// no rows below its centre).
+/// The kernel and bias of one of the model's 1x1 convolutions, as [`causal_conv2d`] takes them.
 ///
 /// # Panics
 /// If `conv` is not a stride-1, unpadded 1x1 convolution with a bias: the model's initialisers
 /// build no other ([`conv1x1`]).
-pub(crate) fn conv1x1_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+fn conv1x1_params(conv: &Conv2d) -> ConvParams {
     let plain = conv.kernel_size == [1, 1]
         && conv.stride == [1, 1]
         && conv.dilation == [1, 1]
         && conv.groups == 1
         && matches!(conv.padding, PaddingConfig2d::Valid);
     match &conv.bias {
-        Some(bias) if plain => causal_conv2d(x, conv.weight.val(), bias.val()),
+        Some(bias) if plain => (conv.weight.val(), bias.val()),
         _ => panic!("the model's 1x1 convolutions are stride 1, unpadded and biased, got {conv:?}"),
     }
+}
+
+/// `conv.forward(x)` for the model's 1x1 convolutions, through [`causal_conv2d`] (a 1x1 kernel has
+/// no rows below its centre).
+pub(crate) fn conv1x1_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let (weight, bias) = conv1x1_params(conv);
+    causal_conv2d(x, weight, bias)
 }
 
 #[cfg(test)]
