@@ -486,7 +486,7 @@ fn elementwise(args: &Args, device: &Device) {
         let add = time_ms(reps, || x.clone() + g.clone());
         let (tx, tg) = (to_tch(&x), to_tch(&g));
         let t_relu = time_ms(reps, || tx.relu());
-        let t_bwd = time_ms(reps, || tg.threshold_backward(&tx, 0.0));
+        let t_bwd = time_ms(reps, || tx.threshold_backward(&tg, 0.0));
         let t_add = time_ms(reps, || &tx + &tg);
         totals[0] += relus as f64 * (relu + relu_bwd) + adds as f64 * add;
         totals[1] += relus as f64 * (t_relu + t_bwd) + adds as f64 * t_add;
