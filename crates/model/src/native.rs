@@ -7,15 +7,15 @@
 //! backward as a `<= 0` comparison plus a scalar `masked_fill`, where libtorch has one fused
 //! `threshold_backward`. Together that was about a third of a training step (`bench/profile.md`).
 //!
-//! With the `tch` feature, [`causal_conv2d`], [`residual_block`], [`relu`] and the training loss
+//! With the `tch` feature, [`causal_conv2d`], [`residual_blocks`], [`relu`] and the training loss
 //! route libtorch tensors (plain or autodiff) through a burn backend extension whose autodiff
-//! implementation records its own backward step: a convolution, a whole residual block or the
-//! loss runs under libtorch's autograd on leaf aliases of its inputs, and its backward asks
+//! implementation records its own backward step: a convolution, all the residual blocks together
+//! or the loss runs under libtorch's autograd on leaf aliases of its inputs, and its backward asks
 //! libtorch for exactly the gradients burn's graph needs (`ConvolutionBackward0`, libtorch's
 //! fused ReLU and cross-entropy backward); the lone ReLU's backward is `threshold_backward`. Each
 //! such step costs one extra pass over its output in the backward (tch cannot hand libtorch an
-//! output gradient, so the step differentiates `<output, grad>`), hence whole blocks rather than
-//! single convolutions. Two more savings that dense peers cannot make or do not make by default:
+//! output gradient, so the step differentiates `<output, grad>`), hence all blocks in one step
+//! rather than one step per convolution. Two more savings that dense peers cannot make or do not make by default:
 //!
 //! - the kernel rows below the centre, zero in every causal mask, are not computed: the 3x3 mask-B
 //!   convolution runs as a 2x3 one over an input padded above and on the sides only (6 of 9 taps);
@@ -58,19 +58,24 @@ pub fn relu(x: Tensor<4>) -> Tensor<4> {
 /// A kernel `[out, in, k, k]` and its bias `[out]`, as [`causal_conv2d`] takes them.
 pub type ConvParams = (Tensor<4>, Tensor<1>);
 
-/// The residual block's computation: `relu` then [`causal_conv2d`] with each of `convs` in turn,
-/// plus `input` (`[B, C, H, W]`; the last convolution must give `C` channels back).
+/// Residual blocks one after another, `blocks[i]` holding block i's three convolutions: each block
+/// is `relu` then [`causal_conv2d`] with each of its convolutions in turn, plus its input
+/// (`[B, C, H, W]` in and out).
 ///
-/// On libtorch with autodiff the whole block is one step of burn's graph, differentiated by
-/// libtorch: its backward starts from one output gradient per block instead of one per
-/// convolution.
-pub fn residual_block(input: Tensor<4>, convs: [ConvParams; 3]) -> Tensor<4> {
+/// On libtorch with autodiff the whole stack is one step of burn's graph, differentiated by
+/// libtorch: the blocks' kernels and biases go in packed into one flat tensor (a copy of under a
+/// million numbers per step), so the backward starts from one output gradient for all blocks
+/// instead of one per convolution. All blocks must have the same shapes there, as the model's do.
+pub fn residual_blocks(input: Tensor<4>, blocks: Vec<[ConvParams; 3]>) -> Tensor<4> {
     #[cfg(feature = "tch")]
-    if libtorch::on_libtorch(&input) {
-        return libtorch::residual_block(input, convs);
+    if libtorch::on_libtorch(&input) && !blocks.is_empty() {
+        return libtorch::residual_blocks(input, blocks);
     }
-    let x = convs.into_iter().fold(input.clone(), |x, (weight, bias)| causal_conv2d(relu(x), weight, bias));
-    x + input
+    blocks.into_iter().fold(input, |input, convs| {
+        let x =
+            convs.into_iter().fold(input.clone(), |x, (weight, bias)| causal_conv2d(relu(x), weight, bias));
+        x + input
+    })
 }
 
 /// The seed's training loss on libtorch ([`crate::nll_per_pixel`] on any tensor): libtorch's fused
@@ -94,6 +99,8 @@ mod libtorch {
     use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, LibTorch, backend_extension};
     use burn::tensor::{Int, Tensor};
 
+    use super::ConvParams;
+
     /// The operations whose libtorch backward burn-tch lacks or splits into many kernels.
     #[backend_extension(Autodiff, LibTorch)]
     pub trait NativeOps: Backend {
@@ -103,16 +110,11 @@ mod libtorch {
             weight: FloatTensor<Self>,
             bias: FloatTensor<Self>,
         ) -> FloatTensor<Self>;
-        /// [`super::residual_block`].
-        #[allow(clippy::too_many_arguments)] // one tensor per argument is what the macro routes
-        fn native_residual_block(
+        /// [`super::residual_blocks`], the kernels and biases packed in `params` (see [`blocks`]).
+        fn native_residual_blocks(
             x: FloatTensor<Self>,
-            weight_a: FloatTensor<Self>,
-            bias_a: FloatTensor<Self>,
-            weight_b: FloatTensor<Self>,
-            bias_b: FloatTensor<Self>,
-            weight_c: FloatTensor<Self>,
-            bias_c: FloatTensor<Self>,
+            params: FloatTensor<Self>,
+            shapes: BlockShapes,
         ) -> FloatTensor<Self>;
         /// `max(x, 0)`.
         fn native_relu(x: FloatTensor<Self>) -> FloatTensor<Self>;
@@ -127,17 +129,8 @@ mod libtorch {
             TchTensor::new(convolve(&x.tensor, &weight.tensor, &bias.tensor))
         }
 
-        fn native_residual_block(
-            x: TchTensor,
-            weight_a: TchTensor,
-            bias_a: TchTensor,
-            weight_b: TchTensor,
-            bias_b: TchTensor,
-            weight_c: TchTensor,
-            bias_c: TchTensor,
-        ) -> TchTensor {
-            let inputs = [x, weight_a, bias_a, weight_b, bias_b, weight_c, bias_c];
-            TchTensor::new(residual(&inputs.map(|t| t.tensor)))
+        fn native_residual_blocks(x: TchTensor, params: TchTensor, shapes: BlockShapes) -> TchTensor {
+            TchTensor::new(blocks(&x.tensor, &params.tensor, shapes))
         }
 
         fn native_relu(x: TchTensor) -> TchTensor {
@@ -171,15 +164,30 @@ mod libtorch {
         channels_last(&output)
     }
 
-    /// [`super::residual_block`] on libtorch tensors `[x, weight_a, bias_a, weight_b, bias_b,
-    /// weight_c, bias_c]`.
-    fn residual(inputs: &[tch::Tensor; 7]) -> tch::Tensor {
-        let [x, convs @ ..] = inputs;
-        let mut y =
-            convs.chunks(2).fold(x.shallow_clone(), |y, conv| convolve(&y.relu(), &conv[0], &conv[1]));
-        // In place: the convolution's backward does not need its output.
-        let _ = y.g_add_(x);
-        y
+    /// The kernel shapes `[out, in, k, k]` of each block's three convolutions (each has a bias of
+    /// `out` numbers).
+    pub type BlockShapes = [[usize; 4]; 3];
+
+    /// [`super::residual_blocks`] on libtorch tensors: `params` holds, block after block, each
+    /// convolution's kernel (flattened) and then its bias, with the shapes `shapes`.
+    fn blocks(x: &tch::Tensor, params: &tch::Tensor, shapes: BlockShapes) -> tch::Tensor {
+        let shapes = shapes.map(|shape| shape.map(|n| i64::try_from(n).expect("shape fits i64")));
+        let per_block: i64 = shapes.iter().map(|s| s.iter().product::<i64>() + s[0]).sum();
+        let count = params.size()[0] / per_block;
+        let mut offset = 0;
+        let mut take = |len: i64| {
+            offset += len;
+            params.narrow(0, offset - len, len)
+        };
+        (0..count).fold(x.shallow_clone(), |input, _| {
+            let mut y = shapes.iter().fold(input.shallow_clone(), |y, shape| {
+                let weight = take(shape.iter().product()).view(*shape);
+                convolve(&y.relu(), &weight, &take(shape[0]))
+            });
+            // In place: the convolution's backward does not need its output.
+            let _ = y.g_add_(&input);
+            y
+        })
     }
 
     /// `t` flattened, a `[B, C, H, W]` tensor in NHWC order: a view when `t` is channels-last.
@@ -304,16 +312,12 @@ mod libtorch {
             native::<C, 3>([x, weight, bias], |[x, weight, bias]| convolve(x, weight, bias))
         }
 
-        fn native_residual_block(
+        fn native_residual_blocks(
             x: FloatTensor<Self>,
-            weight_a: FloatTensor<Self>,
-            bias_a: FloatTensor<Self>,
-            weight_b: FloatTensor<Self>,
-            bias_b: FloatTensor<Self>,
-            weight_c: FloatTensor<Self>,
-            bias_c: FloatTensor<Self>,
+            params: FloatTensor<Self>,
+            shapes: BlockShapes,
         ) -> FloatTensor<Self> {
-            native::<C, 7>([x, weight_a, bias_a, weight_b, bias_b, weight_c, bias_c], residual)
+            native::<C, 2>([x, params], |[x, params]| blocks(x, params, shapes))
         }
 
         fn native_mean_nll(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self> {
@@ -353,17 +357,28 @@ mod libtorch {
         Tensor::from_dispatch(output)
     }
 
-    /// The extension's residual block; `x` must be on libtorch ([`on_libtorch`]).
-    pub(super) fn residual_block(x: Tensor<4>, convs: [super::ConvParams; 3]) -> Tensor<4> {
-        let [(weight_a, bias_a), (weight_b, bias_b), (weight_c, bias_c)] = convs;
-        Tensor::from_dispatch(<Dispatch as NativeOps>::native_residual_block(
+    /// The extension's residual blocks; `x` must be on libtorch ([`on_libtorch`]) and `blocks`
+    /// not empty.
+    ///
+    /// # Panics
+    /// If the blocks' shapes differ.
+    pub(super) fn residual_blocks(x: Tensor<4>, blocks: Vec<[ConvParams; 3]>) -> Tensor<4> {
+        let shapes: BlockShapes = blocks[0].each_ref().map(|(weight, _)| weight.dims());
+        let mut packed = Vec::with_capacity(6 * blocks.len());
+        for convs in blocks {
+            assert_eq!(
+                convs.each_ref().map(|(weight, _)| weight.dims()),
+                shapes,
+                "residual blocks differ in shape"
+            );
+            for (weight, bias) in convs {
+                packed.extend([weight.flatten::<1>(0, 3), bias]);
+            }
+        }
+        Tensor::from_dispatch(<Dispatch as NativeOps>::native_residual_blocks(
             x.into_dispatch(),
-            weight_a.into_dispatch(),
-            bias_a.into_dispatch(),
-            weight_b.into_dispatch(),
-            bias_b.into_dispatch(),
-            weight_c.into_dispatch(),
-            bias_c.into_dispatch(),
+            Tensor::cat(packed, 0).into_dispatch(),
+            shapes,
         ))
     }
 

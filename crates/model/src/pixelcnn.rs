@@ -9,7 +9,7 @@ use burn::tensor::{Device, Tensor};
 use crate::init::conv1x1;
 use crate::mask::MaskType;
 use crate::masked_conv::{MaskedConv2d, MaskedConv2dConfig};
-use crate::native::relu;
+use crate::native::{relu, residual_blocks};
 use crate::residual::{ResidualBlock, ResidualBlockConfig, conv1x1_forward};
 
 /// Configuration of a [`PixelCnn`]; the defaults are the seed notebook's model.
@@ -73,7 +73,8 @@ impl PixelCnn {
     /// unnormalised log-probabilities `[B, q, H, W]` of each pixel's level.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         let x = self.input_conv.forward(input);
-        let x = self.blocks.iter().fold(x, |x, block| block.forward(x));
+        // All blocks in one call: on libtorch one step of burn's graph (crate::native).
+        let x = residual_blocks(x, self.blocks.iter().map(ResidualBlock::convs).collect());
         let x = conv1x1_forward(&self.hidden_conv, relu(x));
         conv1x1_forward(&self.output_conv, relu(x))
     }

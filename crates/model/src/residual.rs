@@ -9,7 +9,7 @@ use burn::tensor::{Device, Tensor};
 use crate::init::conv1x1;
 use crate::mask::MaskType;
 use crate::masked_conv::{MaskedConv2d, MaskedConv2dConfig};
-use crate::native::{ConvParams, causal_conv2d, residual_block};
+use crate::native::{ConvParams, causal_conv2d, residual_blocks};
 
 /// Configuration of a [`ResidualBlock`].
 #[derive(Config, Debug)]
@@ -47,16 +47,19 @@ pub struct ResidualBlock {
 impl ResidualBlock {
     /// Maps `input` `[B, 2h, H, W]` to `[B, 2h, H, W]`.
     ///
-    /// Computed by [`residual_block`]: on libtorch the whole block is one step of burn's graph
-    /// with libtorch's own backward; elsewhere burn's ops.
+    /// Computed by [`residual_blocks`], as the model computes all its blocks at once.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        residual_blocks(input, vec![self.convs()])
+    }
+
+    /// The block's three convolutions (kernel with its mask applied, bias), in order.
+    pub(crate) fn convs(&self) -> [ConvParams; 3] {
         let b = &self.conv2b;
-        let convs = [
+        [
             conv1x1_params(&self.conv2a),
             (b.weight.val() * b.mask.clone(), b.bias.val()),
             conv1x1_params(&self.conv2c),
-        ];
-        residual_block(input, convs)
+        ]
     }
 }
 
