@@ -12,6 +12,8 @@ torch_lib := shell('ls -d "$1"/lib/python3*/site-packages/torch/lib 2>/dev/null 
 LIBTORCH_USE_PYTORCH := "1"
 PATH := venv / "bin" + ":" + env("PATH")
 LD_LIBRARY_PATH := torch_lib + ":" + env("LD_LIBRARY_PATH", "")
+# Where cargo puts the binaries that sweep, report, compare and bench run (recipes run from here).
+release := env("CARGO_TARGET_DIR", "target") / "release"
 
 # List the recipes.
 default:
@@ -45,23 +47,23 @@ test: check-libtorch
 # the PyTorch reference the same allocator settings, so that the ratio compares the libraries.
 bench *ARGS: check-libtorch
     cargo build --release --quiet -p pixelcnn -p pixelcnn-bench
-    GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647 target/release/pixelcnn-bench {{ARGS}}
+    GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647 {{release}}/pixelcnn-bench {{ARGS}}
 
 # Plan and train every run of an experiment file, e.g. `just sweep experiments/levels.toml --profile quick`;
 # ends by writing the report to reports/<experiment>/ (index.html, report.md).
 sweep FILE *ARGS: check-libtorch
     cargo build --release --quiet
-    target/release/pixelcnn sweep {{FILE}} {{ARGS}}
+    {{release}}/pixelcnn sweep {{FILE}} {{ARGS}}
 
 # Rewrite an experiment's report from the database, e.g. `just report levels` (or the experiment file).
 report NAME *ARGS: check-libtorch
     cargo build --release --quiet
-    target/release/pixelcnn report {{NAME}} {{ARGS}}
+    {{release}}/pixelcnn report {{NAME}} {{ARGS}}
 
 # Compare two runs (id prefixes): a table here, an HTML page under reports/.
 compare RUN_A RUN_B *ARGS: check-libtorch
     cargo build --release --quiet
-    target/release/pixelcnn compare {{RUN_A}} {{RUN_B}} {{ARGS}}
+    {{release}}/pixelcnn compare {{RUN_A}} {{RUN_B}} {{ARGS}}
 
 # Show the runs an experiment file resolves to and an estimate of the time; runs nothing.
 plan FILE *ARGS: check-libtorch
