@@ -1,7 +1,7 @@
 # pixelcnn-lab: the entry point for people. `just` lists the recipes.
 # Every recipe that builds or runs applies the torch environment below, so nobody exports anything
 # by hand: burn's tch backend finds libtorch through the venv's python (LIBTORCH_USE_PYTORCH=1),
-# and at run time through LD_LIBRARY_PATH (release binaries also carry an rpath).
+# and at run time through LD_LIBRARY_PATH (the `pixelcnn` release binary also carries an rpath).
 
 set export
 set shell := ["bash", "-euo", "pipefail", "-c"]

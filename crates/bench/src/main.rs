@@ -16,7 +16,6 @@
 //! is its own and the thread pools are set once. Results go to `bench/results/<date>-<host>.json`
 //! and the Markdown table in `docs/benchmarks.md` is regenerated from the latest results.
 
-mod cached;
 mod machine;
 mod measure;
 mod reference;
@@ -91,7 +90,8 @@ pub struct RunArgs {
     /// Threads of every backend, PyTorch included (default: one per available core).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Timed repetitions of each measurement; figures are their medians (default 5, quick 1).
+    /// Timed repetitions of each measurement; figures are their medians (default 5 for training
+    /// and 3 for sampling and the sweep, which are capped at 3; quick 1).
     #[arg(long)]
     pub reps: Option<usize>,
     /// Only these groups (comma-separated; default: all).

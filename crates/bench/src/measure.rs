@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use burn::tensor::{Tensor, TensorData};
 use pixelcnn_config::{DeviceSpec, RunConfig};
 use pixelcnn_model::sample::complete as naive_complete;
-use pixelcnn_model::{PixelCnn, PixelCnnConfig};
+use pixelcnn_model::{PixelCnn, PixelCnnConfig, Sampler};
 use pixelcnn_train::{RunObserver, RunStart, StepProgress, TrainError, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -299,18 +299,12 @@ fn sample(spec: &SampleSpec) -> anyhow::Result<SampleOutcome> {
         reps: Vec::new(),
         peak_rss_bytes: None,
     };
-    if spec.sampler == SamplerKind::Cached && !crate::cached::AVAILABLE {
-        outcome.available = false;
-        outcome.peak_rss_bytes = peak_rss_bytes();
-        return Ok(outcome);
-    }
     match spec.sampler {
         SamplerKind::Naive => warm_up(&model, spec.images),
         // Two rows at the same batch: every shape the sampler uses, and the lazy parameters,
         // without a full forward pass (which would set the peak RSS).
         SamplerKind::Cached => {
-            crate::cached::sample(&model, [spec.images, 2, SIDE], &mut ChaCha8Rng::seed_from_u64(0))
-                .context("the cached sampler is missing")?;
+            Sampler::Cached.sample(&model, [spec.images, 2, SIDE], &mut ChaCha8Rng::seed_from_u64(0));
         }
     }
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
@@ -328,7 +322,7 @@ fn sample(spec: &SampleSpec) -> anyhow::Result<SampleOutcome> {
                 naive_complete(&model, &blank, dims, SIDE - pixels / SIDE, &mut rng);
             }
             SamplerKind::Cached => {
-                crate::cached::sample(&model, dims, &mut rng).context("the cached sampler is missing")?;
+                Sampler::Cached.sample(&model, dims, &mut rng);
             }
         }
         outcome.reps.push(started.elapsed().as_secs_f64());

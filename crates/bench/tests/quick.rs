@@ -96,7 +96,7 @@ fn quick_mode_records_every_figure() {
         let cached = find(&r["sample"], &format!("cached sampling q={q}"), |s| {
             s["sampler"] == "cached" && s["levels"] == q
         });
-        assert_eq!(cached["available"], true, "the cached sampler is wired in crates/bench/src/cached.rs");
+        assert_eq!(cached["available"], true, "the cached sampler is measured");
         assert_eq!(cached["extrapolated"], false, "the cached sampler is timed over whole generations");
         positive(cached, "seconds");
         positive(cached, "speedup_vs_naive");

@@ -33,14 +33,15 @@
 use std::collections::VecDeque;
 
 use burn::module::Module;
-use burn::nn::conv::Conv2d;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 
 use crate::mask::{MaskType, mask};
 use crate::masked_conv::MaskedConv2d;
+use crate::native::ConvParams;
 use crate::pixelcnn::PixelCnn;
+use crate::residual::conv1x1_params;
 use crate::sample::draw_level;
 
 /// Samples `n` new images of `height x width` pixels from scratch with the cached sampler.
@@ -70,11 +71,9 @@ pub fn complete(
     let [_, height, width] = dims;
     let pixels = height * width;
     let q = model.levels;
-    check_inputs(q, images, dims, start_row);
+    // `generate` checks the inputs, overwrites every pixel from `start_row` on and reads only
+    // pixels before the current one, so the unknown rows need no zeroing here.
     let mut levels = images.to_vec();
-    for image in levels.chunks_mut(pixels.max(1)) {
-        image[start_row * width..].fill(0);
-    }
     generate(model, &mut levels, dims, start_row, |pixel, logits, levels| {
         for (image, image_logits) in logits.chunks(q).enumerate() {
             levels[image * pixels + pixel] = draw_level(image_logits, rng.random::<f64>());
@@ -129,15 +128,10 @@ struct Dense {
 }
 
 impl Dense {
-    fn from_conv1x1(conv: &Conv2d) -> Self {
-        let [out, input, kh, kw] = conv.weight.dims();
-        assert_eq!((kh, kw), (1, 1), "expected a 1x1 convolution");
-        let weight = conv.weight.val().reshape([out, input]).transpose();
-        let bias = match &conv.bias {
-            Some(bias) => bias.val().reshape([1, out]),
-            None => Tensor::zeros([1, out], &weight.device()),
-        };
-        Self { weight, bias }
+    /// A 1x1 convolution's kernel `[out, in, 1, 1]` and bias `[out]`.
+    fn from_conv1x1((weight, bias): ConvParams) -> Self {
+        let [out, input, _, _] = weight.dims();
+        Self { weight: weight.reshape([out, input]).transpose(), bias: bias.reshape([1, out]) }
     }
 
     /// The unmasked taps of a masked convolution: rows `tap * in + channel` of `weight` multiply
@@ -231,10 +225,10 @@ impl CachedNet {
                 let (masked, offsets) = Dense::from_masked(&block.conv2b, MaskType::B);
                 let reach = offsets.iter().map(|&(dr, _)| dr.unsigned_abs()).max().unwrap_or(0);
                 CachedBlock {
-                    reduce: Dense::from_conv1x1(&block.conv2a),
+                    reduce: Dense::from_conv1x1(conv1x1_params(&block.conv2a)),
                     masked,
                     offsets,
-                    expand: Dense::from_conv1x1(&block.conv2c),
+                    expand: Dense::from_conv1x1(conv1x1_params(&block.conv2c)),
                     above: VecDeque::new(),
                     current: Vec::new(),
                     reach,
@@ -250,8 +244,8 @@ impl CachedNet {
             input,
             input_offsets,
             blocks,
-            hidden: Dense::from_conv1x1(&model.hidden_conv),
-            output: Dense::from_conv1x1(&model.output_conv),
+            hidden: Dense::from_conv1x1(conv1x1_params(&model.hidden_conv)),
+            output: Dense::from_conv1x1(conv1x1_params(&model.output_conv)),
             zeros,
         }
     }

@@ -1,8 +1,8 @@
 //! The seed notebook's PixelCNN (Oord et al., 2016) on burn 0.22: masked convolutions, residual
 //! blocks, the full model with Keras' initialisation, its loss and two samplers that draw the same
-//! images: the cached one ([`cached_sample`], the default, also re-exported here as [`sample()`] and
-//! [`complete()`]) and the seed's naive one ([`mod@sample`], the reference). [`Sampler`] chooses
-//! between them at run time.
+//! images (up to draws within rounding of a class boundary): the cached one ([`cached_sample`], the
+//! default) and the seed's naive one ([`mod@sample`], the reference). [`Sampler`] chooses between
+//! them at run time.
 //!
 //! Tensors are NCHW (`[batch, channels, height, width]`); convolution kernels are burn's
 //! `[out, in, kh, kw]` (the seed's Keras kernels are `[kh, kw, in, out]`).
@@ -18,7 +18,6 @@ pub mod residual;
 pub mod sample;
 pub mod sampler;
 
-pub use cached_sample::{complete, sample};
 pub use loss::{nll_per_pixel, nll_sum};
 pub use mask::MaskType;
 pub use masked_conv::{MaskedConv2d, MaskedConv2dConfig};

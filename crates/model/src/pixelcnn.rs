@@ -50,7 +50,8 @@ impl PixelCnnConfig {
 
 /// PixelCNN over single-channel images: the logits at pixel `(i, j)` depend only on the pixels
 /// before `(i, j)` in raster order, so one forward pass gives every conditional of the image's
-/// likelihood at once (training, evaluation), and sampling runs it once per pixel.
+/// likelihood at once (training, evaluation); the naive sampler runs it once per pixel, the cached
+/// one computes each layer only at the new pixel.
 ///
 /// Its parameter count is burn's `Module::num_params`, which counts every element including the
 /// masked taps, as Keras does (825,730 at `q = 2` and 858,496 at `q = 256` for the defaults).

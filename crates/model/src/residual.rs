@@ -68,7 +68,7 @@ impl ResidualBlock {
 /// # Panics
 /// If `conv` is not a stride-1, unpadded 1x1 convolution with a bias: the model's initialisers
 /// build no other ([`conv1x1`]).
-fn conv1x1_params(conv: &Conv2d) -> ConvParams {
+pub(crate) fn conv1x1_params(conv: &Conv2d) -> ConvParams {
     let plain = conv.kernel_size == [1, 1]
         && conv.stride == [1, 1]
         && conv.dilation == [1, 1]

@@ -2,7 +2,8 @@
 //!
 //! Draws come from a caller-provided RNG, never from a backend's global RNG, so that a seed gives
 //! the same images on every backend (up to the backends' floating-point differences in the logits)
-//! and a faster, cached sampler can reproduce them exactly. The draw order is fixed: for each
+//! and the cached sampler reproduces them, except where a draw falls within rounding of a class
+//! boundary. The draw order is fixed: for each
 //! generated pixel in raster order, for each image in batch order, one `rng.random::<f64>()`,
 //! turned into a level by [`draw_level`].
 

@@ -185,10 +185,7 @@ impl Comparison {
         let mut files = Vec::new();
         let mut curves = Vec::new();
         for named in learning_curves(&configs, &plain) {
-            let svg = named.panel.to_svg()?;
-            let file = format!("figures/{}", named.file);
-            files.push(crate::view::OutputFile { path: file.clone(), bytes: svg.clone().into_bytes() });
-            curves.push(FigureView { title: named.panel.title, svg, file });
+            curves.push(crate::view::figure(named, &mut files)?);
         }
         let mut pictures = Vec::new();
         for (config, run) in configs.iter().zip(&runs) {

@@ -20,11 +20,9 @@ mod summary;
 mod view;
 
 pub use compare::Comparison;
-pub use configs::{Configuration, group};
 pub use error::{ReportError, Result};
 pub use load::{ExperimentData, Picture, RunData};
-pub use output::{Written, inside};
-pub use reference::{SEED_RESULTS, SeedResult, THRESHOLD_NOTE};
+pub use output::Written;
 pub use stats::Spread;
 pub use summary::{BestBy, SummaryRow};
 pub use view::{Report, ReportView};

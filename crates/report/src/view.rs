@@ -208,7 +208,7 @@ fn image(picture: &Picture, config: usize, caption: String) -> (ImageView, Outpu
     (view, OutputFile { path, bytes: picture.png.clone() })
 }
 
-fn figure(named: NamedPanel, files: &mut Vec<OutputFile>) -> Result<FigureView> {
+pub(crate) fn figure(named: NamedPanel, files: &mut Vec<OutputFile>) -> Result<FigureView> {
     let svg = named.panel.to_svg()?;
     let file = format!("figures/{}", named.file);
     files.push(OutputFile { path: file.clone(), bytes: svg.clone().into_bytes() });

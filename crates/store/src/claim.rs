@@ -137,8 +137,8 @@ pub enum Claim {
 }
 
 impl Store {
-    /// The latest attempt of a configuration with its status and last completed epoch, so a
-    /// caller can see what [`decide`] would do (for `plan`, say).
+    /// The latest original attempt of a configuration (reruns are not attempts) with its status
+    /// and last completed epoch, so a caller can see what [`decide`] would do (for `plan`, say).
     pub async fn latest_attempt(&self, config_hash: &str) -> Result<Option<Attempt>> {
         let mut conn = self.pool.acquire().await.map_err(|e| self.err(e))?;
         self.latest_attempt_on(&mut conn, config_hash).await

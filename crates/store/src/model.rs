@@ -187,7 +187,8 @@ pub struct NewRun {
     pub git_commit: Option<String>,
     /// Whether that working tree had uncommitted changes.
     pub git_dirty: Option<bool>,
-    /// Versions of burn, tch, torch, rustc, ...
+    /// Versions of burn, tch, torch, rustc, ..., the machine, and the hashes of the git diff and
+    /// the data.
     pub versions: Value,
     /// Labels (from `sweep --tag`).
     pub tags: Vec<String>,
@@ -417,7 +418,7 @@ pub struct RunDetail {
     pub git_commit: Option<String>,
     /// Whether the working tree was dirty.
     pub git_dirty: Option<bool>,
-    /// Library and compiler versions.
+    /// Library and compiler versions, the machine, and the hashes of the git diff and the data.
     pub versions: Value,
     /// Why it failed or was interrupted.
     pub error: Option<String>,

@@ -20,7 +20,7 @@ pub enum SweepError {
         /// Why.
         message: String,
     },
-    /// `rerun` will not run (changed environment, nothing to compare).
+    /// `rerun` will not run (changed environment, nothing to compare, a device it cannot use).
     #[error("rerun of {run} refused: {message}")]
     RerunRefused {
         /// The run asked for.

@@ -6,7 +6,7 @@ pub mod estimate;
 pub mod events;
 mod git;
 mod hash;
-pub mod rerun;
+mod rerun;
 mod scheduler;
 pub mod worker;
 

@@ -39,7 +39,8 @@ pub struct SweepOptions {
     pub tags: Vec<String>,
     /// Free text for the sweep and its runs.
     pub note: Option<String>,
-    /// Versions of the tools, recorded with every run.
+    /// Versions of the tools and the machine, recorded with every run (with the git diff's and the
+    /// data's hashes added per run).
     pub versions: serde_json::Value,
     /// The `pixelcnn` binary that runs workers.
     pub worker_exe: PathBuf,

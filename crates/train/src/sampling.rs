@@ -105,9 +105,7 @@ impl SampleFiles {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
-    use burn::tensor::{Device, Tensor};
+    use burn::tensor::Device;
     use pixelcnn_config::{DeviceSpec, SampleConfig};
     use pixelcnn_model::PixelCnnConfig;
 
@@ -143,66 +141,6 @@ mod tests {
                 let cached = Sampler::Cached.complete(&model, &naive, dims, 3, &mut rng());
                 assert_eq!(cached, naive, "{device:?} seed {seed}, completion");
             }
-        }
-    }
-
-    /// Wall-clock and CPU seconds (user + system, all threads; Linux only, else NaN) of `f`. CPU
-    /// time stays meaningful on a machine that other jobs share, at least with one thread.
-    fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
-        fn cpu_seconds() -> f64 {
-            let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return f64::NAN };
-            // Fields after the command name (which ends with ')'): utime and stime are the 12th
-            // and 13th, in clock ticks of 1/100 s on Linux.
-            let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-            let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(f64::NAN);
-            (ticks(11) + ticks(12)) / 100.0
-        }
-        let (wall, cpu) = (Instant::now(), cpu_seconds());
-        let out = f();
-        (out, wall.elapsed().as_secs_f64(), cpu_seconds() - cpu)
-    }
-
-    /// Times both samplers on the seed's model (15 blocks, h = 64) at batch 100 on libtorch CPU,
-    /// with the trainer's default threads (one per core; `SAMPLER_SPEED_THREADS=N` to change). The
-    /// naive sampler's cost per pixel is constant, so it is timed over the last row (28 pixels)
-    /// and scaled to 784. Not a timed test: run by hand with
-    /// `cargo test -p pixelcnn-train --lib sampler_speed -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "a measurement of minutes, run by hand"]
-    fn sampler_speed_on_the_seed_model() {
-        if !cfg!(feature = "tch") {
-            return;
-        }
-        let threads =
-            std::env::var("SAMPLER_SPEED_THREADS").map_or(0, |t| t.parse().expect("a thread count"));
-        let selected = device::select(DeviceSpec::Cpu, threads).expect("libtorch CPU");
-        let (n, h, w) = (100, 28, 28);
-        let scale = (h * w) as f64 / w as f64;
-        for q in [2, 256] {
-            let model = PixelCnnConfig::new(q).init(&selected.device);
-            // Warm up at full size: lazy parameter initialisation, allocator, oneDNN primitives.
-            model.forward(Tensor::<4>::zeros([n, 1, h, w], &selected.device)).into_data();
-            Sampler::Cached.sample(&model, [n, 2, w], &mut stream(1, Stream::Samples, 0));
-
-            let rng = |seed| stream(seed, Stream::Samples, 0);
-            let (images, cached_s, cached_cpu) =
-                timed(|| Sampler::Cached.sample(&model, [n, h, w], &mut rng(1)));
-            let (naive_row, naive_s, naive_cpu) =
-                timed(|| Sampler::Naive.complete(&model, &images, [n, h, w], h - 1, &mut rng(2)));
-            let cached_row = Sampler::Cached.complete(&model, &images, [n, h, w], h - 1, &mut rng(2));
-            let differing = naive_row.iter().zip(&cached_row).filter(|(a, b)| a != b).count();
-            eprintln!(
-                "{} ({} threads), q={q}, batch {n}, 784 pixels: cached {cached_s:.2} s (CPU {cached_cpu:.2} s); \
-                 naive {:.0} s (CPU {:.0} s), scaled from {naive_s:.1} s for the last row; speed-up {:.0}x \
-                 (CPU {:.0}x); last-row completions differing between the samplers: {differing} of {} pixels",
-                selected.info.name,
-                selected.info.threads,
-                naive_s * scale,
-                naive_cpu * scale,
-                naive_s * scale / cached_s,
-                naive_cpu * scale / cached_cpu,
-                n * w,
-            );
         }
     }
 
