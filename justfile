@@ -8,10 +8,11 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 cache := env("PIXELCNN_CACHE", home_directory() / ".cache" / "pixelcnn")
 venv := cache / "torch-2.9.0"
-torch_lib := shell('ls -d "$1"/lib/python3*/site-packages/torch/lib 2>/dev/null | head -n1', venv)
+# Empty until `just setup` has made the venv: a missing cache must not break the justfile itself.
+torch_lib := shell('for d in "$1"/lib/python3*/site-packages/torch/lib; do [ -d "$d" ] && { echo "$d"; break; }; done; true', venv)
 LIBTORCH_USE_PYTORCH := "1"
 PATH := venv / "bin" + ":" + env("PATH")
-LD_LIBRARY_PATH := torch_lib + ":" + env("LD_LIBRARY_PATH", "")
+LD_LIBRARY_PATH := trim_start_match(trim_end_match(torch_lib + ":" + env("LD_LIBRARY_PATH", ""), ":"), ":")
 # Where cargo puts the binaries that sweep, report, compare and bench run (recipes run from here).
 release := env("CARGO_TARGET_DIR", "target") / "release"
 
