@@ -84,9 +84,14 @@ pub enum Command {
         /// A note on the sweep and its runs.
         #[arg(long)]
         note: Option<String>,
-        /// Seconds without a heartbeat after which a `running` run is taken for interrupted.
+        /// Seconds without a heartbeat after which a `running` run (of any sweep on the database)
+        /// is taken for interrupted and taken over; its old worker, should it wake up, is refused.
         #[arg(long, default_value_t = 60)]
         stale_after: u64,
+        /// Seconds between two heartbeats of this sweep's workers (at most a third of the
+        /// `--stale-after` that other sweeps on the database use).
+        #[arg(long, default_value_t = 5.0)]
+        heartbeat_every: f64,
         /// Folder of reports: the sweep ends by writing REPORTS_DIR/<experiment>/index.html.
         #[arg(long, default_value = "reports")]
         reports_dir: PathBuf,
@@ -169,6 +174,12 @@ pub enum Command {
         /// The run.
         #[arg(long)]
         run_id: String,
+        /// The lease token of the claim; the worker writes to the run only while it is current.
+        #[arg(long)]
+        lease: String,
+        /// Seconds between heartbeats.
+        #[arg(long, default_value_t = 5.0)]
+        heartbeat_every: f64,
         /// Its output folder.
         #[arg(long)]
         out: PathBuf,
@@ -217,7 +228,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = MetricsFormat::Csv)]
         format: MetricsFormat,
     },
-    /// Delete checkpoint files that retention does not keep or whose runs were removed.
+    /// Delete checkpoint files that each run's own retention (`checkpoint.keep_last`, `keep_best`)
+    /// does not keep, or whose runs were removed.
     Gc {
         /// Database URL or file.
         #[arg(long)]

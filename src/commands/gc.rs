@@ -1,5 +1,6 @@
-//! `pixelcnn gc`: deletes checkpoint files that retention does not keep (last and best of each run)
-//! or whose runs were removed, and records the deletions.
+//! `pixelcnn gc`: deletes checkpoint files that a run's own retention (its configuration's
+//! `checkpoint.keep_last` and `checkpoint.keep_best`) does not keep, or whose runs were removed, and
+//! records the deletions.
 
 use std::process::ExitCode;
 
@@ -9,6 +10,8 @@ use crate::commands::runs::open;
 
 pub fn run(db: Option<&str>, dry_run: bool) -> anyhow::Result<ExitCode> {
     let (rt, store) = open(db)?;
+    // Each run keeps what its stored configuration asks for; the default (last and best) only
+    // stands in for keys an old run's stored configuration lacks.
     let candidates = rt.block_on(store.gc_candidates(Retention::default()))?;
     let mut freed = 0u64;
     for a in &candidates {

@@ -41,6 +41,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             tags,
             note,
             stale_after,
+            heartbeat_every,
             reports_dir,
             no_report,
         } => sweep::run(
@@ -53,6 +54,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                 tags,
                 note,
                 stale_after,
+                heartbeat_every,
                 reports_dir: (!no_report).then_some(reports_dir),
             },
         ),
@@ -62,8 +64,17 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Export { run, out, db } => export::run(&run, &out, db.as_deref()),
         Command::Compare { run_a, run_b, db, out } => compare::run(&run_a, &run_b, db.as_deref(), out),
-        Command::Worker { db, run_id, out, from_epoch, device, threads } => {
-            worker::run(&pixelcnn_sweep::WorkerArgs { db, run_id, out, from_epoch, device, threads })
+        Command::Worker { db, run_id, lease, heartbeat_every, out, from_epoch, device, threads } => {
+            worker::run(&pixelcnn_sweep::WorkerArgs {
+                db,
+                run_id,
+                lease,
+                heartbeat_every: worker::seconds("--heartbeat-every", heartbeat_every)?,
+                out,
+                from_epoch,
+                device,
+                threads,
+            })
         }
         Command::Runs { selection, db, json } => runs::run(&selection, db.as_deref(), json),
         Command::Show { run, db, json } => show::run(&run, db.as_deref(), json),

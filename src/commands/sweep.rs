@@ -7,7 +7,7 @@ use pixelcnn_store::{RunStatus, resolve_url};
 use pixelcnn_sweep::{SweepOptions, run_sweep, safe_name};
 
 use crate::cli::ExperimentArgs;
-use crate::commands::{plan, report};
+use crate::commands::{plan, report, worker};
 use crate::versions::Versions;
 
 /// Options of `pixelcnn sweep` besides the experiment.
@@ -19,12 +19,21 @@ pub struct Args {
     pub tags: Vec<String>,
     pub note: Option<String>,
     pub stale_after: u64,
+    pub heartbeat_every: f64,
     /// Where the report goes at the end (`None`: no report).
     pub reports_dir: Option<std::path::PathBuf>,
 }
 
 pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> {
     // Validate everything before the database is touched: an invalid plan writes nothing.
+    let heartbeat_every = worker::seconds("--heartbeat-every", args.heartbeat_every)?;
+    if heartbeat_every.as_secs_f64() * 3.0 > args.stale_after as f64 {
+        anyhow::bail!(
+            "--heartbeat-every {}s must be at most a third of --stale-after {}s: a healthy worker would look dead",
+            args.heartbeat_every,
+            args.stale_after
+        );
+    }
     let exp = plan::load(experiment)?;
     plan::print(&exp);
     let options = SweepOptions {
@@ -37,18 +46,20 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
         versions: serde_json::to_value(Versions::current())?,
         worker_exe: std::env::current_exe()?,
         stale_after: Duration::from_secs(args.stale_after),
+        heartbeat_every,
         overrides: experiment.sets.clone(),
     };
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(run_sweep(&exp, &options))?;
     let count = |s: RunStatus| report.trained.iter().filter(|(_, st)| *st == s).count();
     println!(
-        "sweep {}: {} trained ({} finished, {} failed, {} interrupted), {} already done or running elsewhere; database {}",
+        "sweep {}: {} trained ({} finished, {} failed, {} interrupted), {} taken over by another sweep, {} already done or running elsewhere; database {}",
         exp.name,
         report.trained.len(),
         count(RunStatus::Finished),
         count(RunStatus::Failed),
         count(RunStatus::Interrupted),
+        report.taken_over.len(),
         report.skipped.len(),
         options.db_url
     );

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use pixelcnn_config::{Override, RunConfig, resolve_run};
+use pixelcnn_sweep::preflight;
 use pixelcnn_train::{
     Trainer,
     checkpoint::{self, Checkpoint},
@@ -21,12 +22,16 @@ pub fn run(
     resume: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let overrides = sets.iter().map(|s| Override::parse(s)).collect::<Result<Vec<_>, _>>()?;
+    // The device and the data are checked before anything is written into `out`; the data's
+    // checksums give the run its identity below.
+    let checksums;
     let trainer = match resume {
         Some(ckpt) => {
             let header = Checkpoint::read(ckpt)?.header;
             let base = toml::Table::try_from(&header.config).context("checkpoint configuration")?;
             let origin = format!("checkpoint {}", ckpt.display());
             let config = pixelcnn_config::extract(&pixelcnn_config::figment(&[(origin, base)], &overrides))?;
+            checksums = preflight::check_blocking([&config])?;
             Trainer::resume(ckpt, config, out)?
         }
         None => {
@@ -38,14 +43,15 @@ pub fn run(
                     last.display()
                 );
             }
-            Trainer::new(resolve_run(config, &overrides)?, out)?
+            let config = resolve_run(config, &overrides)?;
+            checksums = preflight::check_blocking([&config])?;
+            Trainer::new(config, out)?
         }
     };
     write_config(out, trainer.config())?;
     // The same identity a sweep would give this configuration (dedup, reruns, exports).
     let config = trainer.config();
-    let data_dir = config.data.dir.clone().unwrap_or_else(pixelcnn_data::mnist::default_dir);
-    let hash = pixelcnn_sweep::config_hash(config, &pixelcnn_sweep::data_checksums(&data_dir)?);
+    let hash = pixelcnn_sweep::config_hash(config, &checksums[&preflight::data_dir(config)]);
     std::fs::write(out.join("config_hash"), format!("{hash}\n"))
         .with_context(|| format!("writing {}", out.join("config_hash").display()))?;
     println!("config_hash {hash}");

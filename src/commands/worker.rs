@@ -1,9 +1,18 @@
 //! `pixelcnn worker`: one run of a sweep, in its own process.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use pixelcnn_store::RunStatus;
 use pixelcnn_sweep::{WorkerArgs, run_worker};
+
+/// A positive, finite number of seconds from the command line.
+pub fn seconds(option: &str, value: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| anyhow::anyhow!("{option} {value}: expected a positive number of seconds"))
+}
 
 pub fn run(args: &WorkerArgs) -> anyhow::Result<ExitCode> {
     Ok(match run_worker(args)? {

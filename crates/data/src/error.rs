@@ -83,6 +83,14 @@ pub enum DataError {
         /// Standard file name looked for.
         name: &'static str,
     },
+    /// The data folder itself does not exist (or is not a folder).
+    #[error(
+        "data folder {dir} does not exist (data.dir); run `just setup` or point data.dir / --data at a folder holding the four MNIST IDX files"
+    )]
+    MissingDir {
+        /// Folder asked for.
+        dir: PathBuf,
+    },
     /// Quantisation levels outside what a byte can express.
     #[error("quantisation levels must be within 2..=256, got {0}")]
     InvalidLevels(usize),

@@ -2,10 +2,11 @@
 //! per dimension) followed by unsigned bytes. Files may be gzip-compressed; we detect that from the
 //! content, not the name, so a renamed file still reads.
 
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Seek, Write};
 use std::path::Path;
 
 use flate2::{Compression, read::GzDecoder, write::GzEncoder};
+use sha2::{Digest, Sha256};
 
 use crate::error::{DataError, Result};
 
@@ -57,6 +58,77 @@ pub fn read_labels(path: &Path) -> Result<Vec<u8>> {
     let bytes = read_maybe_gzip(path)?;
     let dims = parse_header(path, &bytes, LABELS_MAGIC, "labels", 1)?;
     body(path, &bytes, 8, dims[0])
+}
+
+/// What an IDX file holds according to its header, checked against its length without keeping its
+/// content: see [`check_images`] and [`check_labels`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdxCheck {
+    /// The header's dimensions: `[count, rows, cols]` for images, `[count]` for labels.
+    pub dims: Vec<usize>,
+    /// SHA-256 (hex) of the decoded content (header included): the same as
+    /// [`crate::mnist::content_sha256`].
+    pub sha256: String,
+}
+
+impl IdxCheck {
+    /// Number of items (images or labels).
+    pub fn count(&self) -> usize {
+        self.dims[0]
+    }
+}
+
+/// Checks an image file (magic 0x00000803), raw or gzip, without keeping its pixels: the file is
+/// read once, as a stream, so a corrupt or truncated gzip stream, a wrong magic number or a body
+/// whose length disagrees with the header's dimensions are the errors [`read_images`] would give.
+pub fn check_images(path: &Path) -> Result<IdxCheck> {
+    check(path, IMAGES_MAGIC, "images", 3)
+}
+
+/// Checks a label file (magic 0x00000801) the way [`check_images`] checks an image file.
+pub fn check_labels(path: &Path) -> Result<IdxCheck> {
+    check(path, LABELS_MAGIC, "labels", 1)
+}
+
+fn check(path: &Path, magic: u32, what: &'static str, ndims: usize) -> Result<IdxCheck> {
+    let io_err = |source| DataError::Io { path: path.to_owned(), source };
+    let mut file = std::fs::File::open(path).map_err(io_err)?;
+    let mut start = Vec::with_capacity(2);
+    (&mut file).take(2).read_to_end(&mut start).map_err(io_err)?;
+    file.rewind().map_err(io_err)?;
+    let file = BufReader::new(file);
+    // Detected from the content, like `read_maybe_gzip`, and decoded by the same decoder.
+    let mut reader: Box<dyn Read> =
+        if start == GZIP_MAGIC { Box::new(GzDecoder::new(file)) } else { Box::new(file) };
+    let header_len = 4 * (1 + ndims);
+    let mut header = Vec::with_capacity(header_len);
+    (&mut reader).take(header_len as u64).read_to_end(&mut header).map_err(io_err)?;
+    let dims = parse_header(path, &header, magic, what, ndims)?;
+    let mut hasher = Sha256::new();
+    hasher.update(&header);
+    let mut body_len: u64 = 0;
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_err(e)),
+        };
+        hasher.update(&chunk[..n]);
+        body_len += n as u64;
+    }
+    // The same comparison as `body`, in u64 so that no header can overflow it.
+    let expected =
+        dims.iter().fold(1u64, |acc, &d| acc.saturating_mul(d as u64)).saturating_add(header_len as u64);
+    let found = header_len as u64 + body_len;
+    match found.cmp(&expected) {
+        std::cmp::Ordering::Less => Err(DataError::Truncated { path: path.to_owned(), expected, found }),
+        std::cmp::Ordering::Greater => {
+            Err(DataError::TrailingData { path: path.to_owned(), extra: found - expected })
+        }
+        std::cmp::Ordering::Equal => Ok(IdxCheck { dims, sha256: hex::encode(hasher.finalize()) }),
+    }
 }
 
 /// Writes an image file; gzip-compressed when the name ends in `.gz`.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{DataError, Result};
+use crate::idx;
 
 /// Standard name of the training images.
 pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
@@ -49,6 +50,44 @@ impl MnistFiles {
         })
     }
 
+    /// Checks that the four files are readable, well-formed IDX files (magic number, dimensions
+    /// and length, gzip stream and its CRC) whose image and label files agree on their counts,
+    /// reading each file once as a stream and keeping only its checksum: a cheap check before any
+    /// work, giving the errors [`crate::Mnist::load`] would give, each naming its file.
+    pub fn check(&self) -> Result<CheckedFiles> {
+        let train_images = idx::check_images(&self.train_images)?;
+        let train_labels = idx::check_labels(&self.train_labels)?;
+        let test_images = idx::check_images(&self.test_images)?;
+        let test_labels = idx::check_labels(&self.test_labels)?;
+        for (images, labels, image_path, label_path) in [
+            (&train_images, &train_labels, &self.train_images, &self.train_labels),
+            (&test_images, &test_labels, &self.test_images, &self.test_labels),
+        ] {
+            if images.count() != labels.count() {
+                return Err(DataError::CountMismatch {
+                    images: image_path.clone(),
+                    image_count: images.count(),
+                    labels: label_path.clone(),
+                    label_count: labels.count(),
+                });
+            }
+        }
+        let sums = [&train_images, &train_labels, &test_images, &test_labels].map(|c| c.sha256.clone());
+        let files = self
+            .all()
+            .into_iter()
+            .zip(sums)
+            .map(|((name, path), sha256)| FileChecksum { name, path: path.to_owned(), sha256 })
+            .collect();
+        Ok(CheckedFiles {
+            files,
+            train_count: train_images.count(),
+            test_count: test_images.count(),
+            rows: train_images.dims[1],
+            cols: train_images.dims[2],
+        })
+    }
+
     /// The four paths with their standard names, in a fixed order.
     pub fn all(&self) -> [(&'static str, &Path); 4] {
         [
@@ -58,6 +97,37 @@ impl MnistFiles {
             (TEST_LABELS, &self.test_labels),
         ]
     }
+}
+
+/// The four files of a data folder as [`MnistFiles::check`] found them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedFiles {
+    /// Each file's checksum, in the order of [`MnistFiles::all`].
+    pub files: Vec<FileChecksum>,
+    /// Training images (before any limit or validation split).
+    pub train_count: usize,
+    /// Test images.
+    pub test_count: usize,
+    /// Height of the training images.
+    pub rows: usize,
+    /// Width of the training images.
+    pub cols: usize,
+}
+
+impl CheckedFiles {
+    /// `(standard name, SHA-256)` of each file: what [`crate::Mnist`] records and a run's identity
+    /// is computed from.
+    pub fn checksums(&self) -> Vec<(String, String)> {
+        self.files.iter().map(|f| (f.name.to_owned(), f.sha256.clone())).collect()
+    }
+}
+
+/// [`MnistFiles::locate`] then [`MnistFiles::check`]: whether `dir` holds usable MNIST data.
+pub fn check_dir(dir: &Path) -> Result<CheckedFiles> {
+    if !dir.is_dir() {
+        return Err(DataError::MissingDir { dir: dir.to_owned() });
+    }
+    MnistFiles::locate(dir)?.check()
 }
 
 /// The committed SHA-256 of each standard file (of its raw, uncompressed bytes).

@@ -32,12 +32,22 @@ pub fn inside(dir: &Path, relative: &str) -> Result<PathBuf> {
 }
 
 /// Writes through a temporary file and a rename, so that a reader (or a second sweep writing the
-/// same report at the same moment) never sees half a file.
+/// same report at the same moment) never sees half a file. The file gets an ordinary file's mode
+/// (0666 less the umask, 0644 usually), not the temporary file's private 0600: a report is meant to
+/// be read by others (a web server, colleagues on a shared machine). Folders are created 0777 less
+/// the umask.
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |source| ReportError::Io { path: path.into(), source };
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io)?;
-    let mut temp = tempfile::NamedTempFile::new_in(parent).map_err(io)?;
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The mode given to open(2), so the process umask applies as for any new file.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut temp = builder.tempfile_in(parent).map_err(io)?;
     std::io::Write::write_all(&mut temp, bytes).map_err(io)?;
     temp.persist(path).map_err(|e| io(e.error))?;
     Ok(())

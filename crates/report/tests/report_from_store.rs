@@ -73,7 +73,7 @@ impl Fixture {
         };
         let worker = Worker { pid: 1, host: "testhost".into(), device: Some("cpu".into()), threads: Some(1) };
         let request = ClaimRequest { run, worker, retry_failed: false, stale_after: None };
-        let Claim::Claimed { run_id, .. } = self.store.claim_config(&request).await.unwrap() else {
+        let Claim::Claimed { run_id, lease, .. } = self.store.claim_config(&request).await.unwrap() else {
             panic!("not claimed")
         };
         for (i, nll) in test_nlls.iter().enumerate() {
@@ -83,11 +83,11 @@ impl Fixture {
                 media_type: "image/png".into(),
                 content: ArtefactContent::Blob(vec![0x89, b'P', b'N', b'G', i as u8]),
             };
-            self.store.record_epoch(&run_id, &epoch(i as u32 + 1, *nll), &[picture]).await.unwrap();
+            self.store.record_epoch(&lease, &epoch(i as u32 + 1, *nll), &[picture]).await.unwrap();
         }
         if let Some(status) = end {
             let error = (status == RunStatus::Failed).then_some("diverged: loss <b>NaN</b> at step 3");
-            self.store.finish_run(&run_id, status, error).await.unwrap();
+            self.store.finish_run(&lease, status, error).await.unwrap();
         }
         run_id
     }

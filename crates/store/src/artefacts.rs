@@ -8,15 +8,20 @@ use sqlx::SqliteConnection;
 use crate::Store;
 use crate::clock;
 use crate::error::Result;
+use crate::lease::Lease;
 use crate::model::{Artefact, ArtefactContent, ArtefactKind, NewArtefact, Retention};
 use crate::rows::{ARTEFACT_COLUMNS, ArtefactRaw};
 
 impl Store {
-    /// Records an artefact outside an epoch's transaction (pictures drawn after training, say).
-    /// Recording the same run, epoch, kind and name again replaces it. Returns its id.
-    pub async fn add_artefact(&self, run_id: &str, epoch: u32, artefact: &NewArtefact) -> Result<String> {
-        let mut conn = self.pool.acquire().await.map_err(|e| self.err(e))?;
-        self.upsert_artefact(&mut conn, run_id, epoch, artefact, &clock::now()).await
+    /// Records an artefact outside an epoch's transaction (pictures drawn after training, say),
+    /// only while `lease` is current. Recording the same run, epoch, kind and name again replaces
+    /// it. Returns its id.
+    pub async fn add_artefact(&self, lease: &Lease, epoch: u32, artefact: &NewArtefact) -> Result<String> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
+        self.require_lease(&mut tx, lease).await?;
+        let id = self.upsert_artefact(&mut tx, &lease.run_id, epoch, artefact, &clock::now()).await?;
+        tx.commit().await.map_err(|e| self.err(e))?;
+        Ok(id)
     }
 
     /// Inserts or replaces one artefact (keyed by run, epoch, kind and name) and returns its id.
@@ -95,10 +100,13 @@ impl Store {
     }
 
     /// The live files that may be deleted: every file of a removed run, and the checkpoints of
-    /// existing runs that `retention` does not keep (the last `keep_last` epochs' and, with
-    /// `keep_best`, the best epoch's, by validation NLL when recorded, else test NLL). The caller
-    /// deletes each file, then calls [`Store::mark_artefact_deleted`].
-    pub async fn gc_candidates(&self, retention: Retention) -> Result<Vec<Artefact>> {
+    /// existing runs that their own retention does not keep. A run's retention is the
+    /// `checkpoint.keep_last` / `checkpoint.keep_best` of its stored configuration (see
+    /// [`Retention::of_config`]); `fallback` stands in for a key the stored configuration lacks
+    /// (rows written before it had one). Kept are the last `keep_last` epochs' checkpoints and,
+    /// with `keep_best`, the best epoch's, by validation NLL when recorded, else test NLL. The
+    /// caller deletes each file, then calls [`Store::mark_artefact_deleted`].
+    pub async fn gc_candidates(&self, fallback: Retention) -> Result<Vec<Artefact>> {
         let rows: Vec<ArtefactRaw> = sqlx::query_as(&format!(
             "SELECT {ARTEFACT_COLUMNS} FROM artefacts a \
              WHERE a.path IS NOT NULL AND a.deleted_at IS NULL ORDER BY a.run_id, a.epoch, a.name"
@@ -106,17 +114,22 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.err(e))?;
-        let existing: BTreeSet<String> = sqlx::query_scalar("SELECT id FROM runs")
+        let runs: Vec<(String, String)> = sqlx::query_as("SELECT id, config_json FROM runs")
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| self.err(e))?
-            .into_iter()
-            .collect();
-        let keep = self.kept_checkpoints(retention).await?;
+            .map_err(|e| self.err(e))?;
+        let mut retention = BTreeMap::new();
+        for (id, config_json) in runs {
+            let config = self.parse_json("runs.config_json", &id, &config_json)?;
+            let own = Retention::of_config(&config, fallback)
+                .map_err(|message| self.bad_value("runs.config_json", &id, message))?;
+            retention.insert(id, own);
+        }
+        let keep = self.kept_checkpoints(&retention).await?;
         let mut out = Vec::new();
         for raw in rows {
             let artefact = self.artefact(raw)?;
-            let removed = !existing.contains(&artefact.run_id);
+            let removed = !retention.contains_key(&artefact.run_id);
             let pruned = artefact.kind == ArtefactKind::Checkpoint
                 && !keep.get(&artefact.run_id).is_some_and(|epochs| epochs.contains(&artefact.epoch));
             if removed || pruned {
@@ -126,8 +139,12 @@ impl Store {
         Ok(out)
     }
 
-    /// Per existing run, the epochs whose checkpoints retention keeps.
-    async fn kept_checkpoints(&self, retention: Retention) -> Result<BTreeMap<String, BTreeSet<u32>>> {
+    /// Per existing run, the epochs whose checkpoints its own retention (in `retention`, by run
+    /// id) keeps. The one place that applies the keep-last / keep-best rule to stored runs.
+    async fn kept_checkpoints(
+        &self,
+        retention: &BTreeMap<String, Retention>,
+    ) -> Result<BTreeMap<String, BTreeSet<u32>>> {
         // Live checkpoints of existing runs with their epoch's metrics (NULL when the epoch row is
         // missing, e.g. a checkpoint recorded on its own).
         let rows: Vec<(String, i64, Option<f64>, Option<f64>)> = sqlx::query_as(
@@ -147,6 +164,12 @@ impl Store {
         }
         let mut keep = BTreeMap::new();
         for (run_id, checkpoints) in by_run {
+            // A run created between the two queries is not in `retention`: keep all of its
+            // checkpoints this time.
+            let Some(retention) = retention.get(&run_id).copied() else {
+                keep.insert(run_id, checkpoints.iter().map(|(e, _)| *e).collect());
+                continue;
+            };
             let mut epochs: BTreeSet<u32> = BTreeSet::new();
             // Ordered by epoch: the last ones are at the end.
             epochs.extend(checkpoints.iter().rev().take(retention.keep_last as usize).map(|(e, _)| *e));

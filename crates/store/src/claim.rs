@@ -10,6 +10,7 @@ use sqlx::SqliteConnection;
 use crate::Store;
 use crate::clock;
 use crate::error::{Result, StoreError};
+use crate::lease::Lease;
 use crate::model::{Attempt, NewRun, RunStatus, Worker};
 use crate::rows::to_u32;
 
@@ -122,6 +123,8 @@ pub enum Claim {
     Claimed {
         /// The attempt.
         run_id: String,
+        /// The right to write into it, to hand to the worker that trains it.
+        lease: Lease,
         /// Its last completed epoch.
         from_epoch: u32,
         /// How it starts.
@@ -205,18 +208,22 @@ impl Store {
         let claim = match decide(latest.as_ref(), wanted, request.retry_failed, cutoff.as_deref()) {
             Decision::New => {
                 let run_id = uuid::Uuid::new_v4().to_string();
-                match self
-                    .insert_run(&mut tx, &run_id, &request.run, RunStatus::Running, Some(&request.worker))
-                    .await
-                {
-                    Ok(()) => Claim::Claimed { run_id, from_epoch: 0, kind: ClaimKind::New },
+                match self.insert_run(&mut tx, &run_id, &request.run, Some(&request.worker)).await {
+                    Ok(lease) => Claim::Claimed {
+                        run_id,
+                        lease: lease.expect("inserted running"),
+                        from_epoch: 0,
+                        kind: ClaimKind::New,
+                    },
                     Err(StoreError::ActiveAttemptExists { .. }) => self.active_elsewhere(latest)?,
                     Err(e) => return Err(e),
                 }
             }
             Decision::Take { run_id, from_epoch, kind } => {
                 let status = latest.as_ref().map(|a| a.status).unwrap_or(RunStatus::Queued);
-                if self.claim_on(&mut tx, &run_id, &request.worker, &[status], Some(wanted)).await? {
+                if let Some(lease) =
+                    self.claim_on(&mut tx, &run_id, &request.worker, &[status], Some(wanted)).await?
+                {
                     // The attempt now runs with the request's configuration: the same numbers
                     // (same hash), but possibly more epochs or other sampling settings.
                     sqlx::query("UPDATE runs SET config_json = $1, config_toml = $2 WHERE id = $3")
@@ -226,7 +233,7 @@ impl Store {
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| self.err(e))?;
-                    Claim::Claimed { run_id, from_epoch, kind }
+                    Claim::Claimed { run_id, lease, from_epoch, kind }
                 } else {
                     self.active_elsewhere(latest)?
                 }

@@ -4,21 +4,26 @@
 use crate::Store;
 use crate::clock;
 use crate::error::Result;
+use crate::lease::Lease;
 use crate::model::{EpochRow, NewArtefact};
 use crate::rows::{EpochRaw, epoch_columns, finite_or_null, to_u32};
 
 impl Store {
     /// Records a completed epoch, its artefacts (pictures, the checkpoint's path and SHA-256) and
-    /// a heartbeat, in one transaction. Idempotent per (run, epoch): recording an epoch again (a
-    /// resume that re-trained it) replaces its row and its artefacts of the same kind and name,
-    /// never duplicates them.
-    pub async fn record_epoch(&self, run_id: &str, row: &EpochRow, artefacts: &[NewArtefact]) -> Result<()> {
+    /// a heartbeat, in one transaction, only while `lease` is current
+    /// ([`crate::StoreError::LeaseLost`] otherwise, with nothing written). Idempotent per (run,
+    /// epoch): recording an epoch again (a resume that re-trained it) replaces its row and its
+    /// artefacts of the same kind and name, never duplicates them.
+    pub async fn record_epoch(&self, lease: &Lease, row: &EpochRow, artefacts: &[NewArtefact]) -> Result<()> {
+        let run_id = lease.run_id.as_str();
         let now = clock::now();
         let step =
             i64::try_from(row.step).map_err(|_| self.invalid(format!("step {} is too large", row.step)))?;
         let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
-        // The first statement writes, so SQLite takes the write lock (waiting up to the busy
-        // timeout) before anything is read.
+        // The lease check (which also beats the heart) writes first, so SQLite takes the write lock
+        // (waiting up to the busy timeout) before anything is read, and no takeover can slip in
+        // between the check and the commit.
+        self.require_lease(&mut tx, lease).await?;
         sqlx::query(
             "INSERT INTO epochs (run_id, epoch, step, train_nll, validation_nll, test_nll, test_bits_per_dim, \
              test_nats_per_image, lr, seconds, images_per_second, recorded_at) \
@@ -47,12 +52,6 @@ impl Store {
         for artefact in artefacts {
             self.upsert_artefact(&mut tx, run_id, row.epoch, artefact, &now).await?;
         }
-        sqlx::query("UPDATE runs SET heartbeat_at = $2 WHERE id = $1 AND status = 'running'")
-            .bind(run_id)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.err(e))?;
         tx.commit().await.map_err(|e| self.err(e))
     }
 

@@ -118,6 +118,18 @@ pub enum StoreError {
         /// The configuration.
         config_hash: String,
     },
+    /// A worker wrote with a lease that is no longer current: its run ended, or was declared
+    /// interrupted and possibly taken over by another worker after its heartbeat went stale.
+    #[error(
+        "database {db}: run {run_id} is no longer held by this worker (it ended, or its heartbeat went stale \
+         and another worker took it over); this worker stops and writes nothing more to it"
+    )]
+    LeaseLost {
+        /// The database.
+        db: String,
+        /// The run.
+        run_id: String,
+    },
     /// An argument the store cannot accept (a status that is not terminal, a bad filter, ...).
     #[error("database {db}: {message}")]
     Invalid {

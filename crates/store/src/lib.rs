@@ -15,6 +15,7 @@ mod clock;
 mod epochs;
 mod error;
 mod experiments;
+mod lease;
 mod model;
 mod open;
 mod query;
@@ -28,6 +29,7 @@ use std::time::Duration;
 
 pub use claim::{Claim, ClaimKind, ClaimRequest, Decision, SkipReason, decide};
 pub use error::{Result, StoreError};
+pub use lease::Lease;
 pub use model::{
     Artefact, ArtefactContent, ArtefactKind, Attempt, EpochRow, Experiment, MetricRow, NewArtefact, NewRun,
     NewSweep, Retention, RunDetail, RunFilter, RunStatus, RunSummary, Sweep, Worker,

@@ -313,6 +313,29 @@ impl Default for Retention {
     }
 }
 
+impl Retention {
+    /// The retention a run asked for: `checkpoint.keep_last` and `checkpoint.keep_best` of its
+    /// resolved configuration (`runs.config_json`), each taken from `fallback` when the stored
+    /// configuration lacks it (rows written before the configuration had the key). A key that is
+    /// there with a value of the wrong kind is an error, never read as "keep nothing".
+    pub fn of_config(config: &Value, fallback: Retention) -> Result<Retention, String> {
+        let section = config.get("checkpoint");
+        let key = |name: &str| section.and_then(|s| s.get(name)).filter(|v| !v.is_null());
+        let keep_last = match key("keep_last") {
+            None => fallback.keep_last,
+            Some(v) => v
+                .as_u64()
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+                .ok_or_else(|| format!("checkpoint.keep_last is {v}, not a count"))?,
+        };
+        let keep_best = match key("keep_best") {
+            None => fallback.keep_best,
+            Some(v) => v.as_bool().ok_or_else(|| format!("checkpoint.keep_best is {v}, not a boolean"))?,
+        };
+        Ok(Retention { keep_last, keep_best })
+    }
+}
+
 /// The latest attempt of a configuration, as [`crate::Store::latest_attempt`] reports it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Attempt {

@@ -1,6 +1,7 @@
-//! The life of an execution attempt: created (queued), claimed (running, with a worker and a
-//! heartbeat), ended (finished, failed or interrupted), removed. Every state change is one
-//! conditional statement, so concurrent schedulers on one database cannot both win.
+//! The life of an execution attempt: created (queued), claimed (running, with a worker, a lease
+//! and a heartbeat), ended (finished, failed or interrupted), removed. Every state change is one
+//! conditional statement, so concurrent schedulers on one database cannot both win, and a worker
+//! changes its run only while it holds the run's current lease (see `lease.rs`).
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use sqlx::SqliteConnection;
 use crate::Store;
 use crate::clock;
 use crate::error::{Result, StoreError};
+use crate::lease::Lease;
 use crate::model::{NewRun, RunStatus, Worker};
 
 impl Store {
@@ -18,41 +20,43 @@ impl Store {
     pub async fn create_run(&self, run: &NewRun) -> Result<String> {
         let mut conn = self.pool.acquire().await.map_err(|e| self.err(e))?;
         let id = uuid::Uuid::new_v4().to_string();
-        self.insert_run(&mut conn, &id, run, RunStatus::Queued, None).await?;
+        self.insert_run(&mut conn, &id, run, None).await?;
         Ok(id)
     }
 
     /// Creates a rerun of an earlier attempt (`run.rerun_of` set), already running for `worker`,
-    /// and returns its id. Reruns are invisible to sweeps' resume and dedup decisions (they verify
+    /// and returns its lease. Reruns are invisible to sweeps' resume and dedup decisions (they verify
     /// an attempt, they do not continue it), but like any attempt they cannot run while their
     /// configuration has another active attempt ([`StoreError::ActiveAttemptExists`]).
-    pub async fn start_rerun(&self, run: &NewRun, worker: &Worker) -> Result<String> {
+    pub async fn start_rerun(&self, run: &NewRun, worker: &Worker) -> Result<Lease> {
         if run.rerun_of.is_none() {
             return Err(self.invalid("start_rerun needs the attempt it repeats (rerun_of)"));
         }
         let mut conn = self.pool.acquire().await.map_err(|e| self.err(e))?;
         let id = uuid::Uuid::new_v4().to_string();
-        self.insert_run(&mut conn, &id, run, RunStatus::Running, Some(worker)).await?;
-        Ok(id)
+        let lease = self.insert_run(&mut conn, &id, run, Some(worker)).await?;
+        Ok(lease.expect("inserted running"))
     }
 
-    /// Inserts an attempt row. `worker` is given when it is inserted already claimed (running).
+    /// Inserts an attempt row: `queued`, or already claimed (`running`, with a lease) when
+    /// `worker` is given. Returns the lease of a running insert.
     pub(crate) async fn insert_run(
         &self,
         conn: &mut SqliteConnection,
         id: &str,
         run: &NewRun,
-        status: RunStatus,
         worker: Option<&Worker>,
-    ) -> Result<()> {
+    ) -> Result<Option<Lease>> {
         let now = clock::now();
-        let running = status == RunStatus::Running;
+        let running = worker.is_some();
+        let status = if running { RunStatus::Running } else { RunStatus::Queued };
+        let lease = running.then(|| Lease::draw(id));
         sqlx::query(
             "INSERT INTO runs (id, experiment_id, sweep_id, config_hash, config_json, config_toml, varying_json, \
              status, epochs_target, device, threads, created_at, started_at, heartbeat_at, worker_pid, \
-             worker_host, git_commit, git_dirty, versions_json, tags, note, rerun_of) \
+             worker_host, git_commit, git_dirty, versions_json, tags, note, rerun_of, lease_token) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-             $21, $22)",
+             $21, $22, $23)",
         )
         .bind(id)
         .bind(&run.experiment_id)
@@ -76,6 +80,7 @@ impl Store {
         .bind(serde_json::Value::from(run.tags.clone()).to_string())
         .bind(&run.note)
         .bind(&run.rerun_of)
+        .bind(lease.as_ref().map(|l| l.token.clone()))
         .execute(&mut *conn)
         .await
         .map_err(|e| match &e {
@@ -84,19 +89,20 @@ impl Store {
             }
             _ => self.err_writing(&format!("run of configuration {}", run.config_hash), e),
         })?;
-        Ok(())
+        Ok(lease)
     }
 
-    /// Claims a queued or interrupted attempt for `worker`: true when this caller won it (status
-    /// now `running`), false when it was not claimable (someone else claimed it first, or it has
-    /// ended). One conditional UPDATE, atomic on every engine.
-    pub async fn claim(&self, run_id: &str, worker: &Worker) -> Result<bool> {
+    /// Claims a queued or interrupted attempt for `worker`: its new lease when this caller won it
+    /// (status now `running`), `None` when it was not claimable (someone else claimed it first, or
+    /// it has ended). One conditional UPDATE, atomic on every engine.
+    pub async fn claim(&self, run_id: &str, worker: &Worker) -> Result<Option<Lease>> {
         let mut conn = self.pool.acquire().await.map_err(|e| self.err(e))?;
         self.claim_on(&mut conn, run_id, worker, &[RunStatus::Queued, RunStatus::Interrupted], None).await
     }
 
-    /// Sets an attempt to `running` for `worker` if its status is one of `from` (and, with
-    /// `epochs_target`, asks for that many epochs). Clears the previous end and error.
+    /// Sets an attempt to `running` for `worker` under a fresh lease if its status is one of `from`
+    /// (and, with `epochs_target`, asks for that many epochs). Clears the previous end and error.
+    /// The new token makes every earlier lease of the attempt stale.
     pub(crate) async fn claim_on(
         &self,
         conn: &mut SqliteConnection,
@@ -104,15 +110,16 @@ impl Store {
         worker: &Worker,
         from: &[RunStatus],
         epochs_target: Option<u32>,
-    ) -> Result<bool> {
+    ) -> Result<Option<Lease>> {
         let now = clock::now();
+        let lease = Lease::draw(run_id);
         // Statuses are our own constants, never user text: inlining them keeps one statement shape
         // per call site on every engine.
         let from: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let sql = format!(
             "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, $2), heartbeat_at = $2, \
              ended_at = NULL, error = NULL, worker_pid = $3, worker_host = $4, device = $5, threads = $6, \
-             epochs_target = COALESCE($7, epochs_target) \
+             epochs_target = COALESCE($7, epochs_target), lease_token = $8 \
              WHERE id = $1 AND status IN ({})",
             from.join(", ")
         );
@@ -124,54 +131,45 @@ impl Store {
             .bind(&worker.device)
             .bind(worker.threads.map(i64::from))
             .bind(epochs_target.map(i64::from))
+            .bind(&lease.token)
             .execute(&mut *conn)
             .await;
         match done {
-            Ok(done) => Ok(done.rows_affected() == 1),
+            Ok(done) => Ok((done.rows_affected() == 1).then_some(lease)),
             // Another attempt of the same configuration is active: this one is not claimable.
-            Err(sqlx::Error::Database(d)) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => Ok(false),
+            Err(sqlx::Error::Database(d)) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => Ok(None),
             Err(e) => Err(self.err(e)),
         }
     }
 
     /// Records which process actually executes a claimed attempt (the scheduler claims, then
-    /// spawns the worker, which reports its own pid here).
-    pub async fn set_worker(&self, run_id: &str, worker: &Worker) -> Result<()> {
-        let done = sqlx::query(
+    /// spawns the worker, which reports its own pid here). Only with the current lease.
+    pub async fn set_worker(&self, lease: &Lease, worker: &Worker) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
+        self.require_lease(&mut tx, lease).await?;
+        sqlx::query(
             "UPDATE runs SET worker_pid = $2, worker_host = $3, device = COALESCE($4, device), \
              threads = COALESCE($5, threads) WHERE id = $1",
         )
-        .bind(run_id)
+        .bind(&lease.run_id)
         .bind(i64::from(worker.pid))
         .bind(&worker.host)
         .bind(&worker.device)
         .bind(worker.threads.map(i64::from))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| self.err(e))?;
-        if done.rows_affected() == 0 { Err(self.run_not_found(run_id)) } else { Ok(()) }
-    }
-
-    /// Says the worker of a running attempt is alive. Returns false when the attempt is no longer
-    /// `running` (it was ended, or declared interrupted because its heartbeat went stale): the
-    /// worker should then stop.
-    pub async fn heartbeat(&self, run_id: &str) -> Result<bool> {
-        let done = sqlx::query("UPDATE runs SET heartbeat_at = $2 WHERE id = $1 AND status = 'running'")
-            .bind(run_id)
-            .bind(clock::now())
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.err(e))?;
-        Ok(done.rows_affected() == 1)
+        tx.commit().await.map_err(|e| self.err(e))
     }
 
     /// Declares interrupted every `running` attempt whose heartbeat is older than `older_than` (its
-    /// worker died with a crash or a kill -9 of the scheduler), and returns their ids, so the next
-    /// invocation resumes them.
+    /// worker died with a crash or a kill -9 of the scheduler, or is frozen), and returns their
+    /// ids, so the next invocation resumes them. Their leases end here: a frozen worker that
+    /// wakes up later is refused.
     pub async fn mark_stale_running_as_interrupted(&self, older_than: Duration) -> Result<Vec<String>> {
         let message = format!("no heartbeat for {}s: worker presumed dead", older_than.as_secs());
         sqlx::query_scalar(
-            "UPDATE runs SET status = 'interrupted', ended_at = $2, error = $3 \
+            "UPDATE runs SET status = 'interrupted', ended_at = $2, error = $3, lease_token = NULL \
              WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $1) \
              RETURNING id",
         )
@@ -183,22 +181,27 @@ impl Store {
         .map_err(|e| self.err(e))
     }
 
-    /// Ends an attempt: `finished`, `failed` (with the reason) or `interrupted`. Fails with
-    /// [`StoreError::RunNotFound`] for an unknown id, and refuses `queued` and `running`.
-    pub async fn finish_run(&self, run_id: &str, status: RunStatus, error: Option<&str>) -> Result<()> {
+    /// Ends the attempt `lease` holds: `finished`, `failed` (with the reason) or `interrupted`,
+    /// and ends the lease. Fails with [`StoreError::LeaseLost`] when the lease is not current (the
+    /// run now belongs to someone else, whose status must stand), [`StoreError::RunNotFound`] for
+    /// an unknown id, and refuses `queued` and `running`.
+    pub async fn finish_run(&self, lease: &Lease, status: RunStatus, error: Option<&str>) -> Result<()> {
         if !status.is_terminal() {
             return Err(self.invalid(format!("finish_run needs an end status, not `{status}`")));
         }
-        let now = clock::now();
-        let done = sqlx::query("UPDATE runs SET status = $2, error = $3, ended_at = $4 WHERE id = $1")
-            .bind(run_id)
-            .bind(status.as_str())
-            .bind(error)
-            .bind(&now)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.err(e))?;
-        if done.rows_affected() == 0 { Err(self.run_not_found(run_id)) } else { Ok(()) }
+        let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
+        self.require_lease(&mut tx, lease).await?;
+        sqlx::query(
+            "UPDATE runs SET status = $2, error = $3, ended_at = $4, lease_token = NULL WHERE id = $1",
+        )
+        .bind(&lease.run_id)
+        .bind(status.as_str())
+        .bind(error)
+        .bind(clock::now())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
+        tx.commit().await.map_err(|e| self.err(e))
     }
 
     /// Removes an attempt with its epochs and pictures. The rows of its files (checkpoints) stay,

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{TempDb, epoch_artefacts, epoch_row, new_run, worker};
-use pixelcnn_store::{Claim, ClaimRequest, RunFilter, RunStatus, SkipReason, Store};
+use common::{TempDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
+use pixelcnn_store::{Claim, ClaimRequest, Lease, RunFilter, RunStatus, SkipReason, Store};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_claimers_of_one_configuration_have_one_winner() {
@@ -39,7 +39,7 @@ async fn concurrent_claimers_of_one_configuration_have_one_winner() {
     }
     let winners: Vec<_> = claims.iter().filter(|c| matches!(c, Claim::Claimed { .. })).collect();
     assert_eq!(winners.len(), 1, "{claims:?}");
-    let Claim::Claimed { run_id, .. } = winners[0] else { unreachable!() };
+    let Claim::Claimed { run_id, lease, .. } = winners[0] else { unreachable!() };
     for claim in &claims {
         if let Claim::Skipped { run_id: other, reason } = claim {
             assert_eq!((other, *reason), (run_id, SkipReason::RunningElsewhere));
@@ -48,6 +48,8 @@ async fn concurrent_claimers_of_one_configuration_have_one_winner() {
     let store = db.open().await;
     assert_eq!(store.list_runs(&RunFilter::default()).await.unwrap().len(), 1);
     assert_eq!(store.experiments().await.unwrap().len(), 1);
+    assert_eq!(&lease.run_id, run_id);
+    assert!(store.heartbeat(lease).await.unwrap(), "the winner's lease is current");
     store.integrity_check().await.unwrap();
 }
 
@@ -65,12 +67,14 @@ async fn concurrent_claimers_of_one_queued_run_have_one_winner() {
             })
         })
         .collect();
-    let mut won = 0;
+    let mut won = Vec::new();
     for task in tasks {
-        won += usize::from(task.await.unwrap());
+        won.extend(task.await.unwrap());
     }
-    assert_eq!(won, 1);
+    assert_eq!(won.len(), 1, "{won:?}");
+    assert_eq!(won[0].run_id, run_id);
     assert_eq!(store.run(&run_id).await.unwrap().status, RunStatus::Running);
+    assert!(store.heartbeat(&won[0]).await.unwrap(), "the winner's lease is current");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -91,15 +95,12 @@ async fn two_sweeps_at_once_train_every_configuration_once() {
                     retry_failed: false,
                     stale_after: Some(Duration::from_secs(60)),
                 };
-                if let Claim::Claimed { run_id, from_epoch, .. } = store.claim_config(&request).await.unwrap()
+                if let Claim::Claimed { lease, from_epoch, .. } = store.claim_config(&request).await.unwrap()
                 {
                     for epoch in from_epoch + 1..=2 {
-                        store
-                            .record_epoch(&run_id, &epoch_row(epoch), &epoch_artefacts(epoch))
-                            .await
-                            .unwrap();
+                        store.record_epoch(&lease, &epoch_row(epoch), &epoch_artefacts(epoch)).await.unwrap();
                     }
-                    store.finish_run(&run_id, RunStatus::Finished, None).await.unwrap();
+                    store.finish_run(&lease, RunStatus::Finished, None).await.unwrap();
                     trained.push(hash);
                 }
             }
@@ -123,7 +124,8 @@ async fn two_sweeps_at_once_train_every_configuration_once() {
     store.integrity_check().await.unwrap();
 }
 
-/// Tells the child process which database and run to write: `URL\nRUN_ID\nGO_FILE`.
+/// Tells the child process which database and run to write, and its lease:
+/// `URL\nRUN_ID\nTOKEN\nGO_FILE`.
 const WRITER_ENV: &str = "PIXELCNN_STORE_TEST_WRITER";
 /// Epochs each writer records.
 const EPOCHS: u32 = 50;
@@ -133,7 +135,8 @@ const EPOCHS: u32 = 50;
 #[tokio::test]
 async fn writer_process() {
     let Ok(spec) = std::env::var(WRITER_ENV) else { return };
-    let [url, run_id, go]: [&str; 3] = spec.split('\n').collect::<Vec<_>>().try_into().unwrap();
+    let [url, run_id, token, go]: [&str; 4] = spec.split('\n').collect::<Vec<_>>().try_into().unwrap();
+    let lease = Lease::new(run_id, token);
     let store = Store::open(url).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !Path::new(go).exists() {
@@ -141,10 +144,10 @@ async fn writer_process() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     for epoch in 1..=EPOCHS {
-        store.record_epoch(run_id, &epoch_row(epoch), &epoch_artefacts(epoch)).await.unwrap();
-        assert!(store.heartbeat(run_id).await.unwrap());
+        store.record_epoch(&lease, &epoch_row(epoch), &epoch_artefacts(epoch)).await.unwrap();
+        assert!(store.heartbeat(&lease).await.unwrap());
     }
-    store.finish_run(run_id, RunStatus::Finished, None).await.unwrap();
+    store.finish_run(&lease, RunStatus::Finished, None).await.unwrap();
     println!("writer {run_id} recorded {EPOCHS} epochs");
 }
 
@@ -154,19 +157,20 @@ async fn four_worker_processes_write_at_once_without_locking_errors() {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let mut runs = Vec::new();
+    let mut leases = Vec::new();
     for i in 0..4u32 {
-        let run = new_run(&exp, &format!("proc-{i}"), 2, EPOCHS);
-        let id = store.create_run(&run).await.unwrap();
-        assert!(store.claim(&id, &worker(300 + i)).await.unwrap());
-        runs.push(id);
+        let lease = claimed_run(&store, &exp, &format!("proc-{i}"), EPOCHS, 300 + i).await;
+        runs.push(lease.run_id.clone());
+        leases.push(lease);
     }
     let go = db.dir.path().join("go");
-    let children: Vec<_> = runs
+    let children: Vec<_> = leases
         .iter()
-        .map(|run_id| {
+        .map(|lease| {
+            let (run_id, token) = (&lease.run_id, &lease.token);
             Command::new(std::env::current_exe().unwrap())
                 .args(["writer_process", "--exact", "--nocapture", "--test-threads", "1"])
-                .env(WRITER_ENV, format!("{}\n{run_id}\n{}", db.url(), go.display()))
+                .env(WRITER_ENV, format!("{}\n{run_id}\n{token}\n{}", db.url(), go.display()))
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -208,18 +212,18 @@ async fn four_stores_in_one_process_write_at_once() {
     let exp = store.record_experiment("levels", "").await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..4u32 {
-        let id = store.create_run(&new_run(&exp, &format!("task-{i}"), 2, EPOCHS)).await.unwrap();
+        let lease = claimed_run(&store, &exp, &format!("task-{i}"), EPOCHS, 400 + i).await;
         let url = db.url();
         tasks.push(tokio::spawn(async move {
             let mine = Store::open(&url).await.unwrap();
             for epoch in 1..=EPOCHS {
-                mine.record_epoch(&id, &epoch_row(epoch), &epoch_artefacts(epoch)).await.unwrap();
+                mine.record_epoch(&lease, &epoch_row(epoch), &epoch_artefacts(epoch)).await.unwrap();
                 // Epochs recorded twice (a resume) must not duplicate anything.
                 if epoch % 10 == 0 {
-                    mine.record_epoch(&id, &epoch_row(epoch), &epoch_artefacts(epoch)).await.unwrap();
+                    mine.record_epoch(&lease, &epoch_row(epoch), &epoch_artefacts(epoch)).await.unwrap();
                 }
             }
-            id
+            lease.run_id
         }));
     }
     for task in tasks {

@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TempDb, epoch_artefacts, epoch_row, new_run, worker};
+use common::{TempDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
 use pixelcnn_store::{
-    ArtefactContent, ArtefactKind, Claim, ClaimKind, ClaimRequest, NewArtefact, NewSweep, Retention,
+    ArtefactContent, ArtefactKind, Claim, ClaimKind, ClaimRequest, Lease, NewArtefact, NewSweep, Retention,
     RunFilter, RunStatus, SkipReason, StoreError, parse_where,
 };
 use serde_json::json;
@@ -66,11 +66,20 @@ async fn a_run_goes_from_queued_to_finished() {
     );
     assert_eq!(queued.tags, ["test"]);
     assert_eq!(queued.git_dirty, Some(false));
-    assert!(!store.heartbeat(&run_id).await.unwrap(), "a queued run has no worker to beat");
+    // A queued run has no lease: no token makes its heartbeat beat or lets epochs in.
+    let guess = Lease::new(run_id.clone(), "no-lease-yet");
+    assert!(!store.heartbeat(&guess).await.unwrap(), "a queued run has no worker to beat");
+    assert!(matches!(
+        store.record_epoch(&guess, &epoch_row(1), &[]).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    assert_eq!(store.epochs(&run_id).await.unwrap(), []);
+    assert_eq!(store.run(&run_id).await.unwrap(), queued, "refused writes change nothing");
 
-    assert!(store.claim(&run_id, &worker(11)).await.unwrap());
-    assert!(!store.claim(&run_id, &worker(12)).await.unwrap(), "claimed once only");
-    assert!(store.heartbeat(&run_id).await.unwrap());
+    let lease = store.claim(&run_id, &worker(11)).await.unwrap().expect("a queued run is claimable");
+    assert_eq!(lease.run_id, run_id);
+    assert_eq!(store.claim(&run_id, &worker(12)).await.unwrap(), None, "claimed once only");
+    assert!(store.heartbeat(&lease).await.unwrap());
     let running = store.run(&run_id).await.unwrap();
     assert_eq!(
         (running.status, running.worker_pid, running.device.as_deref()),
@@ -79,28 +88,35 @@ async fn a_run_goes_from_queued_to_finished() {
     assert!(running.started_at.is_some() && running.heartbeat_at.is_some());
 
     for epoch in 1..=3 {
-        store.record_epoch(&run_id, &epoch_row(epoch), &epoch_artefacts(epoch)).await.unwrap();
+        store.record_epoch(&lease, &epoch_row(epoch), &epoch_artefacts(epoch)).await.unwrap();
     }
     assert_eq!(store.last_epoch(&run_id).await.unwrap(), 3);
     assert_eq!(store.epochs(&run_id).await.unwrap(), (1..=3).map(epoch_row).collect::<Vec<_>>());
-    store.finish_run(&run_id, RunStatus::Finished, None).await.unwrap();
+    assert!(matches!(
+        store.finish_run(&lease, RunStatus::Running, None).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    assert_eq!(store.run(&run_id).await.unwrap().status, RunStatus::Running, "refused, still running");
+    store.finish_run(&lease, RunStatus::Finished, None).await.unwrap();
     let done = store.run(&run_id).await.unwrap();
     assert_eq!((done.status, done.last_epoch), (RunStatus::Finished, Some(3)));
     assert!(done.ended_at.is_some());
-    assert!(!store.heartbeat(&run_id).await.unwrap(), "a finished run tells its worker to stop");
+    assert!(!store.heartbeat(&lease).await.unwrap(), "a finished run tells its worker to stop");
 
     assert!(matches!(
-        store.finish_run(&run_id, RunStatus::Running, None).await,
+        store.finish_run(&lease, RunStatus::Running, None).await,
         Err(StoreError::Invalid { .. })
     ));
+    let missing = Lease::new("missing", lease.token.clone());
     assert!(matches!(
-        store.finish_run("missing", RunStatus::Failed, None).await,
+        store.finish_run(&missing, RunStatus::Failed, None).await,
         Err(StoreError::RunNotFound { .. })
     ));
     assert!(matches!(
-        store.record_epoch("missing", &epoch_row(1), &[]).await,
-        Err(StoreError::MissingReference { .. })
+        store.record_epoch(&missing, &epoch_row(1), &[]).await,
+        Err(StoreError::RunNotFound { .. })
     ));
+    assert_eq!(store.epochs("missing").await.unwrap(), []);
 }
 
 #[tokio::test]
@@ -108,12 +124,13 @@ async fn recording_an_epoch_again_replaces_it() {
     let db = TempDb::new();
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
-    let run_id = store.create_run(&new_run(&exp, "h1", 2, 3)).await.unwrap();
-    store.record_epoch(&run_id, &epoch_row(1), &epoch_artefacts(1)).await.unwrap();
+    let lease = claimed_run(&store, &exp, "h1", 3, 1).await;
+    let run_id = lease.run_id.clone();
+    store.record_epoch(&lease, &epoch_row(1), &epoch_artefacts(1)).await.unwrap();
     let mut again = epoch_row(1);
     again.seconds = 9.0;
-    store.record_epoch(&run_id, &again, &epoch_artefacts(1)).await.unwrap();
-    store.record_epoch(&run_id, &again, &epoch_artefacts(1)).await.unwrap();
+    store.record_epoch(&lease, &again, &epoch_artefacts(1)).await.unwrap();
+    store.record_epoch(&lease, &again, &epoch_artefacts(1)).await.unwrap();
     assert_eq!(store.epochs(&run_id).await.unwrap(), [again]);
     let artefacts = store.artefacts(&run_id).await.unwrap();
     assert_eq!(artefacts.len(), 2, "{artefacts:?}");
@@ -134,13 +151,13 @@ async fn non_finite_metrics_round_trip() {
     let db = TempDb::new();
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
-    let run_id = store.create_run(&new_run(&exp, "h1", 2, 3)).await.unwrap();
+    let lease = claimed_run(&store, &exp, "h1", 3, 1).await;
     let mut row = epoch_row(1);
     row.train_nll = f64::NAN;
     row.test_nll = f64::INFINITY;
     row.validation_nll = Some(0.5);
-    store.record_epoch(&run_id, &row, &[]).await.unwrap();
-    let back = &store.epochs(&run_id).await.unwrap()[0];
+    store.record_epoch(&lease, &row, &[]).await.unwrap();
+    let back = &store.epochs(&lease.run_id).await.unwrap()[0];
     assert!(back.train_nll.is_nan());
     assert_eq!(back.test_nll, f64::INFINITY);
     assert_eq!(back.validation_nll, Some(0.5));
@@ -163,54 +180,62 @@ async fn claims_skip_finished_extend_resume_and_retry() {
     assert_eq!(store.latest_attempt("h").await.unwrap(), None);
 
     // None: new.
-    let Claim::Claimed { run_id, from_epoch: 0, kind: ClaimKind::New } =
+    let Claim::Claimed { run_id, lease: first, from_epoch: 0, kind: ClaimKind::New } =
         store.claim_config(&request(&exp, "h", 2)).await.unwrap()
     else {
         panic!("a new configuration is claimed")
     };
+    assert_eq!(first.run_id, run_id);
     // Running elsewhere: skip.
     assert_eq!(
         store.claim_config(&request(&exp, "h", 2)).await.unwrap(),
         Claim::Skipped { run_id: run_id.clone(), reason: SkipReason::RunningElsewhere }
     );
-    store.record_epoch(&run_id, &epoch_row(1), &[]).await.unwrap();
-    // Interrupted: resume after epoch 1.
-    store.finish_run(&run_id, RunStatus::Interrupted, Some("Ctrl-C")).await.unwrap();
+    store.record_epoch(&first, &epoch_row(1), &[]).await.unwrap();
+    // Interrupted: resume after epoch 1, under a new lease.
+    store.finish_run(&first, RunStatus::Interrupted, Some("Ctrl-C")).await.unwrap();
     let latest = store.latest_attempt("h").await.unwrap().unwrap();
     assert_eq!((latest.status, latest.last_epoch), (RunStatus::Interrupted, 1));
-    assert_eq!(
-        store.claim_config(&request(&exp, "h", 2)).await.unwrap(),
-        Claim::Claimed { run_id: run_id.clone(), from_epoch: 1, kind: ClaimKind::Resume }
-    );
+    let Claim::Claimed { run_id: resumed, lease: second, from_epoch: 1, kind: ClaimKind::Resume } =
+        store.claim_config(&request(&exp, "h", 2)).await.unwrap()
+    else {
+        panic!("an interrupted attempt is resumed after its last epoch")
+    };
+    assert_eq!((&resumed, &second.run_id), (&run_id, &run_id));
+    assert_ne!(second.token, first.token, "every claim draws a fresh token");
     assert_eq!(store.run(&run_id).await.unwrap().error, None, "resuming clears the interruption");
-    store.record_epoch(&run_id, &epoch_row(2), &[]).await.unwrap();
-    store.finish_run(&run_id, RunStatus::Finished, None).await.unwrap();
+    store.record_epoch(&second, &epoch_row(2), &[]).await.unwrap();
+    store.finish_run(&second, RunStatus::Finished, None).await.unwrap();
     // Finished with enough epochs: skip.
     assert_eq!(
         store.claim_config(&request(&exp, "h", 2)).await.unwrap(),
         Claim::Skipped { run_id: run_id.clone(), reason: SkipReason::Finished }
     );
     // More epochs: extend the same attempt.
-    assert_eq!(
-        store.claim_config(&request(&exp, "h", 4)).await.unwrap(),
-        Claim::Claimed { run_id: run_id.clone(), from_epoch: 2, kind: ClaimKind::Extend }
-    );
+    let Claim::Claimed { run_id: extended, lease: third, from_epoch: 2, kind: ClaimKind::Extend } =
+        store.claim_config(&request(&exp, "h", 4)).await.unwrap()
+    else {
+        panic!("a finished attempt with fewer epochs is extended")
+    };
+    assert_eq!((&extended, &third.run_id), (&run_id, &run_id));
+    assert!(third.token != first.token && third.token != second.token);
     assert_eq!(store.run(&run_id).await.unwrap().epochs_target, 4);
     // Failed: skip unless retried; a retry is a new attempt and the failure stays.
-    store.finish_run(&run_id, RunStatus::Failed, Some("loss is NaN at step 123")).await.unwrap();
+    store.finish_run(&third, RunStatus::Failed, Some("loss is NaN at step 123")).await.unwrap();
     assert_eq!(
         store.claim_config(&request(&exp, "h", 4)).await.unwrap(),
         Claim::Skipped { run_id: run_id.clone(), reason: SkipReason::Failed }
     );
     let retry = ClaimRequest { retry_failed: true, ..request(&exp, "h", 4) };
-    let Claim::Claimed { run_id: second, from_epoch: 0, kind: ClaimKind::New } =
+    let Claim::Claimed { run_id: second_id, lease: retried, from_epoch: 0, kind: ClaimKind::New } =
         store.claim_config(&retry).await.unwrap()
     else {
         panic!("a retried failure is a new attempt")
     };
-    assert_ne!(second, run_id);
+    assert_ne!(second_id, run_id);
+    assert_eq!(retried.run_id, second_id);
     assert_eq!(store.run(&run_id).await.unwrap().error.as_deref(), Some("loss is NaN at step 123"));
-    assert_eq!(store.latest_attempt("h").await.unwrap().unwrap().run_id, second);
+    assert_eq!(store.latest_attempt("h").await.unwrap().unwrap().run_id, second_id);
     assert_eq!(store.list_runs(&RunFilter::default()).await.unwrap().len(), 2);
 }
 
@@ -219,10 +244,11 @@ async fn stale_running_runs_become_interrupted_and_resumable() {
     let db = TempDb::new();
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
-    let Claim::Claimed { run_id, .. } = store.claim_config(&request(&exp, "h", 3)).await.unwrap() else {
+    let Claim::Claimed { run_id, lease, .. } = store.claim_config(&request(&exp, "h", 3)).await.unwrap()
+    else {
         panic!()
     };
-    store.record_epoch(&run_id, &epoch_row(1), &[]).await.unwrap();
+    store.record_epoch(&lease, &epoch_row(1), &[]).await.unwrap();
     assert!(store.mark_stale_running_as_interrupted(Duration::from_secs(60)).await.unwrap().is_empty());
     tokio::time::sleep(Duration::from_millis(30)).await;
     assert_eq!(
@@ -232,17 +258,22 @@ async fn stale_running_runs_become_interrupted_and_resumable() {
     let run = store.run(&run_id).await.unwrap();
     assert_eq!(run.status, RunStatus::Interrupted);
     assert!(run.error.unwrap().contains("heartbeat"));
-    assert!(!store.heartbeat(&run_id).await.unwrap(), "the old worker learns it lost the run");
+    assert!(!store.heartbeat(&lease).await.unwrap(), "the old worker learns it lost the run");
 
     // A stale heartbeat also lets claim_config take the run over directly.
-    assert!(store.claim(&run_id, &worker(8)).await.unwrap());
+    let reclaimed = store.claim(&run_id, &worker(8)).await.unwrap().expect("an interrupted run is claimable");
+    assert_ne!(reclaimed.token, lease.token);
     tokio::time::sleep(Duration::from_millis(30)).await;
     let stale = ClaimRequest { stale_after: Some(Duration::from_millis(10)), ..request(&exp, "h", 3) };
-    assert_eq!(
-        store.claim_config(&stale).await.unwrap(),
-        Claim::Claimed { run_id: run_id.clone(), from_epoch: 1, kind: ClaimKind::Resume }
-    );
+    let Claim::Claimed { run_id: taken, lease: taker, from_epoch: 1, kind: ClaimKind::Resume } =
+        store.claim_config(&stale).await.unwrap()
+    else {
+        panic!("a stale running attempt is taken over")
+    };
+    assert_eq!((&taken, &taker.run_id), (&run_id, &run_id));
     assert_eq!(store.run(&run_id).await.unwrap().worker_pid, Some(7));
+    assert!(!store.heartbeat(&reclaimed).await.unwrap(), "the worker taken over learns it lost the run");
+    assert!(store.heartbeat(&taker).await.unwrap());
 }
 
 #[tokio::test]
@@ -252,8 +283,9 @@ async fn inspection_queries_filter_and_join() {
     let levels = store.record_experiment("levels", "").await.unwrap();
     let blocks = store.record_experiment("blocks", "").await.unwrap();
     let mut ids = Vec::new();
+    let mut leases = Vec::new();
     for (exp, hash, q) in [(&levels, "a", 2), (&levels, "b", 256), (&blocks, "c", 2)] {
-        let Claim::Claimed { run_id, .. } = store
+        let Claim::Claimed { run_id, lease, .. } = store
             .claim_config(&ClaimRequest { run: new_run(exp, hash, q, 2), ..request(exp, hash, 2) })
             .await
             .unwrap()
@@ -261,11 +293,12 @@ async fn inspection_queries_filter_and_join() {
             panic!()
         };
         for epoch in 1..=2 {
-            store.record_epoch(&run_id, &epoch_row(epoch), &[]).await.unwrap();
+            store.record_epoch(&lease, &epoch_row(epoch), &[]).await.unwrap();
         }
         ids.push(run_id);
+        leases.push(lease);
     }
-    store.finish_run(&ids[0], RunStatus::Finished, None).await.unwrap();
+    store.finish_run(&leases[0], RunStatus::Finished, None).await.unwrap();
 
     let all = store.list_runs(&RunFilter::default()).await.unwrap();
     assert_eq!(all.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), ids);
@@ -345,16 +378,17 @@ async fn gc_lists_files_of_removed_runs_and_checkpoints_retention_drops() {
     let db = TempDb::new();
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
-    let kept = store.create_run(&new_run(&exp, "a", 2, 5)).await.unwrap();
-    let removed = store.create_run(&new_run(&exp, "b", 2, 5)).await.unwrap();
-    for run in [&kept, &removed] {
+    let kept_lease = claimed_run(&store, &exp, "a", 5, 1).await;
+    let removed_lease = claimed_run(&store, &exp, "b", 5, 2).await;
+    let (kept, removed) = (kept_lease.run_id.clone(), removed_lease.run_id.clone());
+    for lease in [&kept_lease, &removed_lease] {
         for epoch in 1..=5 {
             let mut row = epoch_row(epoch);
             // Best epoch is 2 for the kept run.
             if epoch == 2 {
                 row.test_nll = 0.01;
             }
-            store.record_epoch(run, &row, &epoch_artefacts(epoch)).await.unwrap();
+            store.record_epoch(lease, &row, &epoch_artefacts(epoch)).await.unwrap();
         }
     }
     store.delete_run(&removed).await.unwrap();
@@ -392,7 +426,7 @@ async fn gc_lists_files_of_removed_runs_and_checkpoints_retention_drops() {
             size_bytes: None,
         },
     };
-    store.add_artefact(&kept, 3, &again).await.unwrap();
+    store.add_artefact(&kept_lease, 3, &again).await.unwrap();
     let epoch3 = store
         .artefacts(&kept)
         .await

@@ -34,11 +34,21 @@ async fn migrations_create_the_schema_and_rerunning_them_is_a_no_op() {
     assert!(db.path.is_file(), "the file and its parent folders are created");
 
     let (applied, tables) = schema_of(&db.path).await;
-    assert_eq!(applied, 2);
+    assert_eq!(applied, 3);
     assert_eq!(
         tables,
         ["artefacts", "config_locks", "epochs", "experiments", "rerun_verdicts", "runs", "sweeps"]
     );
+
+    // 0003 adds the lease token of a running attempt.
+    let mut conn = SqliteConnection::connect(&db.url()).await.unwrap();
+    let lease_column: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = 'lease_token'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(lease_column, 1, "runs.lease_token exists");
+    conn.close().await.unwrap();
 
     // Reopening applies nothing and keeps the data.
     for _ in 0..2 {

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use pixelcnn_store::{
-    ClaimRequest, EpochRow, NewArtefact, NewRun, NewSweep, Retention, RunFilter, RunStatus, Store, Worker,
+    ClaimRequest, EpochRow, Lease, NewArtefact, NewRun, NewSweep, Retention, RunFilter, RunStatus, Store,
+    Worker,
 };
 
 fn send<T: Send>(_: T) {}
@@ -19,6 +20,7 @@ fn all_futures_are_send(
     artefacts: &[NewArtefact],
     request: &ClaimRequest,
     filter: &RunFilter,
+    lease: &Lease,
 ) {
     send(Store::open("sqlite://x.db"));
     send(s.record_experiment("e", ""));
@@ -27,17 +29,19 @@ fn all_futures_are_send(
     send(s.experiments());
     send(s.create_run(run));
     send(s.claim("id", w));
+    send(s.start_rerun(run, w));
     send(s.claim_config(request));
     send(s.latest_attempt("h"));
-    send(s.set_worker("id", w));
-    send(s.heartbeat("id"));
+    send(s.set_worker(lease, w));
+    send(s.heartbeat(lease));
+    send(s.renew(lease));
     send(s.mark_stale_running_as_interrupted(Duration::from_secs(1)));
-    send(s.finish_run("id", RunStatus::Finished, None));
+    send(s.finish_run(lease, RunStatus::Finished, None));
     send(s.delete_run("id"));
-    send(s.record_epoch("id", row, artefacts));
+    send(s.record_epoch(lease, row, artefacts));
     send(s.last_epoch("id"));
     send(s.epochs("id"));
-    send(s.add_artefact("id", 1, &artefacts[0]));
+    send(s.add_artefact(lease, 1, &artefacts[0]));
     send(s.artefacts("id"));
     send(s.artefact_data("id"));
     send(s.mark_artefact_deleted("id"));
@@ -45,6 +49,7 @@ fn all_futures_are_send(
     send(s.list_runs(filter));
     send(s.run("id"));
     send(s.metrics(filter));
+    send(s.verdicts("id"));
     send(s.integrity_check());
     send(s.settings());
     send(s.close());

@@ -28,6 +28,16 @@ pub enum SweepError {
         /// Why.
         message: String,
     },
+    /// The worker's lease on its run is gone: the run ended, or another worker took it over after
+    /// this one's heartbeat went stale (the process was frozen, say). Nothing more was written.
+    #[error(
+        "run {run}: lease lost: another worker took the run over (or it was ended) after this worker's \
+         heartbeat went stale; stopped without writing anything more"
+    )]
+    LeaseLost {
+        /// Run id.
+        run: String,
+    },
     /// A worker process could not be started or watched.
     #[error("worker process: {0}")]
     Process(#[from] std::io::Error),

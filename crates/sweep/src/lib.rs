@@ -6,6 +6,8 @@ pub mod estimate;
 pub mod events;
 mod git;
 mod hash;
+mod heartbeat;
+pub mod preflight;
 mod rerun;
 mod scheduler;
 pub mod worker;

@@ -15,14 +15,13 @@
 use std::path::PathBuf;
 
 use pixelcnn_config::{DeviceSpec, RunConfig};
-use pixelcnn_data::mnist;
 use pixelcnn_store::{Difference, EpochRow, NewRun, RerunVerdict, RunStatus, Store, Verdict, Worker};
 use tokio::sync::watch;
 
 use crate::error::{Result, SweepError};
 use crate::git::GitState;
-use crate::scheduler::{Progress, Signal, Slot, WorkerJob, data_checksums, provenance, safe_name, settle};
-use crate::worker::host_name;
+use crate::scheduler::{Progress, Signal, Slot, WorkerJob, provenance, safe_name, settle};
+use crate::worker::{HEARTBEAT_EVERY, host_name};
 
 /// Relative tolerance of a CUDA rerun on the original's device kind and threads.
 pub const CUDA_TOLERANCE: f64 = 1e-3;
@@ -163,6 +162,9 @@ pub async fn rerun(options: &RerunOptions) -> Result<RerunOutcome> {
     let threads = options.threads.or(original.threads.map(|t| t as usize)).unwrap_or(config.threads);
     let spec =
         DeviceSpec::parse(&device).map_err(|message| refuse(format!("device {device:?}: {message}")))?;
+    // The device and the data are checked before anything is written; their checksums are reused.
+    let planned = RunConfig { device: device.clone(), ..config.clone() };
+    let data_sums = crate::preflight::check(vec![planned]).await?;
     let selected = pixelcnn_train::device::select(spec, threads)?;
     let mut changes = Vec::new();
     let original_device = original.device.clone().unwrap_or_else(|| "unknown".into());
@@ -194,8 +196,7 @@ pub async fn rerun(options: &RerunOptions) -> Result<RerunOutcome> {
         (None, String::new())
     };
 
-    let data_dir = config.data.dir.clone().unwrap_or_else(mnist::default_dir);
-    let checksums = data_checksums(&data_dir)?;
+    let checksums = data_sums[&crate::preflight::data_dir(&config)].clone();
     let git = GitState::current();
     let new_run = NewRun {
         experiment_id: original.experiment_id.clone(),
@@ -218,14 +219,16 @@ pub async fn rerun(options: &RerunOptions) -> Result<RerunOutcome> {
         device: Some(selected.info.name.clone()),
         threads: u32::try_from(selected.info.threads).ok(),
     };
-    let run_id = store.start_rerun(&new_run, &worker).await?;
+    let lease = store.start_rerun(&new_run, &worker).await?;
+    let run_id = lease.run_id.clone();
     tracing::info!("run {run_id}: rerun of {} ({epochs} epochs on {})", original.id, selected.info.name);
 
     let progress = Progress::new(1);
     let job = WorkerJob {
         exe: options.worker_exe.clone(),
         db: options.db_url.clone(),
-        run_id: run_id.clone(),
+        lease: lease.clone(),
+        heartbeat_every: HEARTBEAT_EVERY,
         out: options.runs_dir.join(safe_name(&original.experiment)).join(&run_id),
         from_epoch: 0,
         slot: Slot { device: Some(device), threads: Some(selected.info.threads) },
@@ -242,7 +245,8 @@ pub async fn rerun(options: &RerunOptions) -> Result<RerunOutcome> {
         }
     };
     progress.done();
-    let status = settle(&store, &run_id, exit).await?;
+    // Nobody else claims a rerun (sweeps do not see reruns), so its lease stays this one's.
+    let status = settle(&store, &lease, exit).await?.unwrap_or(RunStatus::Interrupted);
     let mut verdict = None;
     if status == RunStatus::Finished {
         let rerun_epochs = store.epochs(&run_id).await?;

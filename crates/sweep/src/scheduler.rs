@@ -12,7 +12,9 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use pixelcnn_config::{Experiment, PlannedRun};
 use pixelcnn_data::mnist::{self, MnistFiles};
-use pixelcnn_store::{Claim, ClaimRequest, NewRun, NewSweep, RunStatus, SkipReason, Store, Worker};
+use pixelcnn_store::{
+    Claim, ClaimRequest, Lease, NewRun, NewSweep, RunStatus, SkipReason, Store, StoreError, Worker,
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::watch;
@@ -46,6 +48,8 @@ pub struct SweepOptions {
     pub worker_exe: PathBuf,
     /// A `running` run whose heartbeat is older than this is taken for interrupted.
     pub stale_after: Duration,
+    /// Time between two heartbeats of a worker (well below `stale_after`).
+    pub heartbeat_every: Duration,
     /// The overrides as typed, recorded with the sweep.
     pub overrides: Vec<String>,
 }
@@ -57,6 +61,9 @@ pub struct SweepReport {
     pub trained: Vec<(String, RunStatus)>,
     /// Configurations that needed nothing, with the attempt that explains why.
     pub skipped: Vec<(String, SkipReason)>,
+    /// Runs this sweep started that another sweep took over (this sweep's worker was frozen past
+    /// the other's stale limit); they go on there.
+    pub taken_over: Vec<String>,
     /// The sweep was stopped by Ctrl-C.
     pub interrupted: bool,
 }
@@ -92,6 +99,10 @@ fn slots(parallel: usize) -> Vec<Slot> {
 
 /// Runs every planned run of `experiment` that the store says still needs training.
 pub async fn run_sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepReport> {
+    // Every device and data folder is checked before the store is opened: an invalid request
+    // writes nothing. The data checksums computed there give the runs their identity below.
+    let checksums: HashMap<PathBuf, Vec<(String, String)>> =
+        crate::preflight::check(experiment.runs.iter().map(|r| r.config.clone()).collect()).await?;
     let store = Store::open(&options.db_url).await?;
     for id in store.mark_stale_running_as_interrupted(options.stale_after).await? {
         tracing::warn!("run {id} was left running with a stale heartbeat: marked interrupted");
@@ -110,19 +121,9 @@ pub async fn run_sweep(experiment: &Experiment, options: &SweepOptions) -> Resul
         })
         .await?;
     let git = GitState::current();
-    let mut checksums: HashMap<PathBuf, Vec<(String, String)>> = HashMap::new();
     let mut pending = VecDeque::new();
     for run in &experiment.runs {
-        let dir = run.config.data.dir.clone().unwrap_or_else(mnist::default_dir);
-        if !checksums.contains_key(&dir) {
-            let sums = tokio::task::spawn_blocking({
-                let dir = dir.clone();
-                move || data_checksums(&dir)
-            })
-            .await
-            .expect("checksum task")?;
-            checksums.insert(dir.clone(), sums);
-        }
+        let dir = crate::preflight::data_dir(&run.config);
         let hash = config_hash(&run.config, &checksums[&dir]);
         pending.push_back(NewRun {
             experiment_id: experiment_id.clone(),
@@ -171,14 +172,15 @@ pub async fn run_sweep(experiment: &Experiment, options: &SweepOptions) -> Resul
                     progress.skipped(&run_id, reason);
                     report.skipped.push((run_id, reason));
                 }
-                Claim::Claimed { run_id, from_epoch, kind } => {
+                Claim::Claimed { run_id, lease, from_epoch, kind } => {
                     free.pop();
                     let out = options.runs_dir.join(safe_name(&experiment.name)).join(&run_id);
                     tracing::info!("run {run_id}: {kind:?} from epoch {from_epoch} in {}", out.display());
                     let job = WorkerJob {
                         exe: options.worker_exe.clone(),
                         db: options.db_url.clone(),
-                        run_id,
+                        lease,
+                        heartbeat_every: options.heartbeat_every,
                         out,
                         from_epoch,
                         slot: slots[slot].clone(),
@@ -196,10 +198,17 @@ pub async fn run_sweep(experiment: &Experiment, options: &SweepOptions) -> Resul
             joined = active.join_next() => {
                 let (slot, result) = joined.expect("a worker is active").expect("worker task");
                 free.push(slot);
-                let (run_id, exit) = result?;
-                let status = settle(&store, &run_id, exit).await?;
-                progress.finished(&run_id, status);
-                report.trained.push((run_id, status));
+                let (lease, exit) = result?;
+                match settle(&store, &lease, exit).await? {
+                    Some(status) => {
+                        progress.finished(&lease.run_id, status);
+                        report.trained.push((lease.run_id, status));
+                    }
+                    None => {
+                        progress.taken_over(&lease.run_id);
+                        report.taken_over.push(lease.run_id);
+                    }
+                }
             }
             _ = interrupts.recv() => {
                 if stopping {
@@ -219,16 +228,25 @@ pub async fn run_sweep(experiment: &Experiment, options: &SweepOptions) -> Resul
     Ok(report)
 }
 
-/// Makes sure a run whose worker is gone is not left `running`: a worker that died without
-/// recording its end (crash, kill, out of memory) leaves a failed run with the reason.
-pub(crate) async fn settle(store: &Store, run_id: &str, exit: std::process::ExitStatus) -> Result<RunStatus> {
-    let detail = store.run(run_id).await?;
+/// Makes sure a run whose worker is gone is not left `running` under this claim's lease: a
+/// worker that died without recording its end (crash, kill, out of memory) leaves a failed run
+/// with the reason. Returns the run's end status, or `None` when the run now belongs to another
+/// claim (it was taken over: its status is the new owner's to set).
+pub(crate) async fn settle(
+    store: &Store,
+    lease: &Lease,
+    exit: std::process::ExitStatus,
+) -> Result<Option<RunStatus>> {
+    let detail = store.run(&lease.run_id).await?;
     if detail.status != RunStatus::Running {
-        return Ok(detail.status);
+        return Ok(Some(detail.status));
     }
     let reason = format!("worker process ended without recording a result ({exit})");
-    store.finish_run(run_id, RunStatus::Failed, Some(&reason)).await?;
-    Ok(RunStatus::Failed)
+    match store.finish_run(lease, RunStatus::Failed, Some(&reason)).await {
+        Ok(()) => Ok(Some(RunStatus::Failed)),
+        Err(StoreError::LeaseLost { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// SHA-256 of each MNIST file in `dir`, by file name: part of `config_hash` and of a run's record.
@@ -271,7 +289,8 @@ pub fn safe_name(name: &str) -> String {
 pub(crate) struct WorkerJob {
     pub(crate) exe: PathBuf,
     pub(crate) db: String,
-    pub(crate) run_id: String,
+    pub(crate) lease: Lease,
+    pub(crate) heartbeat_every: Duration,
     pub(crate) out: PathBuf,
     pub(crate) from_epoch: u32,
     pub(crate) slot: Slot,
@@ -282,10 +301,12 @@ impl WorkerJob {
     pub(crate) async fn run(
         self,
         mut signal: watch::Receiver<Signal>,
-    ) -> Result<(String, std::process::ExitStatus)> {
+    ) -> Result<(Lease, std::process::ExitStatus)> {
         let mut cmd = Command::new(&self.exe);
         cmd.arg("worker")
-            .args(["--db", &self.db, "--run-id", &self.run_id, "--from-epoch", &self.from_epoch.to_string()])
+            .args(["--db", &self.db, "--run-id", &self.lease.run_id, "--lease", &self.lease.token])
+            .args(["--from-epoch", &self.from_epoch.to_string()])
+            .args(["--heartbeat-every", &self.heartbeat_every.as_secs_f64().to_string()])
             .arg("--out")
             .arg(&self.out)
             .stdin(Stdio::piped())
@@ -303,7 +324,7 @@ impl WorkerJob {
         // worker stops at its next step.
         let mut stdin = child.stdin.take();
         let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-        let short = &self.run_id[..8.min(self.run_id.len())];
+        let short = &self.lease.run_id[..8.min(self.lease.run_id.len())];
         loop {
             tokio::select! {
                 line = lines.next_line() => match line? {
@@ -322,7 +343,7 @@ impl WorkerJob {
         }
         let status = child.wait().await?;
         self.bar.finish_and_clear();
-        Ok((self.run_id, status))
+        Ok((self.lease, status))
     }
 }
 
@@ -395,6 +416,14 @@ impl Progress {
     fn finished(&self, run_id: &str, status: RunStatus) {
         self.sweep.inc(1);
         tracing::info!("run {run_id}: {}", status.as_str());
+    }
+
+    fn taken_over(&self, run_id: &str) {
+        self.sweep.inc(1);
+        tracing::warn!(
+            "run {run_id}: taken over by another sweep (this sweep's worker was frozen past its stale \
+             limit); it goes on there"
+        );
     }
 
     pub(crate) fn done(&self) {

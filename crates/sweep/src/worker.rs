@@ -1,16 +1,19 @@
 //! `pixelcnn worker`: trains one claimed run in its own process, so that a crash, abort or
-//! out-of-memory ends only that run. It records every epoch in the store in one transaction,
-//! sends heartbeats, and stops (status `interrupted`) on Ctrl-C, SIGTERM or when its scheduler
-//! goes away (its stdin reaches end-of-file, which also happens after `kill -9` of the scheduler).
+//! out-of-memory ends only that run. It writes to the run only under the lease its claim handed
+//! out: every epoch in one transaction that checks the lease, heartbeats from a timer of its own
+//! (`heartbeat.rs`). It stops (status `interrupted`) on Ctrl-C, SIGTERM or when its scheduler goes
+//! away (its stdin reaches end-of-file, which also happens after `kill -9` of the scheduler), and
+//! stops without writing anything more when the lease is gone (another worker took the run over).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use pixelcnn_config::RunConfig;
-use pixelcnn_store::{ArtefactContent, ArtefactKind, EpochRow, NewArtefact, RunStatus, Store, Worker};
+use pixelcnn_store::{
+    ArtefactContent, ArtefactKind, EpochRow, Lease, NewArtefact, RunStatus, Store, StoreError, Worker,
+};
 use pixelcnn_train::checkpoint::file_name;
 use pixelcnn_train::{Artefact, EpochMetrics, RunObserver, RunStart, StepProgress, TrainError, Trainer};
 use sha2::{Digest, Sha256};
@@ -18,9 +21,10 @@ use tokio::runtime::Runtime;
 
 use crate::error::{Result, SweepError};
 use crate::events::WorkerEvent;
+use crate::heartbeat::{Flags, Heartbeat};
 
-/// Seconds between heartbeats; a run whose heartbeat is much older is taken for dead.
-pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+pub use crate::heartbeat::HEARTBEAT_EVERY;
+
 const STEP_EVENT_EVERY: Duration = Duration::from_millis(250);
 
 /// What a worker is told to do.
@@ -30,6 +34,10 @@ pub struct WorkerArgs {
     pub db: String,
     /// The claimed run.
     pub run_id: String,
+    /// The lease token of the claim: the worker writes to the run only while it is current.
+    pub lease: String,
+    /// Time between heartbeats.
+    pub heartbeat_every: Duration,
     /// Output folder of the run (checkpoints, samples).
     pub out: PathBuf,
     /// Last completed epoch: resume from its checkpoint (0: fresh).
@@ -40,23 +48,35 @@ pub struct WorkerArgs {
     pub threads: Option<usize>,
 }
 
-/// Trains the run and records its end state. Returns the final status.
+/// Trains the run and records its end state. Returns the final status, or
+/// [`SweepError::LeaseLost`] when the run was taken over by another worker (nothing of this
+/// worker's is then written after the takeover).
 pub fn run_worker(args: &WorkerArgs) -> Result<RunStatus> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let store = rt.block_on(Store::open(&args.db))?;
-    let stop = stop_flag();
-    let outcome = train(&rt, &store, args, &stop);
+    let lease = Lease::new(&args.run_id, &args.lease);
+    let flags = stop_flags();
+    let heartbeat = Heartbeat::start(&args.db, lease.clone(), args.heartbeat_every, flags.clone())?;
+    let outcome = train(&rt, &store, args, &lease, &flags);
+    drop(heartbeat);
+    let lost = || SweepError::LeaseLost { run: args.run_id.clone() };
+    if flags.is_lost() || matches!(outcome, Err(SweepError::Store(StoreError::LeaseLost { .. }))) {
+        return Err(lost());
+    }
     let (status, error) = match &outcome {
         Ok(()) => (RunStatus::Finished, None),
         Err(SweepError::Train(TrainError::Stopped(_))) => (RunStatus::Interrupted, None),
         Err(e) => (RunStatus::Failed, Some(e.to_string())),
     };
-    rt.block_on(store.finish_run(&args.run_id, status, error.as_deref()))?;
+    match rt.block_on(store.finish_run(&lease, status, error.as_deref())) {
+        Err(StoreError::LeaseLost { .. }) => return Err(lost()),
+        other => other?,
+    }
     rt.block_on(store.close());
     Ok(status)
 }
 
-fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, stop: &Arc<AtomicBool>) -> Result<()> {
+fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, lease: &Lease, flags: &Flags) -> Result<()> {
     let detail = rt.block_on(store.run(&args.run_id))?;
     let mut config: RunConfig = serde_json::from_value(detail.config)
         .map_err(|e| SweepError::StoredConfig { run: args.run_id.clone(), message: e.to_string() })?;
@@ -73,41 +93,43 @@ fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, stop: &Arc<AtomicBool>)
     } else {
         Trainer::new(config, &args.out)?
     };
-    let mut observer = StoreObserver {
-        rt,
-        store,
-        run_id: &args.run_id,
-        stop: stop.clone(),
-        last_beat: Instant::now(),
-        last_event: Instant::now(),
-    };
+    let mut observer = StoreObserver { rt, store, lease, flags: flags.clone(), last_event: Instant::now() };
     trainer.run(&mut observer)?;
     Ok(())
 }
 
-/// A flag raised by Ctrl-C, SIGTERM, or the end of stdin (the scheduler is gone).
-fn stop_flag() -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let on_signal = stop.clone();
+/// Flags whose `stop` is raised by Ctrl-C, SIGTERM, or the end of stdin (the scheduler is gone).
+fn stop_flags() -> Flags {
+    let flags = Flags::default();
+    let on_signal = flags.stop.clone();
     // Only one handler per process; a second worker in the same process (tests) shares the first.
     let _ = ctrlc::set_handler(move || on_signal.store(true, Ordering::SeqCst));
-    let on_eof = stop.clone();
+    let on_eof = flags.stop.clone();
     std::thread::spawn(move || {
         let mut sink = [0u8; 64];
         let mut stdin = std::io::stdin();
         while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
         on_eof.store(true, Ordering::SeqCst);
     });
-    stop
+    flags
 }
 
 struct StoreObserver<'a> {
     rt: &'a Runtime,
     store: &'a Store,
-    run_id: &'a str,
-    stop: Arc<AtomicBool>,
-    last_beat: Instant,
+    lease: &'a Lease,
+    flags: Flags,
     last_event: Instant,
+}
+
+impl StoreObserver<'_> {
+    /// Maps a store error to the message that stops the run, noting a lost lease.
+    fn stopping(&self, e: StoreError) -> String {
+        if matches!(e, StoreError::LeaseLost { .. }) {
+            self.flags.lose();
+        }
+        e.to_string()
+    }
 }
 
 fn emit(event: &WorkerEvent) {
@@ -125,8 +147,9 @@ impl RunObserver for StoreObserver<'_> {
             device: Some(s.device.name.clone()),
             threads: u32::try_from(s.device.threads).ok(),
         };
-        if let Err(e) = self.rt.block_on(self.store.set_worker(self.run_id, &worker)) {
-            tracing::warn!("recording the worker of run {}: {e}", self.run_id);
+        if let Err(e) = self.rt.block_on(self.store.set_worker(self.lease, &worker)) {
+            let message = self.stopping(e);
+            tracing::warn!("recording the worker of run {}: {message}", self.lease.run_id);
         }
         emit(&WorkerEvent::Started {
             device: s.device.name.clone(),
@@ -136,12 +159,6 @@ impl RunObserver for StoreObserver<'_> {
     }
 
     fn step(&mut self, p: &StepProgress) {
-        if self.last_beat.elapsed() >= HEARTBEAT_EVERY {
-            self.last_beat = Instant::now();
-            if let Err(e) = self.rt.block_on(self.store.heartbeat(self.run_id)) {
-                tracing::warn!("heartbeat of run {}: {e}", self.run_id);
-            }
-        }
         if self.last_event.elapsed() >= STEP_EVENT_EVERY || p.step_in_epoch == p.steps_per_epoch {
             self.last_event = Instant::now();
             emit(&WorkerEvent::Step {
@@ -162,16 +179,15 @@ impl RunObserver for StoreObserver<'_> {
             .collect::<std::io::Result<Vec<_>>>()
             .map_err(|e| e.to_string())?;
         self.rt
-            .block_on(self.store.record_epoch(self.run_id, &row, &artefacts))
-            .map_err(|e| e.to_string())?;
-        self.last_beat = Instant::now();
+            .block_on(self.store.record_epoch(self.lease, &row, &artefacts))
+            .map_err(|e| self.stopping(e))?;
         emit(&WorkerEvent::Epoch { epoch: m.epoch, test_bits_per_dim: m.test_bits_per_dim });
         Ok(())
     }
 
     fn pruned(&mut self, paths: &[PathBuf]) {
         let result = self.rt.block_on(async {
-            for a in self.store.artefacts(self.run_id).await? {
+            for a in self.store.artefacts(&self.lease.run_id).await? {
                 if a.path.as_deref().is_some_and(|p| paths.iter().any(|q| Path::new(p) == q)) {
                     self.store.mark_artefact_deleted(&a.id).await?;
                 }
@@ -179,12 +195,18 @@ impl RunObserver for StoreObserver<'_> {
             Ok::<_, pixelcnn_store::StoreError>(())
         });
         if let Err(e) = result {
-            tracing::warn!("recording deleted checkpoints of run {}: {e}", self.run_id);
+            tracing::warn!("recording deleted checkpoints of run {}: {e}", self.lease.run_id);
         }
     }
 
+    fn may_write(&mut self) -> std::result::Result<(), String> {
+        // Checked against the store now, not only by the timer: a worker woken up after a
+        // takeover must not write the files of an epoch its successor owns.
+        self.rt.block_on(self.store.renew(self.lease)).map_err(|e| self.stopping(e))
+    }
+
     fn stop_requested(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
+        self.flags.stop.load(Ordering::SeqCst)
     }
 }
 

@@ -37,10 +37,30 @@ pub fn cuda_device_count() -> usize {
     }
 }
 
-/// Resolves `spec` on this machine and fixes the thread count (`0`: one per available core).
-pub fn select(spec: DeviceSpec, threads: usize) -> Result<SelectedDevice> {
-    let threads =
-        if threads == 0 { std::thread::available_parallelism().map_or(1, usize::from) } else { threads };
+/// The `device` values this build accepts, for messages: `auto`, then `cpu` and the CUDA devices
+/// with libtorch (`cuda:0`.. for a machine with `cuda` devices, `cuda:N` when unknown), then
+/// `flex` with flex.
+pub fn accepted_devices(cuda: Option<usize>) -> Vec<String> {
+    let mut names = vec!["auto".to_owned()];
+    if cfg!(feature = "tch") {
+        names.push("cpu".into());
+        match cuda {
+            Some(n) => names.extend((0..n).map(|i| format!("cuda:{i}"))),
+            None => names.push("cuda:N".into()),
+        }
+    }
+    if cfg!(feature = "flex") {
+        names.push("flex".into());
+    }
+    names
+}
+
+/// Resolves `spec` on this machine without building anything: `auto` becomes CUDA device 0 when
+/// there is one, else libtorch's CPU (flex in a build without libtorch); a CUDA index beyond the
+/// visible devices, or a backend this build lacks, is an error that names the device asked for and
+/// what exists. [`select`] goes through this check, so a check made before a run is started (a
+/// sweep's preflight) and the run itself agree.
+pub fn check(spec: DeviceSpec) -> Result<DeviceSpec> {
     let resolved = match spec {
         DeviceSpec::Auto if cfg!(feature = "tch") => {
             if cuda_device_count() > 0 {
@@ -52,10 +72,30 @@ pub fn select(spec: DeviceSpec, threads: usize) -> Result<SelectedDevice> {
         DeviceSpec::Auto => DeviceSpec::Flex,
         other => other,
     };
-    let (device, name) = build(resolved, threads)?;
+    match resolved {
+        DeviceSpec::Cpu if cfg!(feature = "tch") => Ok(resolved),
+        DeviceSpec::Cuda(index) if cfg!(feature = "tch") => {
+            let found = cuda_device_count();
+            if index >= found {
+                return Err(TrainError::NoCuda { requested: index, found });
+            }
+            Ok(resolved)
+        }
+        DeviceSpec::Flex if cfg!(feature = "flex") => Ok(resolved),
+        other => Err(TrainError::BackendMissing(other.to_string())),
+    }
+}
+
+/// Resolves `spec` on this machine (see [`check`]) and fixes the thread count (`0`: one per
+/// available core).
+pub fn select(spec: DeviceSpec, threads: usize) -> Result<SelectedDevice> {
+    let threads =
+        if threads == 0 { std::thread::available_parallelism().map_or(1, usize::from) } else { threads };
+    let (device, name) = build(check(spec)?, threads)?;
     Ok(SelectedDevice { device, info: DeviceInfo { name, threads } })
 }
 
+/// Builds a device [`check`] accepted.
 #[allow(deprecated)] // burn 0.22 marks its libtorch devices deprecated; libtorch is our main backend.
 fn build(spec: DeviceSpec, threads: usize) -> Result<(Device, String)> {
     match spec {
@@ -66,10 +106,6 @@ fn build(spec: DeviceSpec, threads: usize) -> Result<(Device, String)> {
         }
         #[cfg(feature = "tch")]
         DeviceSpec::Cuda(index) => {
-            let found = cuda_device_count();
-            if index >= found {
-                return Err(TrainError::NoCuda { requested: index, found });
-            }
             set_libtorch_threads(threads);
             // cuDNN's autotuner picks algorithms by timing, which makes reruns differ.
             tch::Cuda::cudnn_set_benchmark(false);
@@ -97,4 +133,22 @@ fn set_flex_threads(threads: usize) -> Result<()> {
         return Err(TrainError::ThreadsFixed { requested: threads, fixed: rayon::current_num_threads() });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_resolves_auto_and_names_what_exists_when_it_refuses() {
+        let auto = check(DeviceSpec::Auto).expect("auto always resolves");
+        assert_ne!(auto, DeviceSpec::Auto);
+        assert_eq!(check(auto).expect("what auto resolves to is accepted"), auto);
+        let cuda = cuda_device_count();
+        let message = check(DeviceSpec::Cuda(cuda + 7)).expect_err("no such CUDA device").to_string();
+        assert!(message.contains(&format!("device = \"cuda:{}\"", cuda + 7)), "{message}");
+        for name in accepted_devices(Some(cuda)) {
+            assert!(message.contains(&name), "{message} lists {name}");
+        }
+    }
 }

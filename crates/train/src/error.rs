@@ -7,7 +7,8 @@ use std::path::PathBuf;
 pub enum TrainError {
     /// CUDA was asked for where there is none (or not that many devices).
     #[error(
-        "device cuda:{requested} requested but {found} CUDA device(s) are usable; use device = \"cpu\" or \"auto\""
+        "device = \"cuda:{requested}\": CUDA device {requested} requested but {found} CUDA device(s) are usable on this machine, which accepts device = {accepted}; use device = \"cpu\" or \"auto\"",
+        accepted = crate::device::accepted_devices(Some(*found)).join(", ")
     )]
     NoCuda {
         /// Index asked for.
@@ -17,7 +18,8 @@ pub enum TrainError {
     },
     /// The build lacks the backend the device needs.
     #[error(
-        "device `{0}` needs a backend this build lacks (flex-only builds have only `flex`; rebuild with default features for libtorch)"
+        "device = \"{0}\" needs a backend this build lacks (this build accepts device = {accepted}; flex-only builds have only `flex`; rebuild with default features for libtorch)",
+        accepted = crate::device::accepted_devices(None).join(", ")
     )]
     BackendMissing(String),
     /// Flex's thread pool was already sized differently in this process.

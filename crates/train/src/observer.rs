@@ -80,6 +80,11 @@ pub trait RunObserver {
     fn epoch(&mut self, _metrics: &EpochMetrics, _artefacts: &[Artefact]) -> Result<(), String> {
         Ok(())
     }
+    /// Asked before the run writes an epoch's files (pictures, checkpoint): an error stops the run
+    /// without writing them (a sweep worker whose run was taken over by another worker).
+    fn may_write(&mut self) -> Result<(), String> {
+        Ok(())
+    }
     /// Checkpoints deleted by retention.
     fn pruned(&mut self, _paths: &[PathBuf]) {}
     /// Polled between steps: when true the run stops at once; it resumes from its last checkpoint.

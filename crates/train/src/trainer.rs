@@ -124,7 +124,10 @@ impl Trainer {
         });
         for epoch in self.position.epoch + 1..=self.config.train.epochs {
             let metrics = self.train_epoch(epoch, steps_per_epoch, observer)?;
+            observer.may_write().map_err(TrainError::Stopped)?;
             let mut artefacts = self.sample_if_due(epoch)?;
+            // Sampling can take minutes: ask again right before the checkpoint.
+            observer.may_write().map_err(TrainError::Stopped)?;
             artefacts.push(self.save_checkpoint(&dir, &metrics)?);
             observer.epoch(&metrics, &artefacts).map_err(TrainError::Stopped)?;
             let keep = &self.config.checkpoint;

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use pixelcnn_store::{
-    ArtefactContent, ArtefactKind, EpochRow, NewArtefact, NewRun, Store, Worker, url_from_path,
+    ArtefactContent, ArtefactKind, EpochRow, Lease, NewArtefact, NewRun, Store, Worker, url_from_path,
 };
 use serde_json::json;
 
@@ -60,6 +60,16 @@ pub fn new_run(experiment_id: &str, hash: &str, levels: u32, epochs: u32) -> New
 /// A worker on this machine.
 pub fn worker(pid: u32) -> Worker {
     Worker { pid, host: "testhost".into(), device: Some("cpu".into()), threads: Some(2) }
+}
+
+/// Creates a queued run of configuration `hash` and claims it for `worker(pid)`: its lease, so
+/// that epochs can be recorded (a queued run has no lease).
+pub async fn claimed_run(store: &Store, experiment_id: &str, hash: &str, epochs: u32, pid: u32) -> Lease {
+    let run_id = store.create_run(&new_run(experiment_id, hash, 2, epochs)).await.expect("create the run");
+    let lease =
+        store.claim(&run_id, &worker(pid)).await.expect("claim the run").expect("a queued run is claimable");
+    assert_eq!(lease.run_id, run_id);
+    lease
 }
 
 /// Metrics of epoch `epoch`, decreasing with it.

@@ -1,0 +1,81 @@
+//! `gc` keeps what each run's own configuration asks for (`checkpoint.keep_last`,
+//! `checkpoint.keep_best` in `runs.config_json`), not one retention for the whole database.
+
+mod common;
+
+use common::{TempDb, epoch_artefacts, epoch_row, new_run, worker};
+use pixelcnn_store::{Retention, Store, StoreError};
+use serde_json::{Value, json};
+
+/// A run of configuration `hash` whose stored configuration has `checkpoint` (when given), with
+/// five epochs and a checkpoint each; its best epoch (lowest test NLL) is 2.
+async fn run_with(store: &Store, exp: &str, hash: &str, checkpoint: Option<Value>) -> String {
+    let mut new = new_run(exp, hash, 2, 5);
+    if let Some(checkpoint) = checkpoint {
+        new.config["checkpoint"] = checkpoint;
+    }
+    let run = store.create_run(&new).await.unwrap();
+    let lease = store.claim(&run, &worker(1)).await.unwrap().expect("claimed");
+    for epoch in 1..=5 {
+        let mut row = epoch_row(epoch);
+        if epoch == 2 {
+            row.test_nll = 0.01;
+        }
+        store.record_epoch(&lease, &row, &epoch_artefacts(epoch)).await.unwrap();
+    }
+    run
+}
+
+#[tokio::test]
+async fn each_run_keeps_the_checkpoints_its_own_configuration_asks_for() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    let exp = store.record_experiment("levels", "").await.unwrap();
+    let five = run_with(&store, &exp, "five", Some(json!({"keep_last": 5, "keep_best": true}))).await;
+    let no_best = run_with(&store, &exp, "no-best", Some(json!({"keep_last": 1, "keep_best": false}))).await;
+    let two = run_with(&store, &exp, "two", Some(json!({"keep_last": 2}))).await;
+    let old = run_with(&store, &exp, "old", None).await;
+
+    let candidates = store.gc_candidates(Retention::default()).await.unwrap();
+    let of = |run: &str| candidates.iter().filter(|a| a.run_id == run).map(|a| a.epoch).collect::<Vec<_>>();
+    assert_eq!(of(&five), Vec::<u32>::new(), "keep_last = 5 keeps all five");
+    assert_eq!(of(&no_best), [1, 2, 3, 4], "keep_best = false drops the best (2), keeps the last (5)");
+    assert_eq!(of(&two), [1, 3], "keep_last = 2 keeps 4 and 5, keep_best from the fallback keeps 2");
+    assert_eq!(of(&old), [1, 3, 4], "no checkpoint section: the fallback keeps last (5) and best (2)");
+
+    // The fallback fills in only what a configuration lacks.
+    let fallback = Retention { keep_last: 3, keep_best: false };
+    let candidates = store.gc_candidates(fallback).await.unwrap();
+    let of = |run: &str| candidates.iter().filter(|a| a.run_id == run).map(|a| a.epoch).collect::<Vec<_>>();
+    assert_eq!(of(&five), Vec::<u32>::new());
+    assert_eq!(of(&no_best), [1, 2, 3, 4]);
+    assert_eq!(of(&two), [1, 2, 3]);
+    assert_eq!(of(&old), [1, 2]);
+}
+
+#[test]
+fn a_stored_retention_of_the_wrong_kind_is_refused() {
+    let fallback = Retention::default();
+    let read = |v: Value| Retention::of_config(&v, fallback);
+    assert_eq!(read(json!({})), Ok(fallback));
+    assert_eq!(read(json!({"checkpoint": {}})), Ok(fallback));
+    assert_eq!(
+        read(json!({"checkpoint": {"keep_last": 7, "keep_best": false}})),
+        Ok(Retention { keep_last: 7, keep_best: false })
+    );
+    for bad in [json!({"keep_last": -1}), json!({"keep_last": "5"}), json!({"keep_best": 0})] {
+        assert!(read(json!({ "checkpoint": bad })).is_err(), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn gc_refuses_a_run_whose_stored_retention_is_unreadable() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    let exp = store.record_experiment("levels", "").await.unwrap();
+    run_with(&store, &exp, "bad", Some(json!({"keep_last": "all"}))).await;
+    match store.gc_candidates(Retention::default()).await {
+        Err(err @ StoreError::BadValue { .. }) => assert!(err.to_string().contains("keep_last"), "{err}"),
+        other => panic!("expected a bad value, got {other:?}"),
+    }
+}
