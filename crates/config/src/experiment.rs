@@ -12,10 +12,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use toml::Value;
 
+use crate::dotted_keys::leaves;
 use crate::error::{ConfigError, Result};
 use crate::layers::{ENV_PREFIX, Override, closest, config_keys, extract, layered, parse_toml};
 use crate::run::RunConfig;
-use crate::sweep::{self, Axis, Entry, Reader, apply_profile, check_zip_lengths, expand, fix_key, leaves};
+use crate::sweep::{
+    self, Axis, Entry, PlannedRun, Reader, apply_profile, check_zip_lengths, expand, fix_key,
+};
 
 /// Top-level tables of an experiment file that are not run configuration.
 const EXPERIMENT_TABLES: [&str; 3] = ["experiment", "sweep", "profile"];
@@ -60,16 +63,6 @@ impl Experiment {
     pub fn base_config(&self) -> &RunConfig {
         &self.base
     }
-}
-
-/// One run of an experiment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PlannedRun {
-    /// The run's full, validated configuration.
-    pub config: RunConfig,
-    /// The values of the keys that vary across the experiment's runs (seed included), to label the
-    /// run in plans, tables and reports.
-    pub varying: BTreeMap<String, Value>,
 }
 
 /// Reads, layers, expands and validates an experiment file. `profile` selects a

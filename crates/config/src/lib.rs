@@ -5,6 +5,7 @@
 //! adds a name, sweep axes and profiles on top of one run's keys (see `experiments/README.md`).
 
 mod device;
+mod dotted_keys;
 mod error;
 mod experiment;
 mod identity;
@@ -15,9 +16,9 @@ mod validate;
 
 pub use device::DeviceSpec;
 pub use error::{ConfigError, Result};
-pub use experiment::{Experiment, PlannedRun, load_experiment};
+pub use experiment::{Experiment, load_experiment};
 pub use identity::{ADDED_KEYS, EXCLUDED_KEYS, first_identity_difference, identity_of, numeric_identity};
 pub use layers::{ENV_PREFIX, Override, extract, figment, read_toml, resolve_run};
 pub use run::{CheckpointConfig, DataConfig, ModelConfig, RunConfig, SampleConfig, TrainConfig};
-pub use sweep::{Axis, AxisKind, MAX_RUNS};
+pub use sweep::{Axis, AxisKind, MAX_RUNS, PlannedRun};
 pub use validate::{Violation, violations};
