@@ -16,11 +16,14 @@ use std::path::PathBuf;
 
 use pixelcnn_config::{DeviceSpec, RunConfig};
 use pixelcnn_store::{Difference, EpochRow, NewRun, RerunVerdict, RunStatus, Store, Verdict, Worker};
-use tokio::sync::watch;
 
 use crate::error::{Result, SweepError};
 use crate::git::GitState;
-use crate::scheduler::{Progress, Signal, Slot, WorkerJob, provenance, safe_name, settle};
+use crate::launch::local::{LocalLauncher, WorkerCommand};
+use crate::launch::{ClaimedRun, Launcher, settle};
+use crate::progress::Progress;
+use crate::register::{provenance, safe_name};
+use crate::slots::Slot;
 use crate::worker::{HEARTBEAT_EVERY, host_name};
 
 /// Relative tolerance of a CUDA rerun on the original's device kind and threads.
@@ -224,29 +227,25 @@ pub async fn rerun(options: &RerunOptions) -> Result<RerunOutcome> {
     tracing::info!("run {run_id}: rerun of {} ({epochs} epochs on {})", original.id, selected.info.name);
 
     let progress = Progress::new(1);
-    let job = WorkerJob {
+    let command = WorkerCommand {
         exe: options.worker_exe.clone(),
         db: options.db_url.clone(),
-        lease: lease.clone(),
         heartbeat_every: HEARTBEAT_EVERY,
-        out: options.runs_dir.join(safe_name(&original.experiment)).join(&run_id),
-        from_epoch: 0,
-        slot: Slot { device: Some(device), threads: Some(selected.info.threads) },
-        bar: progress.run_bar(),
     };
-    let (signal_tx, signal_rx) = watch::channel(Signal::Run);
+    let slot = Slot { device: Some(device), threads: Some(selected.info.threads) };
+    let mut launcher = LocalLauncher::new(command, vec![slot], progress.clone());
+    let out = options.runs_dir.join(safe_name(&original.experiment)).join(&run_id);
     let mut interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-    let worker = job.run(signal_rx);
-    tokio::pin!(worker);
-    let (_, exit) = loop {
+    launcher.launch(ClaimedRun { lease, from_epoch: 0, out });
+    let ended = loop {
         tokio::select! {
-            done = &mut worker => break done?,
-            _ = interrupts.recv() => { let _ = signal_tx.send(Signal::Stop); }
+            ended = launcher.next_exit() => break ended.expect("the rerun's worker was launched")?,
+            _ = interrupts.recv() => launcher.stop(),
         }
     };
     progress.done();
     // Nobody else claims a rerun (sweeps do not see reruns), so its lease stays this one's.
-    let status = settle(&store, &lease, exit).await?.unwrap_or(RunStatus::Interrupted);
+    let status = settle(&store, &ended).await?.unwrap_or(RunStatus::Interrupted);
     let mut verdict = None;
     if status == RunStatus::Finished {
         let rerun_epochs = store.epochs(&run_id).await?;

@@ -1,0 +1,96 @@
+//! What a sweep shows: a bar of runs done and one bar per running worker on a terminal, log lines
+//! otherwise (bars are hidden, so the same calls serve both).
+
+use std::io::IsTerminal;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use pixelcnn_store::{RunStatus, SkipReason};
+
+use crate::events::WorkerEvent;
+
+/// Sweep-level progress: a bar of runs done on a terminal, log lines otherwise. Clones share the
+/// same bars.
+#[derive(Clone)]
+pub(crate) struct Progress {
+    multi: MultiProgress,
+    sweep: ProgressBar,
+    terminal: bool,
+}
+
+impl Progress {
+    pub(crate) fn new(total: usize) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let multi = MultiProgress::new();
+        if !terminal {
+            multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let sweep = multi.add(ProgressBar::new(total as u64));
+        sweep.set_style(
+            ProgressStyle::with_template("sweep [{bar:30}] {pos}/{len} runs  elapsed {elapsed}  ETA {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        Self { multi, sweep, terminal }
+    }
+
+    /// A bar for one running worker, fed by [`show`].
+    pub(crate) fn run_bar(&self) -> ProgressBar {
+        let bar = self.multi.add(ProgressBar::new(1));
+        if !self.terminal {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        bar.set_style(
+            ProgressStyle::with_template("  {prefix} [{bar:25}] {pos}/{len} {msg} ETA {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar
+    }
+
+    pub(crate) fn skipped(&self, run_id: &str, reason: SkipReason) {
+        self.sweep.inc(1);
+        tracing::info!("run {run_id}: nothing to do ({reason:?})");
+    }
+
+    pub(crate) fn finished(&self, run_id: &str, status: RunStatus) {
+        self.sweep.inc(1);
+        tracing::info!("run {run_id}: {}", status.as_str());
+    }
+
+    pub(crate) fn taken_over(&self, run_id: &str) {
+        self.sweep.inc(1);
+        tracing::warn!(
+            "run {run_id}: taken over by another sweep (this sweep's worker was frozen past its stale \
+             limit); it goes on there"
+        );
+    }
+
+    pub(crate) fn done(&self) {
+        self.sweep.finish_and_clear();
+    }
+}
+
+/// Shows one event of worker `run` (a short id) on its bar, or as a log line when bars are hidden.
+pub(crate) fn show(bar: &ProgressBar, run: &str, event: WorkerEvent) {
+    match event {
+        WorkerEvent::Started { device, first_epoch, steps_per_epoch } => {
+            bar.set_length(steps_per_epoch as u64);
+            bar.set_prefix(format!("{run} e{first_epoch}"));
+            if bar.is_hidden() {
+                tracing::info!("run {run}: training on {device} from epoch {first_epoch}");
+            }
+        }
+        WorkerEvent::Step { epoch, step_in_epoch, steps_per_epoch, loss, images_per_second } => {
+            bar.set_length(steps_per_epoch as u64);
+            bar.set_prefix(format!("{run} e{epoch}"));
+            bar.set_position(step_in_epoch as u64);
+            bar.set_message(format!("loss {loss:.4} {images_per_second:.0} img/s"));
+        }
+        WorkerEvent::Epoch { epoch, test_bits_per_dim } => {
+            bar.println(format!("run {run} epoch {epoch}: test {test_bits_per_dim:.4} bits/dim"));
+            if bar.is_hidden() {
+                tracing::info!("run {run} epoch {epoch}: test {test_bits_per_dim:.4} bits/dim");
+            }
+        }
+    }
+}

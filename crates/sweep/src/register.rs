@@ -1,0 +1,93 @@
+//! What a sweep records before anything runs: the experiment and sweep rows, and one [`NewRun`] per
+//! planned configuration with its identity (`config_hash`) and provenance.
+
+use std::path::Path;
+
+use pixelcnn_config::Experiment;
+use pixelcnn_data::mnist::{self, MnistFiles};
+use pixelcnn_store::{NewRun, NewSweep, Store};
+
+use crate::error::Result;
+use crate::git::GitState;
+use crate::hash::config_hash;
+use crate::preflight::{self, DataChecksums};
+use crate::scheduler::SweepOptions;
+
+/// Records the experiment and this sweep, and returns the runs to claim, in plan order.
+/// `checksums` are preflight's, by data folder.
+pub(crate) async fn register(
+    store: &Store,
+    experiment: &Experiment,
+    options: &SweepOptions,
+    checksums: &DataChecksums,
+) -> Result<Vec<NewRun>> {
+    let experiment_id =
+        store.record_experiment(&experiment.name, experiment.description.as_deref().unwrap_or("")).await?;
+    let sweep_id = store
+        .record_sweep(&NewSweep {
+            experiment_id: experiment_id.clone(),
+            file: experiment.file.display().to_string(),
+            file_hash: experiment.file_hash.clone(),
+            profile: experiment.profile.clone(),
+            overrides: serde_json::json!(options.overrides),
+            tag: options.tags.first().cloned(),
+            note: options.note.clone(),
+        })
+        .await?;
+    let git = GitState::current();
+    let runs = experiment
+        .runs
+        .iter()
+        .map(|run| {
+            let data = &checksums[&preflight::data_dir(&run.config)];
+            NewRun {
+                experiment_id: experiment_id.clone(),
+                sweep_id: Some(sweep_id.clone()),
+                config_hash: config_hash(&run.config, data),
+                config: serde_json::to_value(&run.config).expect("config serialises"),
+                config_toml: toml::to_string(&run.config).expect("config serialises"),
+                varying: serde_json::to_value(&run.varying).expect("TOML values convert to JSON"),
+                epochs_target: u32::try_from(run.config.train.epochs).unwrap_or(u32::MAX),
+                git_commit: git.commit.clone(),
+                git_dirty: git.dirty,
+                versions: provenance(&options.versions, &git, data),
+                tags: options.tags.clone(),
+                note: options.note.clone(),
+                rerun_of: None,
+            }
+        })
+        .collect();
+    Ok(runs)
+}
+
+/// SHA-256 of each MNIST file in `dir`, by file name: part of `config_hash` and of a run's record.
+pub fn data_checksums(dir: &Path) -> Result<Vec<(String, String)>> {
+    let files = MnistFiles::locate(dir)?;
+    files.all().into_iter().map(|(name, path)| Ok((name.to_owned(), mnist::content_sha256(path)?))).collect()
+}
+
+/// What a run records besides its configuration: tool versions and machine, the hash of the
+/// uncommitted diff, and the checksums of the data files it reads.
+pub(crate) fn provenance(
+    versions: &serde_json::Value,
+    git: &GitState,
+    data: &[(String, String)],
+) -> serde_json::Value {
+    let mut v = versions.clone();
+    if let Some(map) = v.as_object_mut() {
+        map.insert("git_diff_sha256".into(), serde_json::json!(git.diff_sha256));
+        let sums: serde_json::Map<String, serde_json::Value> =
+            data.iter().map(|(name, sum)| (name.clone(), serde_json::json!(sum))).collect();
+        map.insert("data_sha256".into(), serde_json::Value::Object(sums));
+    }
+    v
+}
+
+/// A folder name that stays inside its parent whatever the experiment is called.
+pub fn safe_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    if cleaned.trim_matches('_').is_empty() { "experiment".into() } else { cleaned }
+}

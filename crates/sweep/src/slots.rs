@@ -1,0 +1,41 @@
+//! Local device slots: where this machine can run workers at once. A slot is fixed before a claim
+//! because the claim records it (device, threads) with the run.
+
+use pixelcnn_store::Worker;
+
+use crate::worker::host_name;
+
+/// A place a worker can run: a device override and a thread count.
+#[derive(Debug, Clone)]
+pub(crate) struct Slot {
+    pub(crate) device: Option<String>,
+    pub(crate) threads: Option<usize>,
+}
+
+impl Slot {
+    /// `parallel` slots per CUDA device, or (without CUDA) `parallel` slots sharing the cores.
+    pub(crate) fn local(parallel: usize) -> Vec<Self> {
+        let parallel = parallel.max(1);
+        let cuda = pixelcnn_train::device::cuda_device_count();
+        if cuda > 0 {
+            return (0..cuda)
+                .flat_map(|d| {
+                    (0..parallel).map(move |_| Self { device: Some(format!("cuda:{d}")), threads: None })
+                })
+                .collect();
+        }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let threads = (cores / parallel).max(1);
+        (0..parallel).map(|_| Self { device: None, threads: Some(threads) }).collect()
+    }
+
+    /// The claimer a worker on this slot is recorded as: this process on this host.
+    pub(crate) fn worker(&self) -> Worker {
+        Worker {
+            pid: std::process::id(),
+            host: host_name(),
+            device: self.device.clone(),
+            threads: self.threads.and_then(|t| u32::try_from(t).ok()),
+        }
+    }
+}
