@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use burn::tensor::{Tensor, TensorData};
 use pixelcnn_config::{DeviceSpec, RunConfig};
 use pixelcnn_model::sample::complete as naive_complete;
-use pixelcnn_model::{PixelCnn, PixelCnnConfig, Sampler};
+use pixelcnn_model::{Model, PixelCnnConfig, Sampler};
 use pixelcnn_train::{RunObserver, RunStart, StepProgress, TrainError, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -286,7 +286,8 @@ fn sample(spec: &SampleSpec) -> anyhow::Result<SampleOutcome> {
     let device = selected.device;
     device.seed(spec.seed);
     let m = spec.model;
-    let model = PixelCnnConfig::new(m.levels).with_blocks(m.blocks).with_hidden(m.hidden).init(&device);
+    let model =
+        Model::from(PixelCnnConfig::new(m.levels).with_blocks(m.blocks).with_hidden(m.hidden).init(&device));
     let dims = [spec.images, SIDE, SIDE];
     let mut outcome = SampleOutcome {
         device: selected.info.name,
@@ -338,7 +339,7 @@ fn sample(spec: &SampleSpec) -> anyhow::Result<SampleOutcome> {
 
 /// One untimed forward pass at the sampling batch: parameters are initialised lazily on first use,
 /// and oneDNN builds its primitives on the first convolution of each shape.
-fn warm_up(model: &PixelCnn, images: usize) {
+fn warm_up(model: &Model, images: usize) {
     let device = model.device();
     let zeros = TensorData::new(vec![0.0f32; images * SIDE * SIDE], [images, 1, SIDE, SIDE]);
     let logits = model.forward(Tensor::<4>::from_data(zeros, &device));

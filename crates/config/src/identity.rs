@@ -18,8 +18,10 @@ use crate::run::RunConfig;
 pub const EXCLUDED_KEYS: &[&str] = &["train.epochs", "sample", "checkpoint", "device", "threads", "data.dir"];
 
 /// Keys added after the first release, with the value (as JSON text) that reproduces the behaviour
-/// from before they existed. None yet.
-pub const ADDED_KEYS: &[(&str, &str)] = &[];
+/// from before they existed.
+///
+/// - `model.family`: every run before it trained the PixelCNN.
+pub const ADDED_KEYS: &[(&str, &str)] = &[("model.family", "\"pixelcnn\"")];
 
 /// The configuration with the excluded keys removed, as canonical JSON (keys sorted).
 pub fn numeric_identity(config: &RunConfig) -> Value {

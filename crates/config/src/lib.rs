@@ -19,6 +19,6 @@ pub use error::{ConfigError, Result};
 pub use experiment::{Experiment, load_experiment};
 pub use identity::{ADDED_KEYS, EXCLUDED_KEYS, first_identity_difference, identity_of, numeric_identity};
 pub use layers::{ENV_PREFIX, Override, extract, figment, read_toml, resolve_run};
-pub use run::{CheckpointConfig, DataConfig, ModelConfig, RunConfig, SampleConfig, TrainConfig};
+pub use run::{CheckpointConfig, DataConfig, ModelConfig, ModelFamily, RunConfig, SampleConfig, TrainConfig};
 pub use sweep::{Axis, AxisKind, MAX_RUNS, PlannedRun};
 pub use validate::{Violation, violations};

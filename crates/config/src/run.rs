@@ -59,10 +59,13 @@ pub struct DataConfig {
     pub validation_size: usize,
 }
 
-/// The PixelCNN. Defaults: the seed's 15 residual blocks with h = 64.
+/// The network. Defaults: the seed's PixelCNN, 15 residual blocks with h = 64.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
+    /// Which network: `pixelcnn`, the only family so far. Files, checkpoints and stored runs from
+    /// before the key existed leave it out and get the default, the family they trained.
+    pub family: ModelFamily,
     /// Quantisation levels q (2..=256); the output has q logits per pixel.
     pub levels: usize,
     /// Residual blocks n.
@@ -75,8 +78,21 @@ pub struct ModelConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        Self { levels: 2, blocks: 15, hidden: 64, first_kernel: 7 }
+        Self { family: ModelFamily::default(), levels: 2, blocks: 15, hidden: 64, first_kernel: 7 }
     }
+}
+
+/// The family of network a run trains, `model.family` (each is a module of `pixelcnn_model`).
+///
+/// An enum rather than a string so that an unknown name is rejected while the configuration is
+/// read, by serde, with a message that names the key and lists the valid names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ModelFamily {
+    /// `pixelcnn`: the seed's PixelCNN (van den Oord et al., 2016), a mask-A convolution, residual
+    /// blocks around mask-B convolutions and a 1x1 head.
+    #[default]
+    #[serde(rename = "pixelcnn")]
+    PixelCnn,
 }
 
 /// Optimisation. Defaults: Keras Adam, per-step LR decay and global-norm clipping as in the seed.

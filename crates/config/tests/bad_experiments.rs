@@ -474,3 +474,21 @@ fn unknown_sampler() {
     let case = Case::new(HEAD);
     assert_eq!(load_experiment(&case.path, None, &[]).unwrap().base.sample.sampler, "cached");
 }
+
+#[test]
+fn unknown_model_family() {
+    let (err, shown, file) = fail(&with_head("[model]\nfamily = \"gated\"\n"), None, &[]);
+    let ConfigError::InvalidValue { key, origin, message } = &err else { panic!("{err:?}") };
+    assert_eq!((key.as_str(), origin.as_str()), ("model.family", file.as_str()));
+    assert!(message.contains("gated") && message.contains("pixelcnn"), "{message}");
+    names(&shown, &file, &["model.family"]);
+    let (err, _, _) = fail(HEAD, None, &["model.family=PixelCnn"]);
+    assert!(matches!(&err, ConfigError::InvalidValue { key, .. } if key == "model.family"), "{err:?}");
+    // Swept, the bad value is named with its axis.
+    let (err, shown, file) =
+        fail(&with_head("[sweep]\n\"model.family\" = [\"pixelcnn\", \"gated\"]\n"), None, &[]);
+    let ConfigError::SweepValue { key, value, message, .. } = &err else { panic!("{err:?}") };
+    assert_eq!((key.as_str(), value.as_str()), ("model.family", "\"gated\""));
+    assert!(message.contains("pixelcnn"), "{message}");
+    names(&shown, &file, &["model.family"]);
+}

@@ -101,16 +101,51 @@ fn identity_ignores_epochs_sampling_and_device_but_not_recipe() {
 
 #[test]
 fn added_keys_at_their_neutral_value_keep_old_identities() {
-    use pixelcnn_config::{identity_of, numeric_identity};
+    use pixelcnn_config::{ADDED_KEYS, identity_of, numeric_identity};
     let old = RunConfig::default();
     // A later version of the tool adds `train.warmup_steps` (0: no warm-up, the old behaviour).
     let mut with_new_key = serde_json::to_value(&old).unwrap();
     with_new_key["train"]["warmup_steps"] = serde_json::json!(0);
-    let added = [("train.warmup_steps", "0")];
+    let added: Vec<(&str, &str)> = ADDED_KEYS.iter().copied().chain([("train.warmup_steps", "0")]).collect();
     assert_eq!(identity_of(with_new_key.clone(), &added), numeric_identity(&old));
     // Without the registration every stored configuration would change identity.
-    assert_ne!(identity_of(with_new_key.clone(), &[]), numeric_identity(&old));
+    assert_ne!(identity_of(with_new_key.clone(), ADDED_KEYS), numeric_identity(&old));
     // Using the new key is a new configuration.
     with_new_key["train"]["warmup_steps"] = serde_json::json!(100);
     assert_ne!(identity_of(with_new_key, &added), numeric_identity(&old));
+}
+
+/// `model.family` came after the first release: a configuration stored without it (a database
+/// row, a checkpoint header) reads as the PixelCNN and has the identity of one that names it.
+#[test]
+fn model_family_defaults_to_pixelcnn_and_keeps_old_identities() {
+    use pixelcnn_config::{ADDED_KEYS, ModelFamily, identity_of, numeric_identity};
+    let current = RunConfig::default();
+    assert_eq!(current.model.family, ModelFamily::PixelCnn);
+    let mut stored = serde_json::to_value(&current).unwrap();
+    assert_eq!(stored["model"]["family"], "pixelcnn", "the key is written, by name");
+    stored["model"].as_object_mut().unwrap().remove("family");
+    let read: RunConfig = serde_json::from_value(stored.clone()).unwrap();
+    assert_eq!(read, current, "a configuration without the key is the PixelCNN");
+    assert_eq!(identity_of(stored, ADDED_KEYS), numeric_identity(&current));
+    // Naming the default in a file, or with --set, is the same configuration as leaving it out.
+    let f = file("[model]\nfamily = \"pixelcnn\"\n");
+    assert_eq!(resolve_run(Some(f.path()), &[]).unwrap(), current);
+    assert_eq!(resolve_run(None, &sets(&["model.family=pixelcnn"])).unwrap(), current);
+    // The neutral value registered for the identity is the default's JSON.
+    let neutral = ADDED_KEYS.iter().find(|(key, _)| *key == "model.family").expect("registered").1;
+    let default = serde_json::to_value(ModelFamily::default()).unwrap();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(neutral).unwrap(), default);
+}
+
+#[test]
+fn unknown_model_family_names_the_key_and_the_families() {
+    let f = file("[model]\nfamily = \"gated\"\n");
+    let err = resolve_run(Some(f.path()), &[]).unwrap_err();
+    let ConfigError::InvalidValue { origin, key, message } = &err else { panic!("{err}") };
+    assert_eq!(key, "model.family");
+    assert!(origin.contains(&f.path().display().to_string()), "{origin}");
+    assert!(message.contains("gated") && message.contains("pixelcnn"), "{message}");
+    let err = resolve_run(None, &sets(&["model.family=gated"])).unwrap_err();
+    assert!(err.to_string().contains("--set model.family") && err.to_string().contains("pixelcnn"), "{err}");
 }

@@ -2,53 +2,36 @@
 //! Autoregressive Models"): the same draws as the naive sampler in [`mod@crate::sample`], without
 //! running the whole network once per pixel.
 //!
-//! Every activation of [`PixelCnn`] at raster position `p` depends only on the pixels before `p`,
-//! so during raster-order generation each layer needs computing only once, at the new position,
-//! from activations of earlier positions. Only the 7x7 mask-A input convolution and the 3x3 mask-B
-//! convolutions mix positions; every other layer is a 1x1 convolution, i.e. a matrix product of
-//! one position's channels. One step at `(row, col)` therefore is, for the whole batch at once:
-//!
-//! - input convolution: the unmasked taps of the (zero-padded) image patch around `(row, col)`,
-//!   gathered on the host from the levels drawn so far, times the unmasked kernel taps,
-//!   `[B, taps] x [taps, 2h]`;
-//! - for each residual block: `t = relu(1x1(relu(x)))` at `(row, col)`, cached; the mask-B
-//!   convolution is the concatenation of the cached `t` at its unmasked taps (row above: `col - 1`,
-//!   `col`, `col + 1`; own row: `col - 1`, `col`; zeros outside the image) times the unmasked
-//!   kernel taps, `[B, 5h] x [5h, h]`; then `x += 1x1(relu(u))`;
-//! - the head's two 1x1 convolutions, and one read back of the `[B, q]` logits for the draws.
+//! Every activation of a model at raster position `p` depends only on the pixels before `p`, so
+//! during raster-order generation each layer needs computing only once, at the new position, from
+//! activations of earlier positions. Each family cuts its network into such per-position steps
+//! with caches of the activations later positions read (a `CachedStep`; the PixelCNN's is in
+//! `pixelcnn/cached.rs`); this module runs them in raster order and draws. A 1x1 convolution at
+//! one position is a matrix product of that position's channels, and a masked convolution the
+//! product of the cached inputs at its unmasked taps with those taps (`Dense`).
 //!
 //! The kernels are cut into these matrices once per call, keeping only the taps the masks keep, so
-//! masked taps (which hold non-zero, never-used values) cannot leak in. The cache holds one
-//! `[B, h]` tensor per position and block, for the current row and the rows above that the mask-B
-//! kernel reaches (one, for 3x3), and is appended to, never written into, so no step copies a big
-//! tensor. To complete images, the known rows go through one ordinary forward pass of the layers
-//! (exact: outputs of those rows never see the rows below) and their last rows seed the cache.
-//!
-//! Ops run on the model's device (libtorch CPU or CUDA, flex). Per pixel there is one upload (the
-//! `[B, taps]` input patch) and one read back (the logits); the draws are the naive sampler's, in
-//! the same order, through [`draw_level`]. The logits differ from the naive sampler's only by
-//! floating-point rounding (matrix products instead of convolutions), so a seed gives the same
-//! images except where a draw falls within that rounding of a class boundary.
-
-use std::collections::VecDeque;
+//! masked taps (which hold non-zero, never-used values) cannot leak in. Ops run on the model's
+//! device (libtorch CPU or CUDA, flex); the draws are the naive sampler's, in the same order,
+//! through [`draw_level`]. The logits differ from the naive sampler's only by floating-point
+//! rounding (matrix products instead of convolutions), so a seed gives the same images except
+//! where a draw falls within that rounding of a class boundary.
 
 use burn::module::Module;
-use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Tensor;
 use rand::Rng;
 
+use crate::family::Model;
 use crate::mask::{MaskType, mask};
 use crate::masked_conv::MaskedConv2d;
 use crate::native::ConvParams;
-use crate::pixelcnn::PixelCnn;
-use crate::residual::conv1x1_params;
-use crate::sample::draw_level;
+use crate::sample::{check_inputs, draw_level};
 
 /// Samples `n` new images of `height x width` pixels from scratch with the cached sampler.
 ///
 /// Returns their levels, `[n, height, width]` row-major: the same contract and the same random
 /// draws as the naive [`crate::sample::sample`].
-pub fn sample(model: &PixelCnn, [n, height, width]: [usize; 3], rng: &mut impl Rng) -> Vec<u8> {
+pub fn sample(model: &Model, [n, height, width]: [usize; 3], rng: &mut impl Rng) -> Vec<u8> {
     complete(model, &vec![0; n * height * width], [n, height, width], 0, rng)
 }
 
@@ -62,7 +45,7 @@ pub fn sample(model: &PixelCnn, [n, height, width]: [usize; 3], rng: &mut impl R
 /// If `images` does not have `n * height * width` levels, a level is `>= q`, `start_row > height`,
 /// or the logits cannot be read back from the device.
 pub fn complete(
-    model: &PixelCnn,
+    model: &Model,
     images: &[u8],
     dims: [usize; 3],
     start_row: usize,
@@ -70,7 +53,7 @@ pub fn complete(
 ) -> Vec<u8> {
     let [_, height, width] = dims;
     let pixels = height * width;
-    let q = model.levels;
+    let q = model.levels();
     // `generate` checks the inputs, overwrites every pixel from `start_row` on and reads only
     // pixels before the current one, so the unknown rows need no zeroing here.
     let mut levels = images.to_vec();
@@ -88,39 +71,37 @@ pub fn complete(
 /// levels (sampling) or leave the given ones (teacher forcing). Only pixels before the current one
 /// are read, so what `levels` holds from the current pixel on does not matter.
 pub(crate) fn generate(
-    model: &PixelCnn,
+    model: &Model,
     levels: &mut [u8],
     dims: [usize; 3],
     start_row: usize,
     mut on_pixel: impl FnMut(usize, &[f32], &mut [u8]),
 ) {
     let [n, height, width] = dims;
-    check_inputs(model.levels, levels, dims, start_row);
+    check_inputs(model.levels(), levels, dims, start_row);
     if n == 0 || width == 0 || start_row == height {
         return;
     }
-    let model = model.valid();
-    let mut state = CachedNet::new(&model, dims);
-    if start_row > 0 {
-        state.prefill(&model, levels, start_row);
-    }
+    let mut network = model.valid().cached(levels, dims, start_row);
     for row in start_row..height {
         for col in 0..width {
-            let logits = state.step(levels, row, col);
+            let logits = network.step(levels, row, col);
             on_pixel(row * width + col, &logits, levels);
         }
     }
 }
 
-/// The naive sampler's argument checks, with its messages.
-fn check_inputs(q: usize, images: &[u8], [n, height, width]: [usize; 3], start_row: usize) {
-    assert_eq!(images.len(), n * height * width, "images must be [n, height, width]");
-    assert!(images.iter().all(|&level| usize::from(level) < q), "levels must be below q = {q}");
-    assert!(start_row <= height, "start row {start_row} is past the last row {height}");
+/// A family's network cut into per-position computations, with the caches of one batch: what the
+/// cached sampler runs at each pixel (built by `Model::cached`).
+pub(crate) trait CachedStep {
+    /// Computes every layer at `(row, col)` from the caches and `levels` (`[n, height, width]`,
+    /// read only before `(row, col)`), caches what later positions need, and returns the `[n, q]`
+    /// logits, image-major. Called once per pixel in raster order.
+    fn step(&mut self, levels: &[u8], row: usize, col: usize) -> Vec<f32>;
 }
 
 /// A 1x1 convolution as a matrix product: `x [B, in] -> x · weight + bias`, `[B, out]`.
-struct Dense {
+pub(crate) struct Dense {
     /// `[in, out]`.
     weight: Tensor<2>,
     /// `[1, out]`.
@@ -129,14 +110,14 @@ struct Dense {
 
 impl Dense {
     /// A 1x1 convolution's kernel `[out, in, 1, 1]` and bias `[out]`.
-    fn from_conv1x1((weight, bias): ConvParams) -> Self {
+    pub(crate) fn from_conv1x1((weight, bias): ConvParams) -> Self {
         let [out, input, _, _] = weight.dims();
         Self { weight: weight.reshape([out, input]).transpose(), bias: bias.reshape([1, out]) }
     }
 
     /// The unmasked taps of a masked convolution: rows `tap * in + channel` of `weight` multiply
     /// the input at `offsets[tap]` (row and column offsets from the output position).
-    fn from_masked(conv: &MaskedConv2d, mask_type: MaskType) -> (Self, Vec<(isize, isize)>) {
+    pub(crate) fn from_masked(conv: &MaskedConv2d, mask_type: MaskType) -> (Self, Vec<(isize, isize)>) {
         let [out, input, k, _] = conv.weight.dims();
         let centre = k / 2;
         let weight = conv.weight.val();
@@ -162,159 +143,14 @@ impl Dense {
         (Self { weight, bias }, offsets)
     }
 
-    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+    /// `x` `[B, in]` -> `[B, out]`.
+    pub(crate) fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         x.matmul(self.weight.clone()) + self.bias.clone()
     }
-}
 
-/// One residual block, cut into matrices, with its cache of `t = relu(1x1(relu(x)))`.
-struct CachedBlock {
-    reduce: Dense,
-    masked: Dense,
-    /// Offsets of the mask-B taps, in the order of `masked`'s rows; all before or at the centre.
-    offsets: Vec<(isize, isize)>,
-    expand: Dense,
-    /// Completed rows of `t` that the mask-B kernel still reaches, oldest first, one `[B, h]`
-    /// tensor per column.
-    above: VecDeque<Vec<Tensor<2>>>,
-    /// `t` at the current row's columns so far.
-    current: Vec<Tensor<2>>,
-    /// How many rows above the mask-B kernel reaches.
-    reach: usize,
-}
-
-impl CachedBlock {
-    /// Cached `t` at `(row + dr, col + dc)`, or `None` outside the image (zero padding).
-    fn at(&self, row: usize, col: usize, (dr, dc): (isize, isize), width: usize) -> Option<Tensor<2>> {
-        let r = row.checked_add_signed(dr)?;
-        let c = col.checked_add_signed(dc).filter(|&c| c < width)?;
-        let line = if r == row { &self.current } else { &self.above[self.above.len() - (row - r)] };
-        line.get(c).cloned()
-    }
-
-    fn end_row(&mut self) {
-        self.above.push_back(std::mem::take(&mut self.current));
-        while self.above.len() > self.reach {
-            self.above.pop_front();
-        }
-    }
-}
-
-/// The whole network cut into per-position matrix products, plus the caches of one batch.
-struct CachedNet {
-    device: Device,
-    dims: [usize; 3],
-    levels: usize,
-    input: Dense,
-    input_offsets: Vec<(isize, isize)>,
-    blocks: Vec<CachedBlock>,
-    hidden: Dense,
-    output: Dense,
-    /// `[B, h]` zeros: `t` outside the image.
-    zeros: Tensor<2>,
-}
-
-impl CachedNet {
-    fn new(model: &PixelCnn, dims: [usize; 3]) -> Self {
-        let device = model.device();
-        let (input, input_offsets) = Dense::from_masked(&model.input_conv, MaskType::A);
-        let blocks: Vec<CachedBlock> = model
-            .blocks
-            .iter()
-            .map(|block| {
-                let (masked, offsets) = Dense::from_masked(&block.conv2b, MaskType::B);
-                let reach = offsets.iter().map(|&(dr, _)| dr.unsigned_abs()).max().unwrap_or(0);
-                CachedBlock {
-                    reduce: Dense::from_conv1x1(conv1x1_params(&block.conv2a)),
-                    masked,
-                    offsets,
-                    expand: Dense::from_conv1x1(conv1x1_params(&block.conv2c)),
-                    above: VecDeque::new(),
-                    current: Vec::new(),
-                    reach,
-                }
-            })
-            .collect();
-        let hidden = blocks.first().map_or(0, |block| block.reduce.weight.dims()[1]);
-        let zeros = Tensor::zeros([dims[0], hidden], &device);
-        Self {
-            device,
-            dims,
-            levels: model.levels,
-            input,
-            input_offsets,
-            blocks,
-            hidden: Dense::from_conv1x1(conv1x1_params(&model.hidden_conv)),
-            output: Dense::from_conv1x1(conv1x1_params(&model.output_conv)),
-            zeros,
-        }
-    }
-
-    /// The seed's input value of a level, `level / (q - 1)`, exactly as the naive sampler feeds it.
-    fn value(&self, level: u8) -> f32 {
-        f32::from(level) / (self.levels - 1) as f32
-    }
-
-    /// Pushes the known rows `0..start_row` of `levels` through the blocks with one ordinary
-    /// forward pass on those rows and caches the last rows of `t` the next row needs.
-    fn prefill(&mut self, model: &PixelCnn, levels: &[u8], start_row: usize) {
-        let [n, height, width] = self.dims;
-        let values: Vec<f32> = levels
-            .chunks(height * width)
-            .flat_map(|image| image[..start_row * width].iter().map(|&level| self.value(level)))
-            .collect();
-        let image = Tensor::<4>::from_data(TensorData::new(values, [n, 1, start_row, width]), &self.device);
-        let mut x = model.input_conv.forward(image);
-        let last = self.blocks.len().saturating_sub(1);
-        for (index, (block, cached)) in model.blocks.iter().zip(&mut self.blocks).enumerate() {
-            let t = relu(block.conv2a.forward(relu(x.clone())));
-            let h = t.dims()[1];
-            for row in start_row.saturating_sub(cached.reach)..start_row {
-                let line = (0..width)
-                    .map(|col| t.clone().slice([0..n, 0..h, row..row + 1, col..col + 1]).reshape([n, h]))
-                    .collect();
-                cached.above.push_back(line);
-            }
-            if index < last {
-                x = x + block.conv2c.forward(relu(block.conv2b.forward(t)));
-            }
-        }
-    }
-
-    /// Computes every layer at `(row, col)` from the cache and `levels` (read only before
-    /// `(row, col)`), caches what later positions need, and returns the `[n, q]` logits.
-    fn step(&mut self, levels: &[u8], row: usize, col: usize) -> Vec<f32> {
-        let [n, height, width] = self.dims;
-        let taps = self.input_offsets.len();
-        let mut patch = Vec::with_capacity(n * taps);
-        for image in levels.chunks(height * width) {
-            for &(dr, dc) in &self.input_offsets {
-                let r = row.checked_add_signed(dr).filter(|&r| r < height);
-                let c = col.checked_add_signed(dc).filter(|&c| c < width);
-                patch.push(match (r, c) {
-                    (Some(r), Some(c)) => self.value(image[r * width + c]),
-                    _ => 0.0,
-                });
-            }
-        }
-        let patch = Tensor::<2>::from_data(TensorData::new(patch, [n, taps]), &self.device);
-        let mut x = self.input.forward(patch);
-        for block in &mut self.blocks {
-            let t = relu(block.reduce.forward(relu(x.clone())));
-            block.current.push(t);
-            let parts: Vec<Tensor<2>> = block
-                .offsets
-                .iter()
-                .map(|&offset| block.at(row, col, offset, width).unwrap_or_else(|| self.zeros.clone()))
-                .collect();
-            let u = block.masked.forward(Tensor::cat(parts, 1));
-            x = x + block.expand.forward(relu(u));
-            if col + 1 == width {
-                block.end_row();
-            }
-        }
-        let hidden = relu(self.hidden.forward(relu(x)));
-        self.output.forward(hidden).try_into_vec_as::<f32>().expect("reading the logits back from the device")
+    /// `out`, the width of what [`Dense::forward`] returns.
+    pub(crate) fn outputs(&self) -> usize {
+        self.weight.dims()[1]
     }
 }
 
@@ -324,6 +160,7 @@ mod tests {
     use crate::pixelcnn::PixelCnnConfig;
     use crate::sample;
     use burn::module::{ModuleMapper, Param};
+    use burn::tensor::{Device, TensorData};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -346,9 +183,10 @@ mod tests {
         }
     }
 
-    fn model(levels: usize, blocks: usize, hidden: usize, seed: u64) -> PixelCnn {
+    /// A PixelCNN with scrambled parameters.
+    fn model(levels: usize, blocks: usize, hidden: usize, seed: u64) -> Model {
         let model = PixelCnnConfig::new(levels).with_blocks(blocks).with_hidden(hidden).init(&Device::flex());
-        model.map(&mut Scramble(ChaCha8Rng::seed_from_u64(seed)))
+        Model::from(model).map(&mut Scramble(ChaCha8Rng::seed_from_u64(seed)))
     }
 
     fn softmax(logits: &[f32]) -> Vec<f64> {
@@ -361,8 +199,8 @@ mod tests {
     /// Per-pixel probabilities from one forward pass of the model on the finished images,
     /// `[n, pixels, q]`. By causality (`logits_depend_only_on_earlier_pixels`) they are the
     /// distributions the naive sampler draws from at each pixel of this generation.
-    fn forward_probabilities(model: &PixelCnn, levels: &[u8], [n, height, width]: [usize; 3]) -> Vec<f64> {
-        let q = model.levels;
+    fn forward_probabilities(model: &Model, levels: &[u8], [n, height, width]: [usize; 3]) -> Vec<f64> {
+        let q = model.levels();
         let values: Vec<f32> = levels.iter().map(|&l| f32::from(l) / (q - 1) as f32).collect();
         let input = Tensor::<4>::from_data(TensorData::new(values, [n, 1, height, width]), &model.device());
         // [n, q, H, W] -> [n, H, W, q].
@@ -373,14 +211,14 @@ mod tests {
     /// Generates with the cached sampler (same draws as [`complete`]) while recording its
     /// per-pixel probabilities, `[n, pixels, q]` (NaN at pixels before `start_row`).
     fn generate_recording(
-        model: &PixelCnn,
+        model: &Model,
         images: &[u8],
         dims: [usize; 3],
         start_row: usize,
         seed: u64,
     ) -> (Vec<u8>, Vec<f64>) {
         let [n, height, width] = dims;
-        let (q, pixels) = (model.levels, height * width);
+        let (q, pixels) = (model.levels(), height * width);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut levels = images.to_vec();
         for image in levels.chunks_mut(pixels) {
@@ -400,9 +238,9 @@ mod tests {
     /// Generates (from `start_row`) with the cached sampler and checks its distribution at every
     /// generated pixel against the model's forward pass on the result (teacher forcing with the
     /// generated sequence). Returns the largest difference.
-    fn check_against_forward(model: &PixelCnn, dims: [usize; 3], start_row: usize, seed: u64) -> f64 {
+    fn check_against_forward(model: &Model, dims: [usize; 3], start_row: usize, seed: u64) -> f64 {
         let [n, height, width] = dims;
-        let (q, pixels) = (model.levels, height * width);
+        let (q, pixels) = (model.levels(), height * width);
         let images: Vec<u8> = (0..n * pixels).map(|i| ((i * 7 + i / 5) % q) as u8).collect();
         let (levels, cached) = generate_recording(model, &images, dims, start_row, seed);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -506,7 +344,9 @@ mod tests {
 
     #[test]
     fn sampling_accepts_an_autodiff_model_and_empty_batches() {
-        let model = PixelCnnConfig::new(3).with_blocks(1).with_hidden(2).init(&Device::flex().autodiff());
+        let model = Model::from(
+            PixelCnnConfig::new(3).with_blocks(1).with_hidden(2).init(&Device::flex().autodiff()),
+        );
         let images = sample(&model, [2, 3, 3], &mut ChaCha8Rng::seed_from_u64(5));
         assert_eq!(images.len(), 18);
         assert!(images.iter().all(|&level| level < 3));

@@ -11,12 +11,12 @@ use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
 use rand::Rng;
 
-use crate::pixelcnn::PixelCnn;
+use crate::family::Model;
 
 /// Samples `n` new images of `height x width` pixels from scratch.
 ///
 /// Returns their levels, `[n, height, width]` row-major. Same as [`complete`] from row 0.
-pub fn sample(model: &PixelCnn, [n, height, width]: [usize; 3], rng: &mut impl Rng) -> Vec<u8> {
+pub fn sample(model: &Model, [n, height, width]: [usize; 3], rng: &mut impl Rng) -> Vec<u8> {
     complete(model, &vec![0; n * height * width], [n, height, width], 0, rng)
 }
 
@@ -31,18 +31,16 @@ pub fn sample(model: &PixelCnn, [n, height, width]: [usize; 3], rng: &mut impl R
 /// If `images` does not have `n * height * width` levels, a level is `>= q`, `start_row > height`,
 /// or the logits cannot be read back from the device.
 pub fn complete(
-    model: &PixelCnn,
+    model: &Model,
     images: &[u8],
     dims: [usize; 3],
     start_row: usize,
     rng: &mut impl Rng,
 ) -> Vec<u8> {
-    let [n, height, width] = dims;
+    let [_, height, width] = dims;
     let pixels = height * width;
-    let q = model.levels;
-    assert_eq!(images.len(), n * pixels, "images must be [n, height, width]");
-    assert!(images.iter().all(|&level| usize::from(level) < q), "levels must be below q = {q}");
-    assert!(start_row <= height, "start row {start_row} is past the last row {height}");
+    let q = model.levels();
+    check_inputs(q, images, dims, start_row);
 
     let model = model.valid();
     let mut levels = images.to_vec();
@@ -60,16 +58,24 @@ pub fn complete(
     levels
 }
 
+/// The samplers' argument checks: `images` are `dims` (`[n, height, width]`) levels below `q`, and
+/// `start_row` is at most `height`.
+pub(crate) fn check_inputs(q: usize, images: &[u8], [n, height, width]: [usize; 3], start_row: usize) {
+    assert_eq!(images.len(), n * height * width, "images must be [n, height, width]");
+    assert!(images.iter().all(|&level| usize::from(level) < q), "levels must be below q = {q}");
+    assert!(start_row <= height, "start row {start_row} is past the last row {height}");
+}
+
 /// Runs `model` on the batch `levels` (`[n, height, width]`, fed as `level / (q - 1)` like the
 /// seed) and reads back the logits of pixel `(row, col)`: `n * q` values, image-major.
 fn pixel_logits(
-    model: &PixelCnn,
+    model: &Model,
     levels: &[u8],
     [n, height, width]: [usize; 3],
     row: usize,
     col: usize,
 ) -> Vec<f32> {
-    let q = model.levels;
+    let q = model.levels();
     let top = (q - 1) as f32;
     let values: Vec<f32> = levels.iter().map(|&l| f32::from(l) / top).collect();
     let input = Tensor::<4>::from_data(TensorData::new(values, [n, 1, height, width]), &model.device());
@@ -113,8 +119,8 @@ mod tests {
 
     const Q: usize = 4;
 
-    fn tiny() -> PixelCnn {
-        PixelCnnConfig::new(Q).with_blocks(2).with_hidden(4).init(&Device::flex())
+    fn tiny() -> Model {
+        PixelCnnConfig::new(Q).with_blocks(2).with_hidden(4).init(&Device::flex()).into()
     }
 
     #[test]
@@ -163,7 +169,9 @@ mod tests {
     /// The sampler uses the model's inference copy, so a model still on an autodiff device works.
     #[test]
     fn sampling_accepts_an_autodiff_model() {
-        let model = PixelCnnConfig::new(Q).with_blocks(1).with_hidden(2).init(&Device::flex().autodiff());
+        let model = Model::from(
+            PixelCnnConfig::new(Q).with_blocks(1).with_hidden(2).init(&Device::flex().autodiff()),
+        );
         let images = sample(&model, [1, 3, 3], &mut ChaCha8Rng::seed_from_u64(5));
         assert_eq!(images.len(), 9);
     }

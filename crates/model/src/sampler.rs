@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use rand::Rng;
 
-use crate::pixelcnn::PixelCnn;
+use crate::family::Model;
 use crate::{cached_sample, sample};
 
 /// Which sampler draws images. Both take the same random numbers in the same order (one
@@ -37,7 +37,7 @@ impl Sampler {
 
     /// Samples `n` new images of `height x width` pixels from scratch, `[n, height, width]`
     /// row-major; see [`cached_sample::sample`] and [`sample::sample`].
-    pub fn sample(self, model: &PixelCnn, dims: [usize; 3], rng: &mut impl Rng) -> Vec<u8> {
+    pub fn sample(self, model: &Model, dims: [usize; 3], rng: &mut impl Rng) -> Vec<u8> {
         match self {
             Sampler::Cached => cached_sample::sample(model, dims, rng),
             Sampler::Naive => sample::sample(model, dims, rng),
@@ -52,7 +52,7 @@ impl Sampler {
     /// or the logits cannot be read back from the device.
     pub fn complete(
         self,
-        model: &PixelCnn,
+        model: &Model,
         images: &[u8],
         dims: [usize; 3],
         start_row: usize,

@@ -67,4 +67,30 @@ mod tests {
         assert_eq!(h, config_hash(&RunConfig::default(), &sums()));
         assert_eq!(h.len(), 64);
     }
+
+    /// Hashes computed before `model.family` existed (at commit 11ba342): adding the key with its
+    /// neutral value left every stored configuration's identity as it was, so old databases still
+    /// resume and dedup.
+    #[test]
+    fn hashes_from_before_model_family_are_unchanged() {
+        let default = RunConfig::default();
+        let before = "2c2a4f3b44511b0df1e8635a4ee6baab1fd053e3f42e46757a408e48e25609b8";
+        assert_eq!(config_hash(&default, &sums()), before);
+        let mut custom = default.clone();
+        custom.model.levels = 256;
+        custom.model.blocks = 3;
+        custom.model.hidden = 16;
+        custom.model.first_kernel = 5;
+        let before = "c44f3aa6fb71ee022f3ff7b402cbda5475addd6c5906a9b2119232fd1c810652";
+        assert_eq!(config_hash(&custom, &sums()), before);
+    }
+
+    /// `model.family = "pixelcnn"` written out is the same configuration as leaving it out.
+    #[test]
+    fn naming_the_default_family_is_leaving_it_out() {
+        let named: RunConfig = toml::from_str("[model]\nfamily = \"pixelcnn\"\n").unwrap();
+        let omitted: RunConfig = toml::from_str("[model]\n").unwrap();
+        assert_eq!(config_hash(&named, &sums()), config_hash(&omitted, &sums()));
+        assert_eq!(config_hash(&omitted, &sums()), config_hash(&RunConfig::default(), &sums()));
+    }
 }

@@ -8,11 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
 use burn::store::{ModuleRecord, RecordError};
 use burn::tensor::{Bytes, Device};
 use pixelcnn_config::RunConfig;
-use pixelcnn_model::PixelCnn;
+use pixelcnn_model::Model;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -50,7 +49,7 @@ pub struct CheckpointHeader {
 pub struct Checkpoint {
     /// Configuration and position.
     pub header: CheckpointHeader,
-    /// Model parameters (burnpack bytes).
+    /// Model parameters (burnpack bytes of the family's module, [`Model::into_family_record`]).
     pub model: Vec<u8>,
     /// Optimizer state (burnpack bytes).
     pub optimizer: Vec<u8>,
@@ -105,12 +104,15 @@ impl Checkpoint {
 }
 
 impl Checkpoint {
-    /// The trained model on `device` (an inference model unless `device` is an autodiff device).
-    pub fn model(&self, path: &Path, device: &Device) -> Result<PixelCnn> {
+    /// The trained model on `device` (an inference model unless `device` is an autodiff device),
+    /// of the family the header's configuration names (the PixelCNN when it names none, as in
+    /// checkpoints written before families existed).
+    pub fn model(&self, path: &Path, device: &Device) -> Result<Model> {
         let bad =
             |e: RecordError| TrainError::Checkpoint { path: path.to_owned(), message: format!("model: {e}") };
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.model.clone())).map_err(bad)?;
-        crate::trainer::model_config(&self.header.config).init(device).try_load_record(record).map_err(bad)
+        let model = crate::trainer::model_config(&self.header.config).init(device);
+        model.try_load_family_record(record).map_err(bad)
     }
 }
 

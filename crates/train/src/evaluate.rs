@@ -3,10 +3,10 @@
 
 use burn::tensor::Device;
 use pixelcnn_data::QuantisedSplit;
-use pixelcnn_model::{PixelCnn, nll_sum};
+use pixelcnn_model::{Model, nll_sum};
 
 /// Mean NLL in nats per pixel of `model` (an inference copy) over every image of `split`.
-pub fn mean_nll(model: &PixelCnn, split: &QuantisedSplit, batch_size: usize, device: &Device) -> f64 {
+pub fn mean_nll(model: &Model, split: &QuantisedSplit, batch_size: usize, device: &Device) -> f64 {
     let indices: Vec<usize> = (0..split.len()).collect();
     let total: f64 = indices
         .chunks(batch_size)

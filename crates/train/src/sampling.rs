@@ -7,7 +7,7 @@ use std::path::Path;
 
 use pixelcnn_config::ConfigError;
 use pixelcnn_data::QuantisedSplit;
-use pixelcnn_model::{PixelCnn, Sampler, UnknownSampler};
+use pixelcnn_model::{Model, Sampler, UnknownSampler};
 
 use crate::error::{Result, TrainError};
 use crate::images::grid_png;
@@ -57,9 +57,9 @@ pub fn configured_sampler(name: &str) -> Result<Sampler> {
 
 impl SampleRequest {
     /// Draws with `model` (an inference copy); `test` supplies the images to complete.
-    pub fn run(&self, model: &PixelCnn, test: &QuantisedSplit) -> Result<SampleFiles> {
+    pub fn run(&self, model: &Model, test: &QuantisedSplit) -> Result<SampleFiles> {
         let (h, w) = test.shape();
-        let q = model.levels;
+        let q = model.levels();
         let samples = (self.count > 0).then(|| {
             let mut rng = stream(self.seed, Stream::Samples, self.epoch);
             let levels = self.sampler.sample(model, [self.count, h, w], &mut rng);
@@ -131,7 +131,7 @@ mod tests {
             // Fixed weights (drawn lazily from the backend's seeded generator), so the draws are
             // the same on every run.
             device.seed(7);
-            let model = PixelCnnConfig::new(4).with_blocks(2).with_hidden(4).init(&device);
+            let model = Model::from(PixelCnnConfig::new(4).with_blocks(2).with_hidden(4).init(&device));
             let dims = [3, 7, 6];
             for seed in 0..2 {
                 let rng = || stream(seed, Stream::Samples, 1);

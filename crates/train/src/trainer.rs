@@ -8,9 +8,9 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Bytes, Device, Tensor};
-use pixelcnn_config::{DeviceSpec, RunConfig, first_identity_difference};
+use pixelcnn_config::{DeviceSpec, ModelFamily, RunConfig, first_identity_difference};
 use pixelcnn_data::{DataLimits, Levels, Mnist, QuantisedSplit, mnist};
-use pixelcnn_model::{PixelCnn, PixelCnnConfig, nll_per_pixel};
+use pixelcnn_model::{Model, ModelConfig, PixelCnnConfig, nll_per_pixel};
 
 use crate::checkpoint::{self, Checkpoint, CheckpointHeader, RunPosition};
 use crate::device::{self, SelectedDevice};
@@ -38,19 +38,23 @@ pub struct Trainer {
     out_dir: PathBuf,
     selected: SelectedDevice,
     train_device: Device,
-    model: PixelCnn,
+    model: Model,
     optimizer: ModuleOptimizer,
     position: RunPosition,
     data: RunData,
 }
 
-/// The model configuration of a run.
-pub fn model_config(config: &RunConfig) -> PixelCnnConfig {
+/// The model configuration of a run: its `model.family` with that family's keys.
+pub fn model_config(config: &RunConfig) -> ModelConfig {
     let m = &config.model;
-    PixelCnnConfig::new(m.levels)
-        .with_blocks(m.blocks)
-        .with_hidden(m.hidden)
-        .with_first_kernel(m.first_kernel)
+    match m.family {
+        ModelFamily::PixelCnn => ModelConfig::PixelCnn(
+            PixelCnnConfig::new(m.levels)
+                .with_blocks(m.blocks)
+                .with_hidden(m.hidden)
+                .with_first_kernel(m.first_kernel),
+        ),
+    }
 }
 
 impl Trainer {
@@ -235,7 +239,7 @@ impl Trainer {
 
     fn save_checkpoint(&self, dir: &Path, metrics: &EpochMetrics) -> Result<Artefact> {
         let bad = |message: String| TrainError::Checkpoint { path: dir.to_owned(), message };
-        let model = self.model.clone().into_record().into_bytes().map_err(|e| bad(e.to_string()))?;
+        let model = self.model.clone().into_family_record().into_bytes().map_err(|e| bad(e.to_string()))?;
         let optimizer = self.optimizer.into_bytes().map_err(|e| bad(e.to_string()))?;
         let path = dir.join(checkpoint::file_name(metrics.epoch));
         Checkpoint {

@@ -8,9 +8,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use pixelcnn_config::{DeviceSpec, RunConfig};
+use pixelcnn_config::{DeviceSpec, ModelFamily, RunConfig};
+use pixelcnn_data::{DataLimits, Levels, Mnist, QuantisedSplit, mnist};
 use pixelcnn_train::checkpoint::{self, Checkpoint, CheckpointHeader, RunPosition};
-use pixelcnn_train::{EpochMetrics, RunObserver, TrainError, Trainer, device};
+use pixelcnn_train::{EpochMetrics, RunObserver, TrainError, Trainer, device, mean_nll};
 use sha2::{Digest, Sha256};
 
 use common::{THREADS, tiny_config, training_lock};
@@ -224,9 +225,48 @@ fn the_real_checkpoint_reads_and_resumes() {
     assert_eq!(ckpt.header.config.model.levels, 2);
     let device = device::select(DeviceSpec::Cpu, THREADS).expect("cpu").device;
     let model = ckpt.model(path, &device).expect("model loads");
-    assert_eq!(model.levels, 2);
+    assert_eq!(model.levels(), 2);
     let out = tempfile::tempdir().expect("temp dir");
     assert!(Trainer::resume(path, resume_config(), out.path()).is_ok());
+}
+
+/// A checkpoint written before `model.family` existed, by commit 11ba342 (`pixelcnn train`, one
+/// epoch of a 1-block, h = 4, q = 2 model on 256 images, libtorch CPU, one thread): its header
+/// names no family and its model section holds the bare PixelCNN's parameter paths.
+fn checkpoint_from_before_model_families() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/before-model-family.ckpt")
+}
+
+/// That checkpoint still reads as a PixelCNN, evaluates to the test NLL its run recorded, and
+/// resumes to exactly the epochs that commit trained from it (`--set train.epochs=3`).
+#[test]
+fn a_checkpoint_from_before_model_families_loads_and_resumes_bit_for_bit() {
+    let path = &checkpoint_from_before_model_families();
+    let ckpt = Checkpoint::read(path).expect("old checkpoint reads");
+    assert_eq!(ckpt.header.config.model.family, ModelFamily::PixelCnn);
+    let device = device::select(DeviceSpec::Cpu, THREADS).expect("cpu").device;
+    let model = ckpt.model(path, &device).expect("the old model section loads");
+    let limits = DataLimits { train_limit: Some(1), test_limit: Some(64), validation_size: 0 };
+    let data = Mnist::load(&mnist::default_dir(), &limits).expect("real MNIST is installed");
+    let test = QuantisedSplit::new(&data.test, Levels::new(2).expect("valid q"));
+    let recorded = &ckpt.header.position.history[0];
+    assert_eq!(mean_nll(&model, &test, 64, &device), recorded.test_nll);
+
+    let mut config = ckpt.header.config.clone();
+    config.train.epochs = 3;
+    let out = tempfile::tempdir().expect("temp dir");
+    let _lock = training_lock();
+    let history = Trainer::resume(path, config, out.path())
+        .expect("old checkpoint resumes")
+        .run(&mut pixelcnn_train::Silent)
+        .expect("run");
+    // Printed by commit 11ba342 after resuming from this checkpoint (metrics.jsonl).
+    let expected = [
+        (2, 8, 0.672_276_139_259_338_4, 0.665_347_897_276_586_4, 0.000_999_960_000_699_992_8),
+        (3, 12, 0.660_598_993_301_391_6, 0.652_974_264_962_332_6, 0.000_999_940_001_649_972_2),
+    ];
+    let got: Vec<_> = history[1..].iter().map(|m| (m.epoch, m.step, m.train_nll, m.test_nll, m.lr)).collect();
+    assert_eq!(got, expected);
 }
 
 #[test]

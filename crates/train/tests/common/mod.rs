@@ -29,7 +29,7 @@ pub fn tiny_config(device: &str, levels: usize, seed: u64) -> RunConfig {
     let mut config = RunConfig { seed, device: device.into(), threads: THREADS, ..RunConfig::default() };
     config.data.train_limit = Some(256);
     config.data.test_limit = Some(64);
-    config.model = ModelConfig { levels, blocks: 1, hidden: 4, first_kernel: 7 };
+    config.model = ModelConfig { levels, blocks: 1, hidden: 4, first_kernel: 7, ..ModelConfig::default() };
     config.train.epochs = 3;
     config.train.batch_size = 32;
     config.train.lr = 3e-3;

@@ -2,14 +2,14 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::{Device, Tensor};
 
+use super::native::residual_blocks;
 use crate::init::conv1x1;
 use crate::mask::MaskType;
 use crate::masked_conv::{MaskedConv2d, MaskedConv2dConfig};
-use crate::native::{ConvParams, causal_conv2d, residual_blocks};
+use crate::native::{ConvParams, conv1x1_params};
 
 /// Configuration of a [`ResidualBlock`].
 #[derive(Config, Debug)]
@@ -47,13 +47,14 @@ pub struct ResidualBlock {
 impl ResidualBlock {
     /// Maps `input` `[B, 2h, H, W]` to `[B, 2h, H, W]`.
     ///
-    /// Computed by [`residual_blocks`], as the model computes all its blocks at once.
+    /// Computed by the family's native step (`native.rs`), as the model computes all its blocks
+    /// at once.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         residual_blocks(input, vec![self.convs()])
     }
 
     /// The block's three convolutions (kernel with its mask applied, bias), in order.
-    pub(crate) fn convs(&self) -> [ConvParams; 3] {
+    pub(super) fn convs(&self) -> [ConvParams; 3] {
         let b = &self.conv2b;
         [
             conv1x1_params(&self.conv2a),
@@ -61,30 +62,6 @@ impl ResidualBlock {
             conv1x1_params(&self.conv2c),
         ]
     }
-}
-
-/// The kernel and bias of one of the model's 1x1 convolutions, as [`causal_conv2d`] takes them.
-///
-/// # Panics
-/// If `conv` is not a stride-1, unpadded 1x1 convolution with a bias: the model's initialisers
-/// build no other ([`conv1x1`]).
-pub(crate) fn conv1x1_params(conv: &Conv2d) -> ConvParams {
-    let plain = conv.kernel_size == [1, 1]
-        && conv.stride == [1, 1]
-        && conv.dilation == [1, 1]
-        && conv.groups == 1
-        && matches!(conv.padding, PaddingConfig2d::Valid);
-    match &conv.bias {
-        Some(bias) if plain => (conv.weight.val(), bias.val()),
-        _ => panic!("the model's 1x1 convolutions are stride 1, unpadded and biased, got {conv:?}"),
-    }
-}
-
-/// `conv.forward(x)` for the model's 1x1 convolutions, through [`causal_conv2d`] (a 1x1 kernel has
-/// no rows below its centre).
-pub(crate) fn conv1x1_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    let (weight, bias) = conv1x1_params(conv);
-    causal_conv2d(x, weight, bias)
 }
 
 #[cfg(test)]

@@ -1,5 +1,13 @@
-//! The seed's PixelCNN: a mask-A input convolution, a stack of residual blocks and a 1x1 head that
-//! predicts a categorical distribution over `q` levels for every pixel.
+//! The seed's PixelCNN, the family `pixelcnn`: a mask-A input convolution, a stack of residual
+//! blocks and a 1x1 head that predicts a categorical distribution over `q` levels for every pixel.
+//!
+//! The family's folder holds everything specific to it: the module and its configuration (here),
+//! its residual block (`residual.rs`), its fused libtorch step (`native.rs`: all residual blocks as
+//! one step of burn's graph) and its step of the cached sampler (`cached.rs`).
+
+pub(crate) mod cached;
+mod native;
+pub mod residual;
 
 use burn::config::Config;
 use burn::module::Module;
@@ -9,8 +17,9 @@ use burn::tensor::{Device, Tensor};
 use crate::init::conv1x1;
 use crate::mask::MaskType;
 use crate::masked_conv::{MaskedConv2d, MaskedConv2dConfig};
-use crate::native::{relu, residual_blocks};
-use crate::residual::{ResidualBlock, ResidualBlockConfig, conv1x1_forward};
+use crate::native::{conv1x1_forward, relu};
+use native::residual_blocks;
+use residual::{ResidualBlock, ResidualBlockConfig};
 
 /// Configuration of a [`PixelCnn`]; the defaults are the seed notebook's model.
 #[derive(Config, Debug)]
@@ -46,6 +55,16 @@ impl PixelCnnConfig {
             levels: q,
         }
     }
+
+    /// Multiply-adds per pixel of one forward pass, masked taps counted (dense kernels compute
+    /// them): what time estimates scale with.
+    pub fn macs_per_pixel(&self) -> f64 {
+        let (h, k, q) = (self.hidden as f64, self.first_kernel as f64, self.levels as f64);
+        let first = k * k * 2.0 * h;
+        let block = 2.0 * h * h + 9.0 * h * h + h * 2.0 * h;
+        let head = 4.0 * h * h + 2.0 * h * q;
+        first + self.blocks as f64 * block + head
+    }
 }
 
 /// PixelCNN over single-channel images: the logits at pixel `(i, j)` depend only on the pixels
@@ -74,7 +93,7 @@ impl PixelCnn {
     /// unnormalised log-probabilities `[B, q, H, W]` of each pixel's level.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         let x = self.input_conv.forward(input);
-        // All blocks in one call: on libtorch one step of burn's graph (crate::native).
+        // All blocks in one call: on libtorch one step of burn's graph (`native.rs`).
         let x = residual_blocks(x, self.blocks.iter().map(ResidualBlock::convs).collect());
         let x = conv1x1_forward(&self.hidden_conv, relu(x));
         conv1x1_forward(&self.output_conv, relu(x))
@@ -104,6 +123,18 @@ mod tests {
         let device = Device::flex();
         assert_eq!(PixelCnnConfig::new(2).init(&device).num_params(), 825_730);
         assert_eq!(PixelCnnConfig::new(256).init(&device).num_params(), 858_496);
+    }
+
+    /// The estimate that sweeps plan with, as it was computed before it moved here from the
+    /// sweep crate (same values to the last bit).
+    #[test]
+    fn macs_per_pixel_count_every_tap() {
+        assert_eq!(PixelCnnConfig::new(2).macs_per_pixel(), 821_632.0);
+        assert_eq!(PixelCnnConfig::new(256).macs_per_pixel(), 854_144.0);
+        let small = PixelCnnConfig::new(4).with_blocks(1).with_hidden(4).with_first_kernel(3);
+        assert_eq!(small.macs_per_pixel(), 376.0);
+        // 7x7x2h + one block (2h.h + 9h.h + h.2h) + head (4h.h + 2h.q) at h = 4, q = 4.
+        assert_eq!(small.with_first_kernel(7).macs_per_pixel(), 392.0 + 208.0 + 96.0);
     }
 
     #[test]

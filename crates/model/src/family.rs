@@ -1,0 +1,154 @@
+//! The model families a run can train, behind one type: [`Model`] is what training, evaluation,
+//! checkpoints and both samplers take, and [`ModelConfig`] builds it.
+//!
+//! Each family has its own folder holding its module and configuration, its fused libtorch step
+//! and its step of the cached sampler (`pixelcnn/`). A new family is one more variant in both enums
+//! (and in the run configuration's `model.family`); every `match` below then fails to compile
+//! until it has the family's arm, so nothing that dispatches on the family can be forgotten.
+
+use burn::module::Module;
+use burn::store::{ModuleRecord, RecordError};
+use burn::tensor::{Device, Tensor};
+
+use crate::cached_sample::CachedStep;
+use crate::pixelcnn::cached::CachedNet;
+use crate::pixelcnn::{PixelCnn, PixelCnnConfig};
+
+/// Configuration of a [`Model`]: its family, holding that family's own configuration.
+#[derive(Debug, Clone)]
+pub enum ModelConfig {
+    /// The seed's PixelCNN.
+    PixelCnn(PixelCnnConfig),
+}
+
+impl ModelConfig {
+    /// Builds the model with its family's initialisation.
+    ///
+    /// # Panics
+    /// Where the family's `init` does (for the PixelCNN: `levels` outside `2..=256`, an even
+    /// `first_kernel`).
+    pub fn init(&self, device: &Device) -> Model {
+        match self {
+            Self::PixelCnn(config) => Model::PixelCnn(config.init(device)),
+        }
+    }
+
+    /// Multiply-adds per pixel of one forward pass, masked taps counted (dense kernels compute
+    /// them): what time estimates scale with.
+    pub fn macs_per_pixel(&self) -> f64 {
+        match self {
+            Self::PixelCnn(config) => config.macs_per_pixel(),
+        }
+    }
+}
+
+/// A model of one family. A burn module (derived), so optimizers, gradient clipping, `valid()`
+/// and device moves reach the family's parameters through it.
+///
+/// Checkpoints store [`Model::into_family_record`], not the derived record: burn's derive puts the
+/// variant's name in front of every parameter path (`PixelCnn.input_conv.weight`), which would
+/// make checkpoints written before families existed unreadable, and the checkpoint's
+/// configuration names the family anyway.
+#[derive(Module, Debug)]
+pub enum Model {
+    /// The seed's PixelCNN.
+    PixelCnn(PixelCnn),
+}
+
+impl From<PixelCnn> for Model {
+    fn from(model: PixelCnn) -> Self {
+        Self::PixelCnn(model)
+    }
+}
+
+impl Model {
+    /// Maps images `[B, 1, H, W]` with values `level / (q - 1)` in `[0, 1]` to unnormalised
+    /// log-probabilities `[B, q, H, W]` of each pixel's level; the logits at a pixel depend only on
+    /// the pixels before it in raster order.
+    pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        match self {
+            Self::PixelCnn(model) => model.forward(input),
+        }
+    }
+
+    /// `q`, the number of levels a pixel takes.
+    pub fn levels(&self) -> usize {
+        match self {
+            Self::PixelCnn(model) => model.levels,
+        }
+    }
+
+    /// The device the model's tensors live on, read without initialising lazy parameters.
+    pub fn device(&self) -> Device {
+        match self {
+            Self::PixelCnn(model) => model.device(),
+        }
+    }
+
+    /// The parameters as the family's module records them, paths without the variant's name:
+    /// what a checkpoint stores.
+    pub fn into_family_record(self) -> ModuleRecord {
+        match self {
+            Self::PixelCnn(model) => model.into_record(),
+        }
+    }
+
+    /// Loads parameters saved by [`Model::into_family_record`] (or, before families existed, by
+    /// the family's module itself) into this model of the same family and shapes.
+    pub fn try_load_family_record(self, record: ModuleRecord) -> Result<Self, RecordError> {
+        match self {
+            Self::PixelCnn(model) => model.try_load_record(record).map(Self::PixelCnn),
+        }
+    }
+
+    /// The cached sampler's network for a batch of `dims` (`[n, height, width]`) images, seeded
+    /// with the known rows `0..start_row` of `levels`; `self` should be an inference copy.
+    pub(crate) fn cached(&self, levels: &[u8], dims: [usize; 3], start_row: usize) -> Box<dyn CachedStep> {
+        match self {
+            Self::PixelCnn(model) => Box::new(CachedNet::new(model, levels, dims, start_row)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Distribution, Tensor};
+
+    fn tiny() -> PixelCnn {
+        PixelCnnConfig::new(3).with_blocks(2).with_hidden(4).init(&Device::flex())
+    }
+
+    /// A checkpoint's model section is what the bare PixelCNN recorded before families existed,
+    /// byte for byte, and such a record loads into a [`Model`] with the same logits.
+    #[test]
+    fn family_records_are_the_family_modules_records() {
+        let pixelcnn = tiny();
+        let input = Tensor::<4>::random([2, 1, 5, 4], Distribution::Default, &pixelcnn.device());
+        let expected = pixelcnn.forward(input.clone()).try_into_vec_as::<f32>().unwrap();
+        let bare = pixelcnn.clone().into_record().into_bytes().unwrap();
+        let model = Model::from(pixelcnn);
+        assert_eq!(model.clone().into_family_record().into_bytes().unwrap(), bare);
+
+        let fresh = ModelConfig::PixelCnn(PixelCnnConfig::new(3).with_blocks(2).with_hidden(4));
+        let record = ModuleRecord::from_bytes(bare).unwrap();
+        let loaded = fresh.init(&Device::flex()).try_load_family_record(record).unwrap();
+        assert_eq!(loaded.forward(input).try_into_vec_as::<f32>().unwrap(), expected);
+        // The derived record is not the checkpoint's: its paths carry the variant's name.
+        let derived = ModuleRecord::from_bytes(model.into_record().into_bytes().unwrap()).unwrap();
+        assert!(tiny().try_load_record(derived).is_err());
+    }
+
+    #[test]
+    fn the_model_answers_for_its_family() {
+        let config = ModelConfig::PixelCnn(PixelCnnConfig::new(5).with_blocks(1).with_hidden(2));
+        let model = config.init(&Device::flex());
+        assert_eq!(model.levels(), 5);
+        let input = Tensor::<4>::random([1, 1, 3, 3], Distribution::Default, &model.device());
+        assert_eq!(model.forward(input).dims(), [1, 5, 3, 3]);
+        assert_eq!(
+            config.macs_per_pixel(),
+            PixelCnnConfig::new(5).with_blocks(1).with_hidden(2).macs_per_pixel()
+        );
+    }
+}
