@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use pixelcnn_config::{DeviceSpec, Sampler};
 
 /// Run PixelCNN experiments on MNIST: train, evaluate, sample.
 #[derive(Debug, Parser)]
@@ -127,7 +128,7 @@ pub enum Command {
         epochs: Option<u32>,
         /// Device instead of the original's configuration (auto, cpu, cuda, cuda:N, flex).
         #[arg(long)]
-        device: Option<String>,
+        device: Option<DeviceSpec>,
         /// Threads instead of the original's.
         #[arg(long)]
         threads: Option<usize>,
@@ -188,7 +189,7 @@ pub enum Command {
         from_epoch: u32,
         /// Device placement.
         #[arg(long)]
-        device: Option<String>,
+        device: Option<DeviceSpec>,
         /// Threads.
         #[arg(long)]
         threads: Option<usize>,
@@ -275,11 +276,11 @@ pub enum Command {
         seed: Option<u64>,
         /// Sampler: `cached` (fast, exact) or `naive` (the reference); default: the checkpoint's
         /// `sample.sampler`.
-        #[arg(long, value_parser = ["cached", "naive"])]
-        sampler: Option<String>,
+        #[arg(long)]
+        sampler: Option<Sampler>,
         /// Device (default: the run's).
         #[arg(long)]
-        device: Option<String>,
+        device: Option<DeviceSpec>,
         /// Data folder for `--complete` (default: the run's).
         #[arg(long)]
         data: Option<PathBuf>,
@@ -297,7 +298,7 @@ pub enum Command {
         data: Option<PathBuf>,
         /// Device (default: the run's).
         #[arg(long)]
-        device: Option<String>,
+        device: Option<DeviceSpec>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,

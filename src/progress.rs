@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use pixelcnn_train::{Artefact, EpochMetrics, RunObserver, RunStart, StepProgress};
+use pixelcnn_record::EpochMetrics;
+use pixelcnn_train::{Artefact, RunObserver, RunStart, StepProgress};
 
 /// Seconds between plain progress lines when stderr is not a terminal.
 const LOG_EVERY: Duration = Duration::from_secs(30);

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use pixelcnn_store::ArtefactKind;
+use pixelcnn_record::ArtefactKind;
 
 use crate::commands::runs::open;
 

@@ -4,15 +4,13 @@
 
 use std::process::ExitCode;
 
-use pixelcnn_store::Retention;
-
 use crate::commands::runs::open;
 
 pub fn run(db: Option<&str>, dry_run: bool) -> anyhow::Result<ExitCode> {
     let (rt, store) = open(db)?;
-    // Each run keeps what its stored configuration asks for; the default (last and best) only
-    // stands in for keys an old run's stored configuration lacks.
-    let candidates = rt.block_on(store.gc_candidates(Retention::default()))?;
+    // Each run keeps what its stored configuration asks for; the defaults (last and best) stand in
+    // for keys an old run's stored configuration lacks.
+    let candidates = rt.block_on(store.gc_candidates())?;
     let mut freed = 0u64;
     for a in &candidates {
         let Some(path) = &a.path else { continue };

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use pixelcnn_config::safe_name;
 use pixelcnn_report::{ExperimentData, Report, Written};
 use pixelcnn_store::{Store, resolve_url};
-use pixelcnn_sweep::safe_name;
 
 /// The experiment an argument names: an experiment file's `[experiment] name`, else the argument.
 fn experiment_name(arg: &str) -> anyhow::Result<String> {

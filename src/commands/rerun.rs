@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use pixelcnn_config::DeviceSpec;
 use pixelcnn_store::{RerunVerdict, Verdict, resolve_url};
 use pixelcnn_sweep::{RerunOptions, rerun};
 
@@ -12,7 +13,7 @@ use crate::versions::Versions;
 pub struct Args {
     pub run: String,
     pub epochs: Option<u32>,
-    pub device: Option<String>,
+    pub device: Option<DeviceSpec>,
     pub threads: Option<usize>,
     pub allow_env_change: bool,
     pub db: Option<String>,

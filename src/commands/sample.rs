@@ -4,11 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use pixelcnn_config::DeviceSpec;
-use pixelcnn_data::{DataLimits, Levels, Mnist, QuantisedSplit, mnist};
-use pixelcnn_train::checkpoint::Checkpoint;
-use pixelcnn_train::device;
-use pixelcnn_train::sampling::{SampleRequest, configured_sampler};
+use pixelcnn_config::{DeviceSpec, Sampler};
+use pixelcnn_train::Trained;
+use pixelcnn_train::sampling::SampleRequest;
 
 /// Arguments of `pixelcnn sample`.
 pub struct Args {
@@ -16,33 +14,27 @@ pub struct Args {
     pub n: usize,
     pub complete: bool,
     pub seed: Option<u64>,
-    pub sampler: Option<String>,
-    pub device: Option<String>,
+    pub sampler: Option<Sampler>,
+    pub device: Option<DeviceSpec>,
     pub data: Option<PathBuf>,
     pub out: Option<PathBuf>,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let ckpt = Checkpoint::read(&args.checkpoint)?;
-    let config = &ckpt.header.config;
-    let spec =
-        DeviceSpec::parse(args.device.as_deref().unwrap_or(&config.device)).map_err(anyhow::Error::msg)?;
-    let selected = device::select(spec, config.threads)?;
-    let model = ckpt.model(&args.checkpoint, &selected.device)?;
-    let dir = args.data.clone().or_else(|| config.data.dir.clone()).unwrap_or_else(mnist::default_dir);
+    let trained = Trained::load(&args.checkpoint, args.device)?;
+    let config = &trained.config;
     let complete = if args.complete { config.sample.complete.max(1) } else { 0 };
-    let limits = DataLimits { test_limit: Some(complete.max(1)), ..DataLimits::default() };
-    let test = QuantisedSplit::new(&Mnist::load(&dir, &limits)?.test, Levels::new(config.model.levels)?);
+    let test = trained.test_split(args.data.as_deref(), Some(complete.max(1)))?;
     let request = SampleRequest {
         seed: args.seed.unwrap_or(config.seed),
-        epoch: ckpt.header.position.epoch,
+        epoch: u32::try_from(trained.epoch).unwrap_or(u32::MAX),
         count: if args.complete { 0 } else { args.n },
         complete,
         occlude_from_row: config.sample.occlude_from_row,
-        // --sampler, else the checkpoint configuration's `sample.sampler` (cached unless naive).
-        sampler: configured_sampler(args.sampler.as_deref().unwrap_or(&config.sample.sampler))?,
+        // --sampler, else the checkpoint configuration's `sample.sampler`.
+        sampler: args.sampler.unwrap_or(config.sample.sampler),
     };
-    let files = request.run(&model, &test)?;
+    let files = request.run(&trained.model, &test)?;
     let bytes = files.samples.or(files.completion).context("nothing to draw (--n 0)")?;
     let kind = if args.complete { "completion" } else { "samples" };
     let out = args.out.clone().unwrap_or_else(|| args.checkpoint.with_extension(format!("{kind}.png")));

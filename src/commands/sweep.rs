@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use pixelcnn_config::safe_name;
 use pixelcnn_store::{RunStatus, resolve_url};
-use pixelcnn_sweep::{SweepOptions, run_sweep, safe_name};
+use pixelcnn_sweep::{SweepOptions, run_sweep};
 
 use crate::cli::ExperimentArgs;
 use crate::commands::{plan, report, worker};

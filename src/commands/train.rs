@@ -6,12 +6,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use pixelcnn_config::{Override, RunConfig, resolve_run};
-use pixelcnn_sweep::preflight;
-use pixelcnn_train::{
-    Trainer,
-    checkpoint::{self, Checkpoint},
-};
+use pixelcnn_config::{Override, RunConfig, config_hash, resolve_run};
+use pixelcnn_train::checkpoint::{self, Checkpoint};
+use pixelcnn_train::{Trainer, preflight};
 
 use crate::progress::ConsoleObserver;
 
@@ -31,7 +28,7 @@ pub fn run(
             let base = toml::Table::try_from(&header.config).context("checkpoint configuration")?;
             let origin = format!("checkpoint {}", ckpt.display());
             let config = pixelcnn_config::extract(&pixelcnn_config::figment(&[(origin, base)], &overrides))?;
-            checksums = preflight::check_blocking([&config])?;
+            checksums = preflight::check([&config])?;
             Trainer::resume(ckpt, config, out)?
         }
         None => {
@@ -44,14 +41,14 @@ pub fn run(
                 );
             }
             let config = resolve_run(config, &overrides)?;
-            checksums = preflight::check_blocking([&config])?;
+            checksums = preflight::check([&config])?;
             Trainer::new(config, out)?
         }
     };
     write_config(out, trainer.config())?;
     // The same identity a sweep would give this configuration (dedup, reruns, exports).
     let config = trainer.config();
-    let hash = pixelcnn_sweep::config_hash(config, &checksums[&preflight::data_dir(config)]);
+    let hash = config_hash(config, &checksums[&preflight::data_dir(config)]);
     std::fs::write(out.join("config_hash"), format!("{hash}\n"))
         .with_context(|| format!("writing {}", out.join("config_hash").display()))?;
     println!("config_hash {hash}");

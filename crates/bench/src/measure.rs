@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use burn::tensor::{Tensor, TensorData};
-use pixelcnn_config::{DeviceSpec, RunConfig};
+use pixelcnn_config::{DeviceSpec, RunConfig, Sampler};
 use pixelcnn_model::sample::complete as naive_complete;
-use pixelcnn_model::{Model, PixelCnnConfig, Sampler};
+use pixelcnn_model::{Model, PixelCnnConfig};
 use pixelcnn_train::{RunObserver, RunStart, StepProgress, TrainError, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -43,22 +43,12 @@ pub enum Backend {
     Flex,
 }
 
-impl SamplerKind {
-    /// The name used in results and tables.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Naive => "naive",
-            Self::Cached => "cached",
-        }
-    }
-}
-
 impl Backend {
     /// The `device` key of a run configuration.
-    pub fn device_key(self) -> &'static str {
+    pub fn device_key(self) -> DeviceSpec {
         match self {
-            Self::LibtorchCpu => "cpu",
-            Self::Flex => "flex",
+            Self::LibtorchCpu => DeviceSpec::Cpu,
+            Self::Flex => DeviceSpec::Flex,
         }
     }
 
@@ -69,16 +59,6 @@ impl Backend {
             Self::Flex => "flex",
         }
     }
-}
-
-/// Which sampler draws.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SamplerKind {
-    /// `pixelcnn_model::sample::{sample, complete}`: the whole network once per pixel.
-    Naive,
-    /// The cached sampler: each layer computed only at the new position.
-    Cached,
 }
 
 /// One measurement.
@@ -118,7 +98,7 @@ pub struct TrainSpec {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SampleSpec {
     /// Sampler.
-    pub sampler: SamplerKind,
+    pub sampler: Sampler,
     /// Network.
     pub model: ModelSize,
     /// Images drawn at once (the batch).
@@ -231,14 +211,13 @@ fn train(spec: &TrainSpec) -> anyhow::Result<TrainOutcome> {
     }
     let process_start = Instant::now();
     let needed = spec.warmup + spec.reps * spec.steps;
-    let mut config =
-        RunConfig { seed: spec.seed, device: spec.backend.device_key().into(), ..RunConfig::default() };
+    let mut config = RunConfig { seed: spec.seed, device: spec.backend.device_key(), ..RunConfig::default() };
     config.threads = spec.threads;
     config.data.dir.clone_from(&spec.data);
     // One spare batch, so that the epoch never ends (and evaluates) inside the timed steps.
     config.data.train_limit = Some(spec.batch * (needed + 1));
     config.data.test_limit = Some(1);
-    config.model.levels = spec.model.levels;
+    config.model.levels = pixelcnn_config::Levels::new(spec.model.levels).map_err(anyhow::Error::msg)?;
     config.model.blocks = spec.model.blocks;
     config.model.hidden = spec.model.hidden;
     config.train.epochs = 1;
@@ -281,7 +260,7 @@ fn sampling_backend() -> Backend {
 
 fn sample(spec: &SampleSpec) -> anyhow::Result<SampleOutcome> {
     let backend = sampling_backend();
-    let spec_device = DeviceSpec::parse(backend.device_key()).map_err(anyhow::Error::msg)?;
+    let spec_device = backend.device_key();
     let selected = pixelcnn_train::device::select(spec_device, spec.threads)?;
     let device = selected.device;
     device.seed(spec.seed);
@@ -301,29 +280,33 @@ fn sample(spec: &SampleSpec) -> anyhow::Result<SampleOutcome> {
         peak_rss_bytes: None,
     };
     match spec.sampler {
-        SamplerKind::Naive => warm_up(&model, spec.images),
+        Sampler::Naive => warm_up(&model, spec.images),
         // Two rows at the same batch: every shape the sampler uses, and the lazy parameters,
         // without a full forward pass (which would set the peak RSS).
-        SamplerKind::Cached => {
-            Sampler::Cached.sample(&model, [spec.images, 2, SIDE], &mut ChaCha8Rng::seed_from_u64(0));
+        Sampler::Cached => {
+            pixelcnn_model::Sampler::Cached.sample(
+                &model,
+                [spec.images, 2, SIDE],
+                &mut ChaCha8Rng::seed_from_u64(0),
+            );
         }
     }
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let pixels = match spec.sampler {
-        SamplerKind::Naive => spec.rows.clamp(1, SIDE) * SIDE,
-        SamplerKind::Cached => SIDE * SIDE,
+        Sampler::Naive => spec.rows.clamp(1, SIDE) * SIDE,
+        Sampler::Cached => SIDE * SIDE,
     };
     for _ in 0..spec.reps.max(1) {
         let started = Instant::now();
         match spec.sampler {
-            SamplerKind::Naive => {
+            Sampler::Naive => {
                 // The last `rows` rows of a blank batch: the cost of a pixel does not depend on
                 // where it is, the network runs on the whole image either way.
                 let blank = vec![0u8; spec.images * SIDE * SIDE];
                 naive_complete(&model, &blank, dims, SIDE - pixels / SIDE, &mut rng);
             }
-            SamplerKind::Cached => {
-                Sampler::Cached.sample(&model, dims, &mut rng);
+            Sampler::Cached => {
+                pixelcnn_model::Sampler::Cached.sample(&model, dims, &mut rng);
             }
         }
         outcome.reps.push(started.elapsed().as_secs_f64());

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use pixelcnn_config::Sampler;
 
-use crate::measure::SamplerKind;
 use crate::results::{Results, SampleFigure};
 
 /// Hand-written notes appended to the page: the profile that explains the training gap.
@@ -211,9 +211,9 @@ fn sample_section(md: &mut String, r: &Results) {
     );
     let _ = writeln!(md, "|---|---|---|---|---|---|---|");
     for &q in &s.levels {
-        let find = |k: SamplerKind| r.sample.iter().find(|f| f.levels == q && f.sampler == k);
-        let naive = find(SamplerKind::Naive);
-        let cached = find(SamplerKind::Cached);
+        let find = |k: Sampler| r.sample.iter().find(|f| f.levels == q && f.sampler == k);
+        let naive = find(Sampler::Naive);
+        let cached = find(Sampler::Cached);
         let cached_time = match cached {
             Some(c) if !c.outcome.available => "not in this build".to_owned(),
             other => opt(other.and_then(|c| c.outcome.seconds), seconds),
@@ -312,7 +312,7 @@ fn memory_section(md: &mut String, r: &Results) {
         );
     }
     for f in r.sample.iter().filter(|f| f.outcome.available) {
-        let (nchw, cl) = if f.sampler == SamplerKind::Naive {
+        let (nchw, cl) = if f.sampler == Sampler::Naive {
             (opt(py_sample(f.levels, "nchw"), mib), opt(py_sample(f.levels, "channels_last"), mib))
         } else {
             ("".into(), "".into())
@@ -357,7 +357,7 @@ fn method_section(md: &mut String, r: &Results) {
 }
 
 fn sampler_name(f: &SampleFigure) -> &'static str {
-    f.sampler.label()
+    f.sampler.name()
 }
 
 fn opt<T>(value: Option<T>, format: impl Fn(T) -> String) -> String {

@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use pixelcnn_config::Sampler;
 use serde::{Deserialize, Serialize};
 
 use crate::machine::{Machine, Versions};
-use crate::measure::{SampleOutcome, SamplerKind};
+use crate::measure::SampleOutcome;
 use crate::reference::{PySample, PyTrain};
 use crate::sweep::SweepOutcome;
 
@@ -134,7 +135,7 @@ pub struct TrainFigure {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SampleFigure {
     /// Sampler.
-    pub sampler: SamplerKind,
+    pub sampler: Sampler,
     /// q.
     pub levels: usize,
     /// Images drawn at once.

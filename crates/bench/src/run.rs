@@ -3,9 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use pixelcnn_config::Sampler;
+
 use crate::machine::{Machine, Versions, available_cpus, load_average};
 use crate::measure::{
-    Backend, ModelSize, SampleOutcome, SampleSpec, SamplerKind, Spec, TrainOutcome, TrainSpec, in_child,
+    Backend, ModelSize, SampleOutcome, SampleSpec, Spec, TrainOutcome, TrainSpec, in_child,
 };
 use crate::reference::{Layout, Reference, default_python};
 use crate::results::{
@@ -204,7 +206,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let mut sample = Vec::new();
     if wanted(Group::Sample) {
         for levels in LEVELS {
-            for sampler in [SamplerKind::Naive, SamplerKind::Cached] {
+            for sampler in [Sampler::Naive, Sampler::Cached] {
                 let spec = Spec::Sample(SampleSpec {
                     sampler,
                     model: plan.size(levels),
@@ -219,13 +221,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                         match o.seconds {
                             Some(s) => progress!(
                                 "sample {} q={levels}: {s:.2} s for {} images",
-                                sampler.label(),
+                                sampler.name(),
                                 plan.sample_images
                             ),
-                            None => progress!(
-                                "sample {} q={levels}: not available in this build",
-                                sampler.label()
-                            ),
+                            None => {
+                                progress!("sample {} q={levels}: not available in this build", sampler.name())
+                            }
                         }
                         sample.push(SampleFigure {
                             sampler,
@@ -237,7 +238,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                             speedup_vs_naive: None,
                         });
                     }
-                    Err(e) => errors.push(format!("sample {} q={levels}: {e:#}", sampler.label())),
+                    Err(e) => errors.push(format!("sample {} q={levels}: {e:#}", sampler.name())),
                 }
             }
         }
@@ -358,7 +359,7 @@ fn add_ratios(train: &mut [TrainFigure], sample: &mut [SampleFigure], pytorch: &
     }
     let naive: Vec<(usize, Option<f64>)> = sample
         .iter()
-        .filter(|s| s.sampler == SamplerKind::Naive)
+        .filter(|s| s.sampler == Sampler::Naive)
         .map(|s| (s.levels, s.outcome.seconds))
         .collect();
     for figure in sample.iter_mut() {
@@ -372,7 +373,7 @@ fn add_ratios(train: &mut [TrainFigure], sample: &mut [SampleFigure], pytorch: &
         if let (Some(ours), Some(theirs)) = (figure.outcome.seconds, fastest) {
             figure.speed_vs_pytorch = Some(theirs / ours);
         }
-        if figure.sampler == SamplerKind::Cached {
+        if figure.sampler == Sampler::Cached {
             let ours_naive = naive.iter().find(|(l, _)| *l == figure.levels).and_then(|(_, s)| *s);
             if let (Some(n), Some(c)) = (ours_naive, figure.outcome.seconds) {
                 figure.speedup_vs_naive = Some(n / c);

@@ -65,6 +65,16 @@ impl Experiment {
     }
 }
 
+/// A folder name for an experiment (its runs, its report) that stays inside its parent whatever
+/// the experiment is called.
+pub fn safe_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    if cleaned.trim_matches('_').is_empty() { "experiment".into() } else { cleaned }
+}
+
 /// Reads, layers, expands and validates an experiment file. `profile` selects a
 /// `[profile.NAME]`; `overrides` are the `--set` arguments. Every error names the file and the key
 /// (or `file:line:column` for a TOML syntax error); nothing is returned unless every run of the

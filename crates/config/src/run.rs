@@ -3,7 +3,12 @@
 
 use std::path::PathBuf;
 
+use pixelcnn_record::Retention;
 use serde::{Deserialize, Serialize};
+
+use crate::device::DeviceSpec;
+use crate::levels::Levels;
+use crate::sampler::Sampler;
 
 /// Everything that defines one training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12,7 +17,7 @@ pub struct RunConfig {
     /// Seed of every random stream of the run: initialisation, shuffling and sampling.
     pub seed: u64,
     /// Where to train: `auto`, `cpu`, `cuda`, `cuda:N` or `flex`.
-    pub device: String,
+    pub device: DeviceSpec,
     /// Intra-op threads; 0 means one per available core. Fixed per run for reproducibility.
     pub threads: usize,
     /// Which data and how much of it.
@@ -24,20 +29,20 @@ pub struct RunConfig {
     /// What to sample and when.
     pub sample: SampleConfig,
     /// Which checkpoints to keep.
-    pub checkpoint: CheckpointConfig,
+    pub checkpoint: Retention,
 }
 
 impl Default for RunConfig {
     fn default() -> Self {
         Self {
             seed: 42,
-            device: "auto".into(),
+            device: DeviceSpec::Auto,
             threads: 0,
             data: DataConfig::default(),
             model: ModelConfig::default(),
             train: TrainConfig::default(),
             sample: SampleConfig::default(),
-            checkpoint: CheckpointConfig::default(),
+            checkpoint: Retention::default(),
         }
     }
 }
@@ -67,7 +72,7 @@ pub struct ModelConfig {
     /// before the key existed leave it out and get the default, the family they trained.
     pub family: ModelFamily,
     /// Quantisation levels q (2..=256); the output has q logits per pixel.
-    pub levels: usize,
+    pub levels: Levels,
     /// Residual blocks n.
     pub blocks: usize,
     /// Hidden width h; the residual stream carries 2h channels.
@@ -78,7 +83,13 @@ pub struct ModelConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        Self { family: ModelFamily::default(), levels: 2, blocks: 15, hidden: 64, first_kernel: 7 }
+        Self {
+            family: ModelFamily::default(),
+            levels: Levels::new(2).expect("2 levels"),
+            blocks: 15,
+            hidden: 64,
+            first_kernel: 7,
+        }
     }
 }
 
@@ -144,37 +155,15 @@ pub struct SampleConfig {
     pub complete: usize,
     /// First occluded row of the completion demo.
     pub occlude_from_row: usize,
-    /// Which sampler draws the pictures, one of [`SampleConfig::SAMPLERS`]: `cached` (each layer
-    /// computed once per pixel from cached activations, hundreds of times faster) or `naive` (the
-    /// whole network once per pixel, the reference). Both draw the same images for a seed, up to
-    /// floating-point rounding at class boundaries.
-    pub sampler: String,
-}
-
-impl SampleConfig {
-    /// The valid values of `sample.sampler`, the default first (the names of
-    /// `pixelcnn_model::Sampler`).
-    pub const SAMPLERS: &[&str] = &["cached", "naive"];
+    /// Which sampler draws the pictures: `cached` (each layer computed once per pixel from cached
+    /// activations, hundreds of times faster) or `naive` (the whole network once per pixel, the
+    /// reference). Both draw the same images for a seed, up to floating-point rounding at class
+    /// boundaries.
+    pub sampler: Sampler,
 }
 
 impl Default for SampleConfig {
     fn default() -> Self {
-        Self { every: 0, count: 100, complete: 10, occlude_from_row: 14, sampler: Self::SAMPLERS[0].into() }
-    }
-}
-
-/// Checkpoint retention: each full-size checkpoint is about 10 MB.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CheckpointConfig {
-    /// How many of the most recent epoch checkpoints to keep (at least 1, needed to resume).
-    pub keep_last: usize,
-    /// Also keep the checkpoint of the best epoch.
-    pub keep_best: bool,
-}
-
-impl Default for CheckpointConfig {
-    fn default() -> Self {
-        Self { keep_last: 1, keep_best: true }
+        Self { every: 0, count: 100, complete: 10, occlude_from_row: 14, sampler: Sampler::default() }
     }
 }

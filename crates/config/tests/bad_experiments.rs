@@ -461,18 +461,21 @@ fn unknown_sampler() {
     let (err, shown, file) = fail(&with_head("[sample]\nsampler = \"fast\"\n"), None, &[]);
     let ConfigError::InvalidValue { key, origin, message } = &err else { panic!("{err:?}") };
     assert_eq!((key.as_str(), origin.as_str()), ("sample.sampler", file.as_str()));
-    assert!(
-        message.contains("\"fast\"") && message.contains("cached") && message.contains("naive"),
-        "{message}"
-    );
+    assert!(message.contains("fast") && message.contains("cached") && message.contains("naive"), "{message}");
     names(&shown, &file, &["sample.sampler"]);
     let (err, _, _) = fail(HEAD, None, &["sample.sampler=Cached"]);
     assert!(matches!(&err, ConfigError::InvalidValue { key, .. } if key == "sample.sampler"), "{err:?}");
     // Both valid names load, and the default is the cached sampler.
     let case = Case::new(&with_head("[sample]\nsampler = \"naive\"\n"));
-    assert_eq!(load_experiment(&case.path, None, &[]).unwrap().base.sample.sampler, "naive");
+    assert_eq!(
+        load_experiment(&case.path, None, &[]).unwrap().base.sample.sampler,
+        pixelcnn_config::Sampler::Naive
+    );
     let case = Case::new(HEAD);
-    assert_eq!(load_experiment(&case.path, None, &[]).unwrap().base.sample.sampler, "cached");
+    assert_eq!(
+        load_experiment(&case.path, None, &[]).unwrap().base.sample.sampler,
+        pixelcnn_config::Sampler::Cached
+    );
 }
 
 #[test]

@@ -35,7 +35,7 @@ fn int(n: i64) -> Value {
 
 /// (levels, blocks, seed) of every run, in order.
 fn lbs(e: &Experiment) -> Vec<(usize, usize, u64)> {
-    e.runs.iter().map(|r| (r.config.model.levels, r.config.model.blocks, r.config.seed)).collect()
+    e.runs.iter().map(|r| (r.config.model.levels.get(), r.config.model.blocks, r.config.seed)).collect()
 }
 
 const HEAD: &str = "[experiment]\nname = \"t\"\n";
@@ -81,7 +81,8 @@ fn nested_sweep_tables_name_the_same_keys() {
 #[test]
 fn seeds_are_the_innermost_axis_and_set_the_seed() {
     let e = load(&format!("{HEAD}[sweep]\nseeds = [7, 8, 9]\n\"model.levels\" = [2, 256]\n"), None, &[]);
-    let seeds: Vec<(usize, u64)> = e.runs.iter().map(|r| (r.config.model.levels, r.config.seed)).collect();
+    let seeds: Vec<(usize, u64)> =
+        e.runs.iter().map(|r| (r.config.model.levels.get(), r.config.seed)).collect();
     assert_eq!(seeds, vec![(2, 7), (2, 8), (2, 9), (256, 7), (256, 8), (256, 9)]);
     assert_eq!(e.varying_keys, vec!["model.levels", "seed"]);
     assert_eq!(e.axes.last().unwrap().kind, AxisKind::Seeds);
@@ -95,8 +96,11 @@ fn zip_groups_move_together() {
          [sweep.zip.schedule]\n\"train.lr\" = [1e-3, 3e-3, 1e-2]\n\"train.lr_decay\" = [1.0, 0.9999, 0.999]\n"
     );
     let e = load(&text, None, &[]);
-    let got: Vec<(usize, f64, f64)> =
-        e.runs.iter().map(|r| (r.config.model.levels, r.config.train.lr, r.config.train.lr_decay)).collect();
+    let got: Vec<(usize, f64, f64)> = e
+        .runs
+        .iter()
+        .map(|r| (r.config.model.levels.get(), r.config.train.lr, r.config.train.lr_decay))
+        .collect();
     assert_eq!(
         got,
         vec![
@@ -379,7 +383,7 @@ fn a_profile_may_set_top_level_keys() {
         Some("cpu"),
         &[],
     );
-    assert_eq!((e.base.device.as_str(), e.base.threads), ("cpu", 1));
+    assert_eq!((e.base.device, e.base.threads), (pixelcnn_config::DeviceSpec::Cpu, 1));
     let e = load(&format!("device = \"flex\"\n{HEAD}[profile.cpu]\ndevice = \"cpu\"\n"), None, &[]);
-    assert_eq!(e.base.device, "flex");
+    assert_eq!(e.base.device, pixelcnn_config::DeviceSpec::Flex);
 }

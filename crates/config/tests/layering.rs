@@ -31,7 +31,7 @@ fn file_beats_defaults_and_set_beats_file() {
     assert_eq!(c.train.epochs, 5);
     assert_eq!(c.train.lr, 0.01);
     assert_eq!(c.model.levels, 256);
-    assert_eq!(c.device, "flex");
+    assert_eq!(c.device, pixelcnn_config::DeviceSpec::Flex);
     assert_eq!(c.train.batch_size, 128);
 }
 
@@ -88,7 +88,7 @@ fn identity_ignores_epochs_sampling_and_device_but_not_recipe() {
     let mut other = base.clone();
     other.train.epochs = 7;
     other.sample.every = 2;
-    other.device = "flex".into();
+    other.device = pixelcnn_config::DeviceSpec::Flex;
     other.threads = 1;
     other.data.dir = Some("/elsewhere".into());
     assert_eq!(first_identity_difference(&base, &other), None);

@@ -7,7 +7,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::dataset::Split;
-use crate::quantise::Levels;
+use pixelcnn_config::Levels;
 
 /// A batch ready for the model.
 #[derive(Debug, Clone)]

@@ -91,9 +91,6 @@ pub enum DataError {
         /// Folder asked for.
         dir: PathBuf,
     },
-    /// Quantisation levels outside what a byte can express.
-    #[error("quantisation levels must be within 2..=256, got {0}")]
-    InvalidLevels(usize),
     /// A held-out validation split that leaves no training data.
     #[error("validation_size {validation} leaves no training images out of {train}")]
     ValidationTooLarge {

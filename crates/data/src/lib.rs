@@ -9,9 +9,8 @@ mod dataset;
 mod error;
 pub mod idx;
 pub mod mnist;
-mod quantise;
 
 pub use batch::{Batch, QuantisedSplit};
 pub use dataset::{DataLimits, Mnist, Split};
 pub use error::{DataError, Result};
-pub use quantise::Levels;
+pub use pixelcnn_config::Levels;

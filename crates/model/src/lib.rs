@@ -28,4 +28,4 @@ pub use masked_conv::{MaskedConv2d, MaskedConv2dConfig};
 pub use pixelcnn::residual::{ResidualBlock, ResidualBlockConfig};
 pub use pixelcnn::{PixelCnn, PixelCnnConfig};
 pub use sample::draw_level;
-pub use sampler::{Sampler, UnknownSampler};
+pub use sampler::Sampler;

@@ -1,7 +1,5 @@
-//! The choice between the two samplers, as the run configuration's `sample.sampler` names it.
-
-use std::fmt;
-use std::str::FromStr;
+//! The two samplers behind one type (the run configuration's `sample.sampler` names them; the
+//! names live with the configuration).
 
 use rand::Rng;
 
@@ -24,17 +22,6 @@ pub enum Sampler {
 }
 
 impl Sampler {
-    /// Every sampler, the default first.
-    pub const ALL: [Sampler; 2] = [Sampler::Cached, Sampler::Naive];
-
-    /// The name used in configurations and on the command line: `cached` or `naive`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Sampler::Cached => "cached",
-            Sampler::Naive => "naive",
-        }
-    }
-
     /// Samples `n` new images of `height x width` pixels from scratch, `[n, height, width]`
     /// row-major; see [`cached_sample::sample`] and [`sample::sample`].
     pub fn sample(self, model: &Model, dims: [usize; 3], rng: &mut impl Rng) -> Vec<u8> {
@@ -62,47 +49,5 @@ impl Sampler {
             Sampler::Cached => cached_sample::complete(model, images, dims, start_row, rng),
             Sampler::Naive => sample::complete(model, images, dims, start_row, rng),
         }
-    }
-}
-
-impl fmt::Display for Sampler {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A sampler name that is neither `cached` nor `naive`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownSampler(pub String);
-
-impl fmt::Display for UnknownSampler {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown sampler {:?}: use \"cached\" (the default) or \"naive\"", self.0)
-    }
-}
-
-impl std::error::Error for UnknownSampler {}
-
-impl FromStr for Sampler {
-    type Err = UnknownSampler;
-
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Sampler::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| UnknownSampler(name.to_owned()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        for sampler in Sampler::ALL {
-            assert_eq!(sampler.name().parse::<Sampler>(), Ok(sampler));
-            assert_eq!(sampler.to_string(), sampler.name());
-        }
-        assert_eq!(Sampler::default(), Sampler::Cached);
-        let err = "fast".parse::<Sampler>().unwrap_err();
-        assert!(err.to_string().contains("\"fast\"") && err.to_string().contains("naive"), "{err}");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pixelcnn_store::ArtefactKind;
+use pixelcnn_record::{ArtefactKind, Best, BestBy, best_epoch};
 use serde::Serialize;
 
 use crate::configs::{Configuration, differing_keys, display, flatten};
@@ -12,7 +12,6 @@ use crate::load::RunData;
 use crate::output::write_pages;
 use crate::reference::THRESHOLD_NOTE;
 use crate::render::render;
-use crate::summary::{BestBy, best_epoch};
 use crate::view::{FigureView, ImageView};
 
 /// Two runs to compare, `a` the baseline.
@@ -94,7 +93,7 @@ impl Comparison {
             };
             rows.push(vec![format!("config {key}"), value(&fa), value(&fb), String::new()]);
         }
-        type Metric = (&'static str, fn(&pixelcnn_store::EpochRow) -> f64, usize);
+        type Metric = (&'static str, fn(&pixelcnn_record::EpochMetrics) -> f64, usize);
         let metrics: [Metric; 4] = [
             ("final test bits/dim", |e| e.test_bits_per_dim, 4),
             ("final test nats/pixel", |e| e.test_nll, 4),
@@ -109,8 +108,8 @@ impl Comparison {
         let epochs = |r: &RunData| r.last_epoch().map_or(0, |e| e.epoch);
         rows.push(vec!["epochs".into(), epochs(a).to_string(), epochs(b).to_string(), String::new()]);
         let best = |r: &RunData| match best_epoch(&r.epochs) {
-            Some((epoch, BestBy::Validation)) => format!("{epoch} (validation)"),
-            Some((epoch, BestBy::TestSet)) => format!("{epoch} (test set)"),
+            Some(Best { epoch, by: BestBy::Validation }) => format!("{epoch} (validation)"),
+            Some(Best { epoch, by: BestBy::TestSet }) => format!("{epoch} (test set)"),
             None => "-".into(),
         };
         rows.push(vec!["best epoch".into(), best(a), best(b), String::new()]);
@@ -149,8 +148,8 @@ impl Comparison {
                 if ea.is_none() && eb.is_none() {
                     return None;
                 }
-                let bpd = |e: &Option<pixelcnn_store::EpochRow>| e.as_ref().map(|e| e.test_bits_per_dim);
-                let train = |e: &Option<pixelcnn_store::EpochRow>| e.as_ref().map(|e| e.train_nll);
+                let bpd = |e: &Option<pixelcnn_record::EpochMetrics>| e.as_ref().map(|e| e.test_bits_per_dim);
+                let train = |e: &Option<pixelcnn_record::EpochMetrics>| e.as_ref().map(|e| e.train_nll);
                 Some(vec![
                     epoch.to_string(),
                     number(bpd(&ea), 5),

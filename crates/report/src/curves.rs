@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pixelcnn_store::{EpochRow, RunStatus};
+use pixelcnn_record::EpochMetrics;
+use pixelcnn_store::RunStatus;
 use serde_json::Value;
 
 use crate::configs::{Configuration, display};
@@ -59,7 +60,7 @@ fn levels_slug(levels: Option<u64>) -> String {
 }
 
 /// Mean, low and high over seeds at each epoch any of `runs` reached.
-fn banded(runs: &[&RunData], value: impl Fn(&EpochRow) -> f64) -> Vec<BandPoint> {
+fn banded(runs: &[&RunData], value: impl Fn(&EpochMetrics) -> f64) -> Vec<BandPoint> {
     let mut by_epoch: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
     for run in runs {
         for e in &run.epochs {

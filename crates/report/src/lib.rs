@@ -24,5 +24,5 @@ pub use error::{ReportError, Result};
 pub use load::{ExperimentData, Picture, RunData};
 pub use output::Written;
 pub use stats::Spread;
-pub use summary::{BestBy, SummaryRow};
+pub use summary::SummaryRow;
 pub use view::{Report, ReportView};

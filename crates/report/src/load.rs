@@ -1,8 +1,7 @@
 //! Everything a report shows, read from the results store and nothing else.
 
-use pixelcnn_store::{
-    ArtefactKind, EpochRow, Experiment, RerunVerdict, RunDetail, RunFilter, RunStatus, Store,
-};
+use pixelcnn_record::{ArtefactKind, EpochMetrics};
+use pixelcnn_store::{Experiment, RerunVerdict, RunDetail, RunFilter, RunStatus, Store};
 
 use crate::error::{ReportError, Result};
 
@@ -23,7 +22,7 @@ pub struct RunData {
     /// What the store knows about the run.
     pub detail: RunDetail,
     /// Its epochs in order.
-    pub epochs: Vec<EpochRow>,
+    pub epochs: Vec<EpochMetrics>,
     /// Its pictures in epoch order.
     pub pictures: Vec<Picture>,
     /// When it is a rerun: how it compared with its original.
@@ -61,7 +60,7 @@ impl RunData {
     }
 
     /// The last recorded epoch.
-    pub fn last_epoch(&self) -> Option<&EpochRow> {
+    pub fn last_epoch(&self) -> Option<&EpochMetrics> {
         self.epochs.last()
     }
 

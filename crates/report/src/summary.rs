@@ -1,37 +1,12 @@
 //! The summary table: final numbers of each configuration as mean ± std over its seeds.
 
-use pixelcnn_store::{EpochRow, RunStatus};
+use pixelcnn_record::{Best, BestBy, EpochMetrics, best_epoch};
+use pixelcnn_store::RunStatus;
 use serde::Serialize;
 
 use crate::configs::{Configuration, display};
 use crate::load::RunData;
 use crate::stats::Spread;
-
-/// How the best epoch of a run was chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BestBy {
-    /// Lowest validation NLL (the run held out a validation split).
-    Validation,
-    /// Lowest test NLL, because the run had no validation split: optimistic, labelled as such.
-    TestSet,
-}
-
-/// The best epoch of a run and how it was chosen; `None` without epochs.
-pub fn best_epoch(epochs: &[EpochRow]) -> Option<(u32, BestBy)> {
-    let by_validation = epochs
-        .iter()
-        .filter_map(|e| e.validation_nll.filter(|v| v.is_finite()).map(|v| (e.epoch, v)))
-        .min_by(|a, b| a.1.total_cmp(&b.1));
-    if let Some((epoch, _)) = by_validation {
-        return Some((epoch, BestBy::Validation));
-    }
-    epochs
-        .iter()
-        .filter(|e| e.test_nll.is_finite())
-        .min_by(|a, b| a.test_nll.total_cmp(&b.test_nll))
-        .map(|e| (e.epoch, BestBy::TestSet))
-}
 
 /// One configuration's row of the summary table, over its finished runs (reruns excluded: they
 /// verify a run, they are not another sample of it).
@@ -76,12 +51,13 @@ pub fn summarise(config: &Configuration, runs: &[RunData]) -> SummaryRow {
         .copied()
         .filter(|r| r.detail.status == RunStatus::Finished && r.last_epoch().is_some())
         .collect();
-    let finals: Vec<&EpochRow> = counted.iter().filter_map(|r| r.last_epoch()).collect();
-    let spread = |f: &dyn Fn(&EpochRow) -> f64| Spread::of(&finals.iter().map(|e| f(e)).collect::<Vec<_>>());
-    let bests: Vec<(u32, BestBy)> = counted.iter().filter_map(|r| best_epoch(&r.epochs)).collect();
+    let finals: Vec<&EpochMetrics> = counted.iter().filter_map(|r| r.last_epoch()).collect();
+    let spread =
+        |f: &dyn Fn(&EpochMetrics) -> f64| Spread::of(&finals.iter().map(|e| f(e)).collect::<Vec<_>>());
+    let bests: Vec<Best> = counted.iter().filter_map(|r| best_epoch(&r.epochs)).collect();
     let best_by = if bests.is_empty() {
         None
-    } else if bests.iter().all(|(_, by)| *by == BestBy::Validation) {
+    } else if bests.iter().all(|b| b.by == BestBy::Validation) {
         Some(BestBy::Validation)
     } else {
         Some(BestBy::TestSet)
@@ -101,7 +77,7 @@ pub fn summarise(config: &Configuration, runs: &[RunData]) -> SummaryRow {
         bits_per_dim: spread(&|e| e.test_bits_per_dim),
         nats_per_pixel: spread(&|e| e.test_nll),
         nats_per_image: spread(&|e| e.test_nats_per_image),
-        best_epochs: bests.iter().map(|(epoch, _)| *epoch).collect(),
+        best_epochs: bests.iter().map(|b| b.epoch).collect(),
         best_by,
         train_seconds: Spread::of(&seconds),
         images_per_second: Spread::of(&throughput),
@@ -128,33 +104,4 @@ fn recipe(config: &serde_json::Value, seeds: usize) -> String {
         text.push_str(&format!(", first {} test images", display(limit)));
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(epoch: u32, test_nll: f64, validation: Option<f64>) -> EpochRow {
-        EpochRow {
-            epoch,
-            step: u64::from(epoch) * 10,
-            train_nll: test_nll,
-            validation_nll: validation,
-            test_nll,
-            test_bits_per_dim: test_nll / std::f64::consts::LN_2,
-            test_nats_per_image: test_nll * 784.0,
-            lr: 1e-3,
-            seconds: 1.0,
-            images_per_second: 100.0,
-        }
-    }
-
-    #[test]
-    fn best_epoch_prefers_validation_and_says_so() {
-        let with_validation = [row(1, 0.5, Some(0.6)), row(2, 0.4, Some(0.7)), row(3, 0.3, Some(0.65))];
-        assert_eq!(best_epoch(&with_validation), Some((1, BestBy::Validation)));
-        let without = [row(1, 0.5, None), row(2, 0.3, None), row(3, 0.4, None)];
-        assert_eq!(best_epoch(&without), Some((2, BestBy::TestSet)));
-        assert_eq!(best_epoch(&[]), None);
-    }
 }

@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
-use pixelcnn_store::{ArtefactKind, RunStatus};
+use pixelcnn_record::{ArtefactKind, BestBy};
+use pixelcnn_store::RunStatus;
 use serde::Serialize;
 
 use crate::configs::{self, Configuration, differing_keys, display};
@@ -13,7 +14,7 @@ use crate::error::Result;
 use crate::load::{ExperimentData, Picture, RunData};
 use crate::reference::{SEED_RECIPE, THRESHOLD_NOTE, seed_result};
 use crate::stats::Spread;
-use crate::summary::{BestBy, SummaryRow, summarise};
+use crate::summary::{SummaryRow, summarise};
 
 /// A file of the Markdown report: its path relative to the output folder and its bytes.
 #[derive(Clone, Debug)]

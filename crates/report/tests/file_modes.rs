@@ -6,10 +6,10 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use pixelcnn_record::{ArtefactKind, EpochMetrics};
 use pixelcnn_report::{ExperimentData, Report};
 use pixelcnn_store::{
-    ArtefactContent, ArtefactKind, Claim, ClaimRequest, EpochRow, NewArtefact, NewRun, RunStatus, Store,
-    Worker, url_from_path,
+    ArtefactContent, Claim, ClaimRequest, NewArtefact, NewRun, RunStatus, Store, Worker, url_from_path,
 };
 use serde_json::json;
 
@@ -56,7 +56,7 @@ async fn report_files_and_folders_have_ordinary_modes() {
         panic!("not claimed")
     };
     for (epoch, nll) in [(1u32, 0.3), (2, 0.2)] {
-        let row = EpochRow {
+        let row = EpochMetrics {
             epoch,
             step: u64::from(epoch) * 10,
             train_nll: nll + 0.05,

@@ -3,17 +3,17 @@
 
 use std::path::Path;
 
+use pixelcnn_record::{ArtefactKind, EpochMetrics};
 use pixelcnn_report::{ExperimentData, Report, Spread};
 use pixelcnn_store::{
-    ArtefactContent, ArtefactKind, Claim, ClaimRequest, EpochRow, NewArtefact, NewRun, RunStatus, Store,
-    Worker, url_from_path,
+    ArtefactContent, Claim, ClaimRequest, NewArtefact, NewRun, RunStatus, Store, Worker, url_from_path,
 };
 use serde_json::json;
 
 const LN_2: f64 = std::f64::consts::LN_2;
 
-fn epoch(epoch: u32, test_nll: f64) -> EpochRow {
-    EpochRow {
+fn epoch(epoch: u32, test_nll: f64) -> EpochMetrics {
+    EpochMetrics {
         epoch,
         step: u64::from(epoch) * 10,
         train_nll: test_nll + 0.05,
@@ -132,7 +132,7 @@ async fn summary_gives_mean_and_sample_std_over_seeds() {
     let time = q2.train_seconds.unwrap();
     assert_eq!((time.mean, time.std, time.n), (6.0, Some(0.0), 3));
     assert_eq!(q2.best_epochs, vec![2, 2, 2]);
-    assert_eq!(q2.best_by, Some(pixelcnn_report::BestBy::TestSet));
+    assert_eq!(q2.best_by, Some(pixelcnn_record::BestBy::TestSet));
 
     let view = &report.view;
     // Each configuration row is followed by the seed's published result for its q.

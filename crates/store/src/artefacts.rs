@@ -3,13 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use pixelcnn_record::{ArtefactKind, Retention, best_epoch};
 use sqlx::SqliteConnection;
 
 use crate::Store;
 use crate::clock;
 use crate::error::Result;
 use crate::lease::Lease;
-use crate::model::{Artefact, ArtefactContent, ArtefactKind, NewArtefact, Retention};
+use crate::model::{Artefact, ArtefactContent, NewArtefact};
 use crate::rows::{ARTEFACT_COLUMNS, ArtefactRaw};
 
 impl Store {
@@ -101,12 +102,11 @@ impl Store {
 
     /// The live files that may be deleted: every file of a removed run, and the checkpoints of
     /// existing runs that their own retention does not keep. A run's retention is the
-    /// `checkpoint.keep_last` / `checkpoint.keep_best` of its stored configuration (see
-    /// [`Retention::of_config`]); `fallback` stands in for a key the stored configuration lacks
-    /// (rows written before it had one). Kept are the last `keep_last` epochs' checkpoints and,
-    /// with `keep_best`, the best epoch's, by validation NLL when recorded, else test NLL. The
-    /// caller deletes each file, then calls [`Store::mark_artefact_deleted`].
-    pub async fn gc_candidates(&self, fallback: Retention) -> Result<Vec<Artefact>> {
+    /// `[checkpoint]` section of its stored configuration (`keep_last`, `keep_best`, each key
+    /// defaulting as in a configuration file when the stored row predates it), applied by
+    /// [`Retention::kept`] with the run's [`best_epoch`]: the rule the trainer applies after each
+    /// epoch. The caller deletes each file, then calls [`Store::mark_artefact_deleted`].
+    pub async fn gc_candidates(&self) -> Result<Vec<Artefact>> {
         let rows: Vec<ArtefactRaw> = sqlx::query_as(&format!(
             "SELECT {ARTEFACT_COLUMNS} FROM artefacts a \
              WHERE a.path IS NOT NULL AND a.deleted_at IS NULL ORDER BY a.run_id, a.epoch, a.name"
@@ -121,67 +121,51 @@ impl Store {
         let mut retention = BTreeMap::new();
         for (id, config_json) in runs {
             let config = self.parse_json("runs.config_json", &id, &config_json)?;
-            let own = Retention::of_config(&config, fallback)
-                .map_err(|message| self.bad_value("runs.config_json", &id, message))?;
+            let own =
+                retention_of(&config).map_err(|message| self.bad_value("runs.config_json", &id, message))?;
             retention.insert(id, own);
         }
-        let keep = self.kept_checkpoints(&retention).await?;
-        let mut out = Vec::new();
-        for raw in rows {
-            let artefact = self.artefact(raw)?;
-            let removed = !retention.contains_key(&artefact.run_id);
-            let pruned = artefact.kind == ArtefactKind::Checkpoint
-                && !keep.get(&artefact.run_id).is_some_and(|epochs| epochs.contains(&artefact.epoch));
-            if removed || pruned {
-                out.push(artefact);
+        let artefacts = rows.into_iter().map(|raw| self.artefact(raw)).collect::<Result<Vec<_>>>()?;
+        let mut checkpoints: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+        for a in artefacts.iter().filter(|a| a.kind == ArtefactKind::Checkpoint) {
+            checkpoints.entry(a.run_id.as_str()).or_default().insert(a.epoch);
+        }
+        let mut kept: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+        for (run_id, epochs) in &checkpoints {
+            if let Some(own) = retention.get(*run_id) {
+                let best = best_epoch(&self.epochs(run_id).await?).map(|b| b.epoch);
+                kept.insert(run_id, own.kept(epochs, best));
             }
         }
-        Ok(out)
+        Ok(artefacts
+            .iter()
+            .filter(|a| {
+                let removed = !retention.contains_key(&a.run_id);
+                let pruned = a.kind == ArtefactKind::Checkpoint
+                    && !kept.get(a.run_id.as_str()).is_some_and(|epochs| epochs.contains(&a.epoch));
+                removed || pruned
+            })
+            .cloned()
+            .collect())
     }
+}
 
-    /// Per existing run, the epochs whose checkpoints its own retention (in `retention`, by run
-    /// id) keeps. The one place that applies the keep-last / keep-best rule to stored runs.
-    async fn kept_checkpoints(
-        &self,
-        retention: &BTreeMap<String, Retention>,
-    ) -> Result<BTreeMap<String, BTreeSet<u32>>> {
-        // Live checkpoints of existing runs with their epoch's metrics (NULL when the epoch row is
-        // missing, e.g. a checkpoint recorded on its own).
-        let rows: Vec<(String, i64, Option<f64>, Option<f64>)> = sqlx::query_as(
-            "SELECT a.run_id, a.epoch, e.validation_nll, e.test_nll FROM artefacts a \
-             JOIN runs r ON r.id = a.run_id \
-             LEFT JOIN epochs e ON e.run_id = a.run_id AND e.epoch = a.epoch \
-             WHERE a.kind = 'checkpoint' AND a.path IS NOT NULL AND a.deleted_at IS NULL \
-             ORDER BY a.run_id, a.epoch",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.err(e))?;
-        let mut by_run: BTreeMap<String, Vec<(u32, Option<f64>)>> = BTreeMap::new();
-        for (run_id, epoch, validation, test) in rows {
-            let score = validation.or(test).filter(|v| v.is_finite());
-            by_run.entry(run_id).or_default().push((crate::rows::to_u32(epoch), score));
+/// The retention a stored configuration asks for: its `checkpoint` section read as a
+/// [`Retention`] (absent keys take their defaults). A key with a value of the wrong kind is an
+/// error naming the key, never read as "keep nothing".
+fn retention_of(config: &serde_json::Value) -> std::result::Result<Retention, String> {
+    let section = match config.get("checkpoint") {
+        None | Some(serde_json::Value::Null) => return Ok(Retention::default()),
+        Some(section) => section,
+    };
+    serde_json::from_value(section.clone()).map_err(|e| {
+        // serde names the problem, not the key: find the key that fails on its own.
+        let alone = |key: &String, value: &serde_json::Value| {
+            serde_json::from_value::<Retention>(serde_json::json!({ key: value })).is_err()
+        };
+        match section.as_object().and_then(|map| map.iter().find(|(k, v)| alone(k, v))) {
+            Some((key, value)) => format!("checkpoint.{key} is {value}: {e}"),
+            None => format!("checkpoint: {e}"),
         }
-        let mut keep = BTreeMap::new();
-        for (run_id, checkpoints) in by_run {
-            // A run created between the two queries is not in `retention`: keep all of its
-            // checkpoints this time.
-            let Some(retention) = retention.get(&run_id).copied() else {
-                keep.insert(run_id, checkpoints.iter().map(|(e, _)| *e).collect());
-                continue;
-            };
-            let mut epochs: BTreeSet<u32> = BTreeSet::new();
-            // Ordered by epoch: the last ones are at the end.
-            epochs.extend(checkpoints.iter().rev().take(retention.keep_last as usize).map(|(e, _)| *e));
-            if retention.keep_best {
-                let best = checkpoints
-                    .iter()
-                    .filter_map(|(e, s)| s.map(|s| (*e, s)))
-                    .min_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-                epochs.extend(best.map(|(e, _)| e));
-            }
-            keep.insert(run_id, epochs);
-        }
-        Ok(keep)
-    }
+    })
 }

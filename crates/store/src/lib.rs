@@ -6,8 +6,9 @@
 //! later share a PostgreSQL database. SQLite-specific settings live in one module. The schema
 //! comes only from the embedded migrations in `migrations/`, applied at every open.
 //!
-//! The store takes plain data (JSON values, strings, `f64`s) and knows nothing about burn or the
-//! training code, so that it compiles fast and tools that only read results stay light.
+//! The store takes plain data (JSON values, strings, and `pixelcnn_record`'s epoch metrics and
+//! artefact kinds) and knows nothing about burn or the training code, so that it compiles fast and
+//! tools that only read results stay light.
 
 mod artefacts;
 mod claim;
@@ -31,8 +32,8 @@ pub use claim::{Claim, ClaimKind, ClaimRequest, Decision, SkipReason, decide};
 pub use error::{Result, StoreError};
 pub use lease::Lease;
 pub use model::{
-    Artefact, ArtefactContent, ArtefactKind, Attempt, EpochRow, Experiment, MetricRow, NewArtefact, NewRun,
-    NewSweep, Retention, RunDetail, RunFilter, RunStatus, RunSummary, Sweep, Worker,
+    Artefact, ArtefactContent, Attempt, Experiment, MetricRow, NewArtefact, NewRun, NewSweep, RunDetail,
+    RunFilter, RunStatus, RunSummary, Sweep, Worker,
 };
 pub use open::{DB_ENV, DEFAULT_DB_PATH, StoreOptions, default_url, resolve_url, to_url, url_from_path};
 pub use query::parse_where;

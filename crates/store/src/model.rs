@@ -1,9 +1,11 @@
 //! The plain data the store takes and gives back. Nothing here knows burn or the training code:
-//! configurations arrive as JSON values and TOML text, metrics as `f64`s.
+//! configurations arrive as JSON values and TOML text; epoch metrics, artefact kinds and
+//! retention are `pixelcnn_record`'s, shared with training and the report.
 
 use std::fmt;
 use std::str::FromStr;
 
+use pixelcnn_record::{ArtefactKind, EpochMetrics};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -65,47 +67,6 @@ impl FromStr for RunStatus {
             let valid: Vec<_> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
             format!("unknown run status `{s}` (expected one of {})", valid.join(", "))
         })
-    }
-}
-
-/// What an artefact shows. Stored as lower-case text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ArtefactKind {
-    /// A grid of unconditional samples.
-    Samples,
-    /// Completions of half-occluded test digits.
-    Completion,
-    /// A training checkpoint (a file under the run's output folder).
-    Checkpoint,
-}
-
-impl ArtefactKind {
-    /// The text stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ArtefactKind::Samples => "samples",
-            ArtefactKind::Completion => "completion",
-            ArtefactKind::Checkpoint => "checkpoint",
-        }
-    }
-}
-
-impl fmt::Display for ArtefactKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ArtefactKind {
-    type Err = String;
-
-    /// Parses a stored kind.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [ArtefactKind::Samples, ArtefactKind::Completion, ArtefactKind::Checkpoint]
-            .into_iter()
-            .find(|kind| kind.as_str() == s)
-            .ok_or_else(|| format!("unknown artefact kind `{s}`"))
     }
 }
 
@@ -212,32 +173,6 @@ pub struct Worker {
     pub threads: Option<u32>,
 }
 
-/// One completed epoch's metrics. Non-finite values are allowed: NaN is stored as NULL (SQLite
-/// cannot store NaN) and read back as NaN.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct EpochRow {
-    /// Epoch number, 1 for the first completed epoch.
-    pub epoch: u32,
-    /// Optimiser steps taken so far.
-    pub step: u64,
-    /// Mean training NLL over the epoch (nats per pixel).
-    pub train_nll: f64,
-    /// Validation NLL (nats per pixel) when a validation split exists.
-    pub validation_nll: Option<f64>,
-    /// Test NLL, nats per pixel, over every test pixel.
-    pub test_nll: f64,
-    /// Test NLL in bits per dimension.
-    pub test_bits_per_dim: f64,
-    /// Test NLL in nats per image.
-    pub test_nats_per_image: f64,
-    /// Learning rate at the end of the epoch.
-    pub lr: f64,
-    /// Wall-clock seconds of the epoch.
-    pub seconds: f64,
-    /// Training throughput.
-    pub images_per_second: f64,
-}
-
 /// Where an artefact's bytes live.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ArtefactContent {
@@ -295,45 +230,6 @@ pub struct Artefact {
     pub created_at: String,
     /// When its file was deleted (by retention or `gc`).
     pub deleted_at: Option<String>,
-}
-
-/// Which checkpoint files to keep for runs that still exist; the others are garbage.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Retention {
-    /// Keep the checkpoints of this many latest epochs (resuming needs the last one).
-    pub keep_last: u32,
-    /// Keep the checkpoint of the best epoch (lowest validation NLL, else lowest test NLL).
-    pub keep_best: bool,
-}
-
-impl Default for Retention {
-    /// Last and best, as documented for `pixelcnn gc`.
-    fn default() -> Self {
-        Self { keep_last: 1, keep_best: true }
-    }
-}
-
-impl Retention {
-    /// The retention a run asked for: `checkpoint.keep_last` and `checkpoint.keep_best` of its
-    /// resolved configuration (`runs.config_json`), each taken from `fallback` when the stored
-    /// configuration lacks it (rows written before the configuration had the key). A key that is
-    /// there with a value of the wrong kind is an error, never read as "keep nothing".
-    pub fn of_config(config: &Value, fallback: Retention) -> Result<Retention, String> {
-        let section = config.get("checkpoint");
-        let key = |name: &str| section.and_then(|s| s.get(name)).filter(|v| !v.is_null());
-        let keep_last = match key("keep_last") {
-            None => fallback.keep_last,
-            Some(v) => v
-                .as_u64()
-                .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
-                .ok_or_else(|| format!("checkpoint.keep_last is {v}, not a count"))?,
-        };
-        let keep_best = match key("keep_best") {
-            None => fallback.keep_best,
-            Some(v) => v.as_bool().ok_or_else(|| format!("checkpoint.keep_best is {v}, not a boolean"))?,
-        };
-        Ok(Retention { keep_last, keep_best })
-    }
 }
 
 /// The latest attempt of a configuration, as [`crate::Store::latest_attempt`] reports it.
@@ -469,5 +365,5 @@ pub struct MetricRow {
     /// The swept keys' values.
     pub varying: Value,
     /// The epoch's metrics.
-    pub metrics: EpochRow,
+    pub metrics: EpochMetrics,
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::Store;
 use crate::error::{Result, StoreError};
-use crate::model::{EpochRow, MetricRow, RunDetail, RunFilter, RunSummary};
+use crate::model::{MetricRow, RunDetail, RunFilter, RunSummary};
 use crate::rows::{EpochRaw, RUN_COLUMNS, RUN_FROM, RunRow, epoch_columns};
 
 /// Parses a `--where KEY=VALUE` filter: the value is JSON when it parses (`2`, `true`, `0.5`,
@@ -170,7 +170,7 @@ impl Store {
                     config_hash: run.config_hash.clone(),
                     config: config.clone(),
                     varying: varying.clone(),
-                    metrics: EpochRow::from(m.epoch),
+                    metrics: m.epoch.0,
                     run_id: m.run_id,
                 })
             })

@@ -2,11 +2,14 @@
 //! is parsed, statuses checked, NULL metrics turned back into NaN. Shared by every query module so
 //! that the column lists and conversions exist once.
 
+use pixelcnn_record::EpochMetrics;
 use serde_json::Value;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 
 use crate::Store;
 use crate::error::{Result, StoreError};
-use crate::model::{Artefact, EpochRow, RunDetail, RunStatus, RunSummary};
+use crate::model::{Artefact, RunDetail, RunStatus, RunSummary};
 
 /// The columns of [`RunRow`], for `SELECT {RUN_COLUMNS} {RUN_FROM} WHERE ...`.
 pub(crate) const RUN_COLUMNS: &str = "r.id, r.experiment_id, e.name AS experiment, r.sweep_id, r.config_hash, \
@@ -53,39 +56,31 @@ pub(crate) struct RunRow {
     pub last_test_bits_per_dim: Option<f64>,
 }
 
-/// An epoch row as stored.
-#[derive(sqlx::FromRow)]
-pub(crate) struct EpochRaw {
-    pub epoch: i64,
-    pub step: i64,
-    pub train_nll: Option<f64>,
-    pub validation_nll: Option<f64>,
-    pub test_nll: Option<f64>,
-    pub test_bits_per_dim: Option<f64>,
-    pub test_nats_per_image: Option<f64>,
-    pub lr: Option<f64>,
-    pub seconds: Option<f64>,
-    pub images_per_second: Option<f64>,
-}
+/// An epoch row as stored: `epoch`, `step` and one nullable `REAL` column per metric of
+/// [`EpochMetrics::METRICS`], read by name so that a new metric needs no edit here.
+pub(crate) struct EpochRaw(pub EpochMetrics);
 
-/// The columns of [`EpochRaw`].
-const EPOCH_COLUMN_NAMES: [&str; 10] = [
-    "epoch",
-    "step",
-    "train_nll",
-    "validation_nll",
-    "test_nll",
-    "test_bits_per_dim",
-    "test_nats_per_image",
-    "lr",
-    "seconds",
-    "images_per_second",
-];
+impl<'r> sqlx::FromRow<'r, SqliteRow> for EpochRaw {
+    fn from_row(row: &'r SqliteRow) -> std::result::Result<Self, sqlx::Error> {
+        let epoch: i64 = row.try_get("epoch")?;
+        let step: i64 = row.try_get("step")?;
+        let values = EpochMetrics::METRICS
+            .iter()
+            .map(|m| row.try_get::<Option<f64>, _>(m.name))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Self(EpochMetrics::from_values(to_u32(epoch), u64::try_from(step).unwrap_or(0), &values)))
+    }
+}
 
 /// The columns of [`EpochRaw`] for a table aliased `alias` (empty: unqualified).
 pub(crate) fn epoch_columns(alias: &str) -> String {
     let prefix = if alias.is_empty() { String::new() } else { format!("{alias}.") };
-    EPOCH_COLUMN_NAMES.iter().map(|c| format!("{prefix}{c}")).collect::<Vec<_>>().join(", ")
+    ["epoch", "step"]
+        .into_iter()
+        .chain(EpochMetrics::METRICS.iter().map(|m| m.name))
+        .map(|c| format!("{prefix}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An artefact row as stored, without its bytes.
@@ -112,17 +107,6 @@ pub(crate) const ARTEFACT_COLUMNS: &str = "a.id, a.run_id, a.epoch, a.kind, a.na
 /// Stored counts are non-negative (CHECK constraints); clamp instead of failing on hand edits.
 pub(crate) fn to_u32(v: i64) -> u32 {
     u32::try_from(v.max(0)).unwrap_or(u32::MAX)
-}
-
-/// NULL metrics were NaN when recorded.
-fn nan(v: Option<f64>) -> f64 {
-    v.unwrap_or(f64::NAN)
-}
-
-/// SQLite turns NaN into NULL anyway; saying so explicitly keeps PostgreSQL (which stores NaN)
-/// returning the same thing.
-pub(crate) fn finite_or_null(v: f64) -> Option<f64> {
-    if v.is_nan() { None } else { Some(v) }
 }
 
 impl Store {
@@ -218,22 +202,5 @@ impl Store {
             deleted_at: a.deleted_at,
             id: a.id,
         })
-    }
-}
-
-impl From<EpochRaw> for EpochRow {
-    fn from(e: EpochRaw) -> Self {
-        EpochRow {
-            epoch: to_u32(e.epoch),
-            step: u64::try_from(e.step).unwrap_or(0),
-            train_nll: nan(e.train_nll),
-            validation_nll: e.validation_nll,
-            test_nll: nan(e.test_nll),
-            test_bits_per_dim: nan(e.test_bits_per_dim),
-            test_nats_per_image: nan(e.test_nats_per_image),
-            lr: nan(e.lr),
-            seconds: nan(e.seconds),
-            images_per_second: nan(e.images_per_second),
-        }
     }
 }

@@ -7,16 +7,17 @@ mod common;
 use std::time::Duration;
 
 use common::{TempDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
+use pixelcnn_record::{ArtefactKind, EpochMetrics};
 use pixelcnn_store::{
-    Artefact, ArtefactContent, ArtefactKind, Claim, ClaimKind, ClaimRequest, EpochRow, Lease, NewArtefact,
-    RunDetail, RunStatus, Store, StoreError,
+    Artefact, ArtefactContent, Claim, ClaimKind, ClaimRequest, Lease, NewArtefact, RunDetail, RunStatus,
+    Store, StoreError,
 };
 
 /// Everything a worker's write could change about one run.
 #[derive(Debug, PartialEq)]
 struct Snapshot {
     run: RunDetail,
-    epochs: Vec<EpochRow>,
+    epochs: Vec<EpochMetrics>,
     /// Each artefact with its bytes (pictures).
     artefacts: Vec<(Artefact, Option<Vec<u8>>)>,
 }

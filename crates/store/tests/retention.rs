@@ -4,7 +4,7 @@
 mod common;
 
 use common::{TempDb, epoch_artefacts, epoch_row, new_run, worker};
-use pixelcnn_store::{Retention, Store, StoreError};
+use pixelcnn_store::{Store, StoreError};
 use serde_json::{Value, json};
 
 /// A run of configuration `hash` whose stored configuration has `checkpoint` (when given), with
@@ -36,36 +36,33 @@ async fn each_run_keeps_the_checkpoints_its_own_configuration_asks_for() {
     let two = run_with(&store, &exp, "two", Some(json!({"keep_last": 2}))).await;
     let old = run_with(&store, &exp, "old", None).await;
 
-    let candidates = store.gc_candidates(Retention::default()).await.unwrap();
+    let candidates = store.gc_candidates().await.unwrap();
     let of = |run: &str| candidates.iter().filter(|a| a.run_id == run).map(|a| a.epoch).collect::<Vec<_>>();
     assert_eq!(of(&five), Vec::<u32>::new(), "keep_last = 5 keeps all five");
     assert_eq!(of(&no_best), [1, 2, 3, 4], "keep_best = false drops the best (2), keeps the last (5)");
-    assert_eq!(of(&two), [1, 3], "keep_last = 2 keeps 4 and 5, keep_best from the fallback keeps 2");
-    assert_eq!(of(&old), [1, 3, 4], "no checkpoint section: the fallback keeps last (5) and best (2)");
-
-    // The fallback fills in only what a configuration lacks.
-    let fallback = Retention { keep_last: 3, keep_best: false };
-    let candidates = store.gc_candidates(fallback).await.unwrap();
-    let of = |run: &str| candidates.iter().filter(|a| a.run_id == run).map(|a| a.epoch).collect::<Vec<_>>();
-    assert_eq!(of(&five), Vec::<u32>::new());
-    assert_eq!(of(&no_best), [1, 2, 3, 4]);
-    assert_eq!(of(&two), [1, 2, 3]);
-    assert_eq!(of(&old), [1, 2]);
+    assert_eq!(of(&two), [1, 3], "keep_last = 2 keeps 4 and 5, keep_best's default keeps 2");
+    assert_eq!(of(&old), [1, 3, 4], "no checkpoint section: the defaults keep last (5) and best (2)");
 }
 
-#[test]
-fn a_stored_retention_of_the_wrong_kind_is_refused() {
-    let fallback = Retention::default();
-    let read = |v: Value| Retention::of_config(&v, fallback);
-    assert_eq!(read(json!({})), Ok(fallback));
-    assert_eq!(read(json!({"checkpoint": {}})), Ok(fallback));
-    assert_eq!(
-        read(json!({"checkpoint": {"keep_last": 7, "keep_best": false}})),
-        Ok(Retention { keep_last: 7, keep_best: false })
-    );
-    for bad in [json!({"keep_last": -1}), json!({"keep_last": "5"}), json!({"keep_best": 0})] {
-        assert!(read(json!({ "checkpoint": bad })).is_err(), "{bad}");
+/// gc picks the best epoch by the rule the trainer uses (`pixelcnn_record::best_epoch`):
+/// validation NLL when recorded, the earlier epoch on a tie.
+#[tokio::test]
+async fn the_best_epoch_is_the_trainers() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    let exp = store.record_experiment("levels", "").await.unwrap();
+    let run = store.create_run(&new_run(&exp, "validated", 2, 5)).await.unwrap();
+    let lease = store.claim(&run, &worker(1)).await.unwrap().expect("claimed");
+    for epoch in 1..=5 {
+        let mut row = epoch_row(epoch);
+        // Test NLL would pick 1; validation picks 3, tied with 4.
+        row.test_nll = if epoch == 1 { 0.001 } else { 0.5 };
+        row.validation_nll = Some(if epoch == 3 || epoch == 4 { 0.2 } else { 0.9 });
+        store.record_epoch(&lease, &row, &epoch_artefacts(epoch)).await.unwrap();
     }
+    let candidates = store.gc_candidates().await.unwrap();
+    let epochs: Vec<u32> = candidates.iter().filter(|a| a.run_id == run).map(|a| a.epoch).collect();
+    assert_eq!(epochs, [1, 2, 4], "last (5) and best by validation, earlier of a tie (3)");
 }
 
 #[tokio::test]
@@ -73,9 +70,18 @@ async fn gc_refuses_a_run_whose_stored_retention_is_unreadable() {
     let db = TempDb::new();
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
-    run_with(&store, &exp, "bad", Some(json!({"keep_last": "all"}))).await;
-    match store.gc_candidates(Retention::default()).await {
-        Err(err @ StoreError::BadValue { .. }) => assert!(err.to_string().contains("keep_last"), "{err}"),
-        other => panic!("expected a bad value, got {other:?}"),
+    // A value of the wrong kind is an error naming the key, never read as "keep nothing".
+    for (hash, bad) in [("minus", json!({"keep_last": -1})), ("text", json!({"keep_last": "all"}))] {
+        let run = run_with(&store, &exp, hash, Some(bad)).await;
+        match store.gc_candidates().await {
+            Err(err @ StoreError::BadValue { .. }) => {
+                assert!(err.to_string().contains("keep_last"), "{err}");
+            }
+            other => panic!("expected a bad value, got {other:?}"),
+        }
+        store.delete_run(&run).await.unwrap();
     }
+    run_with(&store, &exp, "wrong-flag", Some(json!({"keep_best": 0}))).await;
+    let err = store.gc_candidates().await.unwrap_err();
+    assert!(err.to_string().contains("keep_best"), "{err}");
 }

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use pixelcnn_record::EpochMetrics;
 use pixelcnn_store::{
-    ClaimRequest, EpochRow, Lease, NewArtefact, NewRun, NewSweep, Retention, RunFilter, RunStatus, Store,
-    Worker,
+    ClaimRequest, Lease, NewArtefact, NewRun, NewSweep, RunFilter, RunStatus, Store, Worker,
 };
 
 fn send<T: Send>(_: T) {}
@@ -16,7 +16,7 @@ fn all_futures_are_send(
     run: &NewRun,
     sweep: &NewSweep,
     w: &Worker,
-    row: &EpochRow,
+    row: &EpochMetrics,
     artefacts: &[NewArtefact],
     request: &ClaimRequest,
     filter: &RunFilter,
@@ -45,7 +45,7 @@ fn all_futures_are_send(
     send(s.artefacts("id"));
     send(s.artefact_data("id"));
     send(s.mark_artefact_deleted("id"));
-    send(s.gc_candidates(Retention::default()));
+    send(s.gc_candidates());
     send(s.list_runs(filter));
     send(s.run("id"));
     send(s.metrics(filter));

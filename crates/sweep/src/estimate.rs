@@ -50,7 +50,7 @@ mod tests {
         ];
         for ((levels, blocks, hidden, first_kernel), cpu, cuda) in expected {
             let mut config = RunConfig::default();
-            config.model.levels = levels;
+            config.model.levels = pixelcnn_config::Levels::new(levels).unwrap();
             config.model.blocks = blocks;
             config.model.hidden = hidden;
             config.model.first_kernel = first_kernel;

@@ -32,7 +32,7 @@ pub enum WorkerEvent {
     /// An epoch is recorded in the store.
     Epoch {
         /// The epoch.
-        epoch: usize,
+        epoch: u32,
         /// Its test bits/dim.
         test_bits_per_dim: f64,
     },

@@ -1,17 +1,13 @@
 //! What a sweep records before anything runs: the experiment and sweep rows, and one [`NewRun`] per
 //! planned configuration with its identity (`config_hash`) and provenance.
 
-use std::path::Path;
-
-use pixelcnn_config::Experiment;
-use pixelcnn_data::mnist::{self, MnistFiles};
+use pixelcnn_config::{Experiment, RunConfig, config_hash};
 use pixelcnn_store::{NewRun, NewSweep, Store};
 
 use crate::error::Result;
 use crate::git::GitState;
-use crate::hash::config_hash;
-use crate::preflight::{self, DataChecksums};
 use crate::scheduler::SweepOptions;
+use pixelcnn_train::preflight::{self, DataChecksums};
 
 /// Records the experiment and this sweep, and returns the runs to claim, in plan order.
 /// `checksums` are preflight's, by data folder.
@@ -60,10 +56,13 @@ pub(crate) async fn register(
     Ok(runs)
 }
 
-/// SHA-256 of each MNIST file in `dir`, by file name: part of `config_hash` and of a run's record.
-pub fn data_checksums(dir: &Path) -> Result<Vec<(String, String)>> {
-    let files = MnistFiles::locate(dir)?;
-    files.all().into_iter().map(|(name, path)| Ok((name.to_owned(), mnist::content_sha256(path)?))).collect()
+/// Checks the device and data of every configuration before anything is written
+/// ([`preflight::check`], on a blocking thread: reading the data takes a moment).
+pub(crate) async fn preflight(configs: Vec<RunConfig>) -> Result<DataChecksums> {
+    tokio::task::spawn_blocking(move || preflight::check(&configs))
+        .await
+        .expect("preflight task")
+        .map_err(Into::into)
 }
 
 /// What a run records besides its configuration: tool versions and machine, the hash of the
@@ -81,13 +80,4 @@ pub(crate) fn provenance(
         map.insert("data_sha256".into(), serde_json::Value::Object(sums));
     }
     v
-}
-
-/// A folder name that stays inside its parent whatever the experiment is called.
-pub fn safe_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
-        .collect();
-    if cleaned.trim_matches('_').is_empty() { "experiment".into() } else { cleaned }
 }

@@ -14,15 +14,16 @@
 
 use std::path::PathBuf;
 
-use pixelcnn_config::{DeviceSpec, RunConfig};
-use pixelcnn_store::{Difference, EpochRow, NewRun, RerunVerdict, RunStatus, Store, Verdict, Worker};
+use pixelcnn_config::{DeviceSpec, RunConfig, safe_name};
+use pixelcnn_record::EpochMetrics;
+use pixelcnn_store::{Difference, NewRun, RerunVerdict, RunStatus, Store, Verdict, Worker};
 
 use crate::error::{Result, SweepError};
 use crate::git::GitState;
 use crate::launch::local::{LocalLauncher, WorkerCommand};
 use crate::launch::{ClaimedRun, Launcher, settle};
 use crate::progress::Progress;
-use crate::register::{provenance, safe_name};
+use crate::register::provenance;
 use crate::slots::Slot;
 use crate::worker::{HEARTBEAT_EVERY, host_name};
 
@@ -42,7 +43,7 @@ pub struct RerunOptions {
     /// Repeat only the first N epochs (default: every recorded epoch).
     pub epochs: Option<u32>,
     /// Device to use instead of the original's configuration.
-    pub device: Option<String>,
+    pub device: Option<DeviceSpec>,
     /// Thread count to use instead of the original's.
     pub threads: Option<usize>,
     /// Run even when backend, device kind or threads differ from the original's.
@@ -68,19 +69,6 @@ pub struct RerunOutcome {
     pub verdict: Option<RerunVerdict>,
 }
 
-/// The metrics compared, in this order (timing columns are not: they measure the machine).
-fn metrics(e: &EpochRow) -> [(&'static str, Option<f64>); 7] {
-    [
-        ("step", Some(e.step as f64)),
-        ("lr", Some(e.lr)),
-        ("train_nll", Some(e.train_nll)),
-        ("validation_nll", e.validation_nll),
-        ("test_nll", Some(e.test_nll)),
-        ("test_bits_per_dim", Some(e.test_bits_per_dim)),
-        ("test_nats_per_image", Some(e.test_nats_per_image)),
-    ]
-}
-
 fn relative(a: f64, b: f64) -> f64 {
     if a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()) {
         return 0.0;
@@ -92,8 +80,8 @@ fn relative(a: f64, b: f64) -> f64 {
 /// Compares the first `epochs` epochs of two runs. `tolerance`: `None` requires bitwise equality,
 /// `Some(t)` accepts relative differences up to `t`. An epoch missing from either side differs.
 pub fn compare_epochs(
-    original: &[EpochRow],
-    rerun: &[EpochRow],
+    original: &[EpochMetrics],
+    rerun: &[EpochMetrics],
     epochs: u32,
     tolerance: Option<f64>,
 ) -> (Verdict, Option<Difference>, f64) {
@@ -101,13 +89,13 @@ pub fn compare_epochs(
     let mut first_beyond: Option<Difference> = None;
     let mut first_inexact: Option<Difference> = None;
     for epoch in 1..=epochs {
-        let find = |rows: &[EpochRow]| rows.iter().find(|e| e.epoch == epoch).cloned();
+        let find = |rows: &[EpochMetrics]| rows.iter().find(|e| e.epoch == epoch).cloned();
         let (Some(a), Some(b)) = (find(original), find(rerun)) else {
             let missing =
                 Difference { epoch, metric: "epoch missing".into(), original: f64::NAN, rerun: f64::NAN };
             return (Verdict::Differs, Some(missing), f64::INFINITY);
         };
-        for ((metric, x), (_, y)) in metrics(&a).into_iter().zip(metrics(&b)) {
+        for ((metric, x), (_, y)) in a.deterministic_values().into_iter().zip(b.deterministic_values()) {
             let (x, y) = match (x, y) {
                 (Some(x), Some(y)) => (x, y),
                 (None, None) => continue,
@@ -161,14 +149,12 @@ pub async fn rerun(options: &RerunOptions) -> Result<RerunOutcome> {
     config.train.epochs = epochs as usize;
 
     // The environment the rerun will have, resolved the way the worker will resolve it.
-    let device = options.device.clone().unwrap_or_else(|| config.device.clone());
+    let device = options.device.unwrap_or(config.device);
     let threads = options.threads.or(original.threads.map(|t| t as usize)).unwrap_or(config.threads);
-    let spec =
-        DeviceSpec::parse(&device).map_err(|message| refuse(format!("device {device:?}: {message}")))?;
     // The device and the data are checked before anything is written; their checksums are reused.
-    let planned = RunConfig { device: device.clone(), ..config.clone() };
-    let data_sums = crate::preflight::check(vec![planned]).await?;
-    let selected = pixelcnn_train::device::select(spec, threads)?;
+    let planned = RunConfig { device, ..config.clone() };
+    let data_sums = crate::register::preflight(vec![planned]).await?;
+    let selected = pixelcnn_train::device::select(device, threads)?;
     let mut changes = Vec::new();
     let original_device = original.device.clone().unwrap_or_else(|| "unknown".into());
     if device_kind(&original_device) != device_kind(&selected.info.name) {
@@ -199,7 +185,7 @@ pub async fn rerun(options: &RerunOptions) -> Result<RerunOutcome> {
         (None, String::new())
     };
 
-    let checksums = data_sums[&crate::preflight::data_dir(&config)].clone();
+    let checksums = data_sums[&pixelcnn_train::preflight::data_dir(&config)].clone();
     let git = GitState::current();
     let new_run = NewRun {
         experiment_id: original.experiment_id.clone(),
@@ -274,8 +260,8 @@ pub async fn rerun(options: &RerunOptions) -> Result<RerunOutcome> {
 mod tests {
     use super::*;
 
-    fn row(epoch: u32, test_nll: f64) -> EpochRow {
-        EpochRow {
+    fn row(epoch: u32, test_nll: f64) -> EpochMetrics {
+        EpochMetrics {
             epoch,
             step: u64::from(epoch) * 4,
             train_nll: 0.5,

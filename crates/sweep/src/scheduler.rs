@@ -6,14 +6,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pixelcnn_config::Experiment;
+use pixelcnn_config::{Experiment, safe_name};
 use pixelcnn_store::{Claim, ClaimRequest, RunStatus, SkipReason, Store};
 
 use crate::error::Result;
 use crate::launch::local::{LocalLauncher, WorkerCommand};
 use crate::launch::{ClaimedRun, Launcher, settle};
 use crate::progress::Progress;
-use crate::register::{register, safe_name};
+use crate::register::{preflight, register};
 use crate::slots::Slot;
 
 /// How to run a sweep.
@@ -62,8 +62,7 @@ pub struct SweepReport {
 pub async fn run_sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepReport> {
     // Every device and data folder is checked before the store is opened: an invalid request
     // writes nothing. The data checksums computed there give the runs their identity.
-    let checksums =
-        crate::preflight::check(experiment.runs.iter().map(|r| r.config.clone()).collect()).await?;
+    let checksums = preflight(experiment.runs.iter().map(|r| r.config.clone()).collect()).await?;
     let store = Store::open(&options.db_url).await?;
     for id in store.mark_stale_running_as_interrupted(options.stale_after).await? {
         tracing::warn!("run {id} was left running with a stale heartbeat: marked interrupted");

@@ -1,6 +1,7 @@
 //! Local device slots: where this machine can run workers at once. A slot is fixed before a claim
 //! because the claim records it (device, threads) with the run.
 
+use pixelcnn_config::DeviceSpec;
 use pixelcnn_store::Worker;
 
 use crate::worker::host_name;
@@ -8,7 +9,7 @@ use crate::worker::host_name;
 /// A place a worker can run: a device override and a thread count.
 #[derive(Debug, Clone)]
 pub(crate) struct Slot {
-    pub(crate) device: Option<String>,
+    pub(crate) device: Option<DeviceSpec>,
     pub(crate) threads: Option<usize>,
 }
 
@@ -20,7 +21,7 @@ impl Slot {
         if cuda > 0 {
             return (0..cuda)
                 .flat_map(|d| {
-                    (0..parallel).map(move |_| Self { device: Some(format!("cuda:{d}")), threads: None })
+                    (0..parallel).map(move |_| Self { device: Some(DeviceSpec::Cuda(d)), threads: None })
                 })
                 .collect();
         }
@@ -34,7 +35,7 @@ impl Slot {
         Worker {
             pid: std::process::id(),
             host: host_name(),
-            device: self.device.clone(),
+            device: self.device.map(|d| d.to_string()),
             threads: self.threads.and_then(|t| u32::try_from(t).ok()),
         }
     }

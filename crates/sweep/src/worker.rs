@@ -10,12 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use pixelcnn_config::RunConfig;
-use pixelcnn_store::{
-    ArtefactContent, ArtefactKind, EpochRow, Lease, NewArtefact, RunStatus, Store, StoreError, Worker,
-};
+use pixelcnn_config::{DeviceSpec, RunConfig};
+use pixelcnn_record::EpochMetrics;
+use pixelcnn_store::{ArtefactContent, Lease, NewArtefact, RunStatus, Store, StoreError, Worker};
 use pixelcnn_train::checkpoint::file_name;
-use pixelcnn_train::{Artefact, EpochMetrics, RunObserver, RunStart, StepProgress, TrainError, Trainer};
+use pixelcnn_train::{Artefact, RunObserver, RunStart, StepProgress, TrainError, Trainer};
 use sha2::{Digest, Sha256};
 use tokio::runtime::Runtime;
 
@@ -43,7 +42,7 @@ pub struct WorkerArgs {
     /// Last completed epoch: resume from its checkpoint (0: fresh).
     pub from_epoch: u32,
     /// Device placement chosen by the scheduler (overrides `device = "auto"`).
-    pub device: Option<String>,
+    pub device: Option<DeviceSpec>,
     /// Threads chosen by the scheduler.
     pub threads: Option<usize>,
 }
@@ -81,14 +80,14 @@ fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, lease: &Lease, flags: &
     let mut config: RunConfig = serde_json::from_value(detail.config)
         .map_err(|e| SweepError::StoredConfig { run: args.run_id.clone(), message: e.to_string() })?;
     config.train.epochs = detail.epochs_target as usize;
-    if let Some(device) = &args.device {
-        config.device.clone_from(device);
+    if let Some(device) = args.device {
+        config.device = device;
     }
     if let Some(threads) = args.threads {
         config.threads = threads;
     }
     let trainer = if args.from_epoch > 0 {
-        let ckpt = args.out.join("checkpoints").join(file_name(args.from_epoch as usize));
+        let ckpt = args.out.join("checkpoints").join(file_name(args.from_epoch));
         Trainer::resume(&ckpt, config, &args.out)?
     } else {
         Trainer::new(config, &args.out)?
@@ -172,15 +171,12 @@ impl RunObserver for StoreObserver<'_> {
     }
 
     fn epoch(&mut self, m: &EpochMetrics, artefacts: &[Artefact]) -> std::result::Result<(), String> {
-        let row = epoch_row(m);
         let artefacts = artefacts
             .iter()
             .map(new_artefact)
             .collect::<std::io::Result<Vec<_>>>()
             .map_err(|e| e.to_string())?;
-        self.rt
-            .block_on(self.store.record_epoch(self.lease, &row, &artefacts))
-            .map_err(|e| self.stopping(e))?;
+        self.rt.block_on(self.store.record_epoch(self.lease, m, &artefacts)).map_err(|e| self.stopping(e))?;
         emit(&WorkerEvent::Epoch { epoch: m.epoch, test_bits_per_dim: m.test_bits_per_dim });
         Ok(())
     }
@@ -210,42 +206,19 @@ impl RunObserver for StoreObserver<'_> {
     }
 }
 
-fn epoch_row(m: &EpochMetrics) -> EpochRow {
-    EpochRow {
-        epoch: u32::try_from(m.epoch).unwrap_or(u32::MAX),
-        step: m.step,
-        train_nll: m.train_nll,
-        validation_nll: m.validation_nll,
-        test_nll: m.test_nll,
-        test_bits_per_dim: m.test_bits_per_dim,
-        test_nats_per_image: m.test_nats_per_image,
-        lr: m.lr,
-        seconds: m.seconds,
-        images_per_second: m.images_per_second,
-    }
-}
-
 fn new_artefact(a: &Artefact) -> std::io::Result<NewArtefact> {
     let bytes = std::fs::read(&a.path)?;
     let name = a.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let (kind, media_type, content) = match a.kind {
-        pixelcnn_train::ArtefactKind::Samples => {
-            (ArtefactKind::Samples, "image/png", ArtefactContent::Blob(bytes))
+    let content = if a.kind.is_picture() {
+        ArtefactContent::Blob(bytes)
+    } else {
+        ArtefactContent::File {
+            path: a.path.display().to_string(),
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            size_bytes: Some(bytes.len() as u64),
         }
-        pixelcnn_train::ArtefactKind::Completion => {
-            (ArtefactKind::Completion, "image/png", ArtefactContent::Blob(bytes))
-        }
-        pixelcnn_train::ArtefactKind::Checkpoint => (
-            ArtefactKind::Checkpoint,
-            "application/octet-stream",
-            ArtefactContent::File {
-                path: a.path.display().to_string(),
-                sha256: hex::encode(Sha256::digest(&bytes)),
-                size_bytes: Some(bytes.len() as u64),
-            },
-        ),
     };
-    Ok(NewArtefact { kind, name, media_type: media_type.into(), content })
+    Ok(NewArtefact { kind: a.kind, name, media_type: a.kind.media_type().into(), content })
 }
 
 /// This machine's name, for run records.

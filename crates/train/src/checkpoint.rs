@@ -12,11 +12,11 @@ use burn::store::{ModuleRecord, RecordError};
 use burn::tensor::{Bytes, Device};
 use pixelcnn_config::RunConfig;
 use pixelcnn_model::Model;
+use pixelcnn_record::{EpochMetrics, Retention};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Result, TrainError};
-use crate::metrics::EpochMetrics;
 
 const MAGIC: &[u8; 16] = b"PIXELCNN-CKPT-v1";
 
@@ -123,13 +123,13 @@ fn temporary_name(path: &Path) -> PathBuf {
 }
 
 /// File name of the checkpoint after `epoch`.
-pub fn file_name(epoch: usize) -> String {
+pub fn file_name(epoch: u32) -> String {
     format!("epoch-{epoch:04}.ckpt")
 }
 
 /// The checkpoints in `dir`, by epoch.
-pub fn list(dir: &Path) -> Vec<(usize, PathBuf)> {
-    let mut found: Vec<(usize, PathBuf)> = std::fs::read_dir(dir)
+pub fn list(dir: &Path) -> Vec<(u32, PathBuf)> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
@@ -143,14 +143,14 @@ pub fn list(dir: &Path) -> Vec<(usize, PathBuf)> {
     found
 }
 
-/// Deletes the checkpoints of `dir` that retention does not keep: the `keep_last` most recent, and
-/// the best epoch's when `best` is given. Returns the deleted paths.
-pub fn prune(dir: &Path, keep_last: usize, best: Option<usize>) -> Result<Vec<PathBuf>> {
+/// Deletes the checkpoints of `dir` that `retention` does not keep, given the run's best epoch.
+/// Returns the deleted paths.
+pub fn prune(dir: &Path, retention: &Retention, best: Option<u32>) -> Result<Vec<PathBuf>> {
     let all = list(dir);
-    let recent_from = all.len().saturating_sub(keep_last);
+    let kept = retention.kept(&all.iter().map(|(epoch, _)| *epoch).collect(), best);
     let mut removed = Vec::new();
-    for (i, (epoch, path)) in all.into_iter().enumerate() {
-        if i >= recent_from || Some(epoch) == best {
+    for (epoch, path) in all {
+        if kept.contains(&epoch) {
             continue;
         }
         std::fs::remove_file(&path).map_err(|source| TrainError::Io { path: path.clone(), source })?;

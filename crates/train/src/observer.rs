@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
+use pixelcnn_record::{ArtefactKind, EpochMetrics};
 use serde::{Deserialize, Serialize};
 
 use crate::device::DeviceInfo;
-use crate::metrics::EpochMetrics;
 
 /// Facts known once the run is set up.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,25 +46,13 @@ pub struct StepProgress {
     pub images_per_second: f64,
 }
 
-/// Kind of file a run produces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ArtefactKind {
-    /// Grid of images sampled from scratch (PNG).
-    Samples,
-    /// Occluded test images above their completions (PNG).
-    Completion,
-    /// Epoch checkpoint.
-    Checkpoint,
-}
-
 /// A file written by the run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Artefact {
     /// What it is.
     pub kind: ArtefactKind,
     /// Epoch it belongs to.
-    pub epoch: usize,
+    pub epoch: u32,
     /// Where it is.
     pub path: PathBuf,
 }

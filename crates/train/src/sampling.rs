@@ -5,13 +5,14 @@
 
 use std::path::Path;
 
-use pixelcnn_config::ConfigError;
+use pixelcnn_config::Sampler;
 use pixelcnn_data::QuantisedSplit;
-use pixelcnn_model::{Model, Sampler, UnknownSampler};
+use pixelcnn_model::Model;
+use pixelcnn_record::ArtefactKind;
 
 use crate::error::{Result, TrainError};
 use crate::images::grid_png;
-use crate::observer::{Artefact, ArtefactKind};
+use crate::observer::Artefact;
 use crate::rng::{Stream, stream};
 
 /// Images per row of the sample grid (the seed's 10x10 figure).
@@ -23,7 +24,7 @@ pub struct SampleRequest {
     /// Run seed.
     pub seed: u64,
     /// Epoch whose streams to use.
-    pub epoch: usize,
+    pub epoch: u32,
     /// Images from scratch (0: none).
     pub count: usize,
     /// Test images to complete (0: none).
@@ -43,16 +44,12 @@ pub struct SampleFiles {
     pub completion: Option<Vec<u8>>,
 }
 
-/// The sampler a run configuration's `sample.sampler` names. Validation already rejects unknown
-/// names; this repeats the check for configurations that skipped it (e.g. built in code).
-pub fn configured_sampler(name: &str) -> Result<Sampler> {
-    name.parse().map_err(|e: UnknownSampler| {
-        TrainError::Config(ConfigError::InvalidValue {
-            origin: "run configuration".into(),
-            key: "sample.sampler".into(),
-            message: e.to_string(),
-        })
-    })
+/// The model crate's implementation of the sampler a configuration names.
+pub fn implementation(sampler: Sampler) -> pixelcnn_model::Sampler {
+    match sampler {
+        Sampler::Cached => pixelcnn_model::Sampler::Cached,
+        Sampler::Naive => pixelcnn_model::Sampler::Naive,
+    }
 }
 
 impl SampleRequest {
@@ -60,17 +57,17 @@ impl SampleRequest {
     pub fn run(&self, model: &Model, test: &QuantisedSplit) -> Result<SampleFiles> {
         let (h, w) = test.shape();
         let q = model.levels();
+        let sampler = implementation(self.sampler);
         let samples = (self.count > 0).then(|| {
-            let mut rng = stream(self.seed, Stream::Samples, self.epoch);
-            let levels = self.sampler.sample(model, [self.count, h, w], &mut rng);
+            let mut rng = stream(self.seed, Stream::Samples, self.epoch as usize);
+            let levels = sampler.sample(model, [self.count, h, w], &mut rng);
             grid_png(&levels, [self.count, h, w], q, PER_ROW)
         });
         let n = self.complete.min(test.len());
         let completion = (n > 0).then(|| {
             let originals: Vec<u8> = (0..n).flat_map(|i| test.image(i).iter().copied()).collect();
-            let mut rng = stream(self.seed, Stream::Completion, self.epoch);
-            let completed =
-                self.sampler.complete(model, &originals, [n, h, w], self.occlude_from_row, &mut rng);
+            let mut rng = stream(self.seed, Stream::Completion, self.epoch as usize);
+            let completed = sampler.complete(model, &originals, [n, h, w], self.occlude_from_row, &mut rng);
             let mut occluded = originals;
             for image in occluded.chunks_mut(h * w) {
                 image[self.occlude_from_row * w..].fill(0);
@@ -84,18 +81,14 @@ impl SampleRequest {
 
 impl SampleFiles {
     /// Writes the pictures into `dir` as `samples-epoch-NNNN.png` and `completion-epoch-NNNN.png`.
-    pub fn write(&self, dir: &Path, epoch: usize) -> Result<Vec<Artefact>> {
+    pub fn write(&self, dir: &Path, epoch: u32) -> Result<Vec<Artefact>> {
         std::fs::create_dir_all(dir).map_err(|source| TrainError::Io { path: dir.to_owned(), source })?;
         let mut artefacts = Vec::new();
         for (kind, bytes) in
             [(ArtefactKind::Samples, &self.samples), (ArtefactKind::Completion, &self.completion)]
         {
             let Some(bytes) = bytes else { continue };
-            let name = match kind {
-                ArtefactKind::Samples => "samples",
-                _ => "completion",
-            };
-            let path = dir.join(format!("{name}-epoch-{epoch:04}.png"));
+            let path = dir.join(format!("{kind}-epoch-{epoch:04}.png"));
             std::fs::write(&path, bytes).map_err(|source| TrainError::Io { path: path.clone(), source })?;
             artefacts.push(Artefact { kind, epoch, path });
         }
@@ -106,7 +99,7 @@ impl SampleFiles {
 #[cfg(test)]
 mod tests {
     use burn::tensor::Device;
-    use pixelcnn_config::{DeviceSpec, SampleConfig};
+    use pixelcnn_config::DeviceSpec;
     use pixelcnn_model::PixelCnnConfig;
 
     use super::*;
@@ -135,24 +128,25 @@ mod tests {
             let dims = [3, 7, 6];
             for seed in 0..2 {
                 let rng = || stream(seed, Stream::Samples, 1);
-                let naive = Sampler::Naive.sample(&model, dims, &mut rng());
-                assert_eq!(Sampler::Cached.sample(&model, dims, &mut rng()), naive, "{device:?} seed {seed}");
-                let naive = Sampler::Naive.complete(&model, &naive, dims, 3, &mut rng());
-                let cached = Sampler::Cached.complete(&model, &naive, dims, 3, &mut rng());
+                let naive = pixelcnn_model::Sampler::Naive.sample(&model, dims, &mut rng());
+                assert_eq!(
+                    pixelcnn_model::Sampler::Cached.sample(&model, dims, &mut rng()),
+                    naive,
+                    "{device:?} seed {seed}"
+                );
+                let naive = pixelcnn_model::Sampler::Naive.complete(&model, &naive, dims, 3, &mut rng());
+                let cached = pixelcnn_model::Sampler::Cached.complete(&model, &naive, dims, 3, &mut rng());
                 assert_eq!(cached, naive, "{device:?} seed {seed}, completion");
             }
         }
     }
 
-    /// Every name the configuration accepts is a sampler, the configuration's default is the
-    /// model crate's default, and anything else is a configuration error naming the key.
+    /// The configuration's default sampler is the model crate's default, and each choice maps to
+    /// the implementation of the same kind.
     #[test]
-    fn configured_samplers_match_the_model_crate() {
-        for name in SampleConfig::SAMPLERS {
-            assert_eq!(configured_sampler(name).unwrap().name(), *name);
-        }
-        assert_eq!(configured_sampler(&SampleConfig::default().sampler).unwrap(), Sampler::default());
-        let err = configured_sampler("fast").unwrap_err();
-        assert!(err.to_string().contains("sample.sampler"), "{err}");
+    fn configured_samplers_map_to_the_model_crate() {
+        assert_eq!(implementation(Sampler::default()), pixelcnn_model::Sampler::default());
+        assert_eq!(implementation(Sampler::Naive), pixelcnn_model::Sampler::Naive);
+        assert_eq!(implementation(Sampler::Cached), pixelcnn_model::Sampler::Cached);
     }
 }

@@ -8,17 +8,18 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Bytes, Device, Tensor};
-use pixelcnn_config::{DeviceSpec, ModelFamily, RunConfig, first_identity_difference};
-use pixelcnn_data::{DataLimits, Levels, Mnist, QuantisedSplit, mnist};
+use pixelcnn_config::{ModelFamily, RunConfig, first_identity_difference};
+use pixelcnn_data::{DataLimits, Mnist, QuantisedSplit};
 use pixelcnn_model::{Model, ModelConfig, PixelCnnConfig, nll_per_pixel};
+use pixelcnn_record::{ArtefactKind, EpochMetrics, best_epoch, bits_per_dim};
 
 use crate::checkpoint::{self, Checkpoint, CheckpointHeader, RunPosition};
 use crate::device::{self, SelectedDevice};
 use crate::error::{Result, TrainError};
 use crate::evaluate::mean_nll;
-use crate::metrics::{EpochMetrics, bits_per_dim};
-use crate::observer::{Artefact, ArtefactKind, RunObserver, RunStart, StepProgress};
+use crate::observer::{Artefact, RunObserver, RunStart, StepProgress};
 use crate::optim::{KerasAdam, clip_global_norm};
+use crate::preflight::data_dir;
 use crate::sampling;
 
 /// Steps between reads of the training loss (each read waits for the device).
@@ -49,7 +50,7 @@ pub fn model_config(config: &RunConfig) -> ModelConfig {
     let m = &config.model;
     match m.family {
         ModelFamily::PixelCnn => ModelConfig::PixelCnn(
-            PixelCnnConfig::new(m.levels)
+            PixelCnnConfig::new(m.levels.get())
                 .with_blocks(m.blocks)
                 .with_hidden(m.hidden)
                 .with_first_kernel(m.first_kernel),
@@ -60,7 +61,7 @@ pub fn model_config(config: &RunConfig) -> ModelConfig {
 impl Trainer {
     /// Sets up a fresh run writing into `out_dir`.
     pub fn new(config: RunConfig, out_dir: &Path) -> Result<Self> {
-        let selected = select_device(&config)?;
+        let selected = device::select(config.device, config.threads)?;
         let train_device = selected.device.clone().autodiff();
         // Initialisation draws from the backend's generator: seed it first.
         train_device.seed(config.seed);
@@ -129,14 +130,13 @@ impl Trainer {
         for epoch in self.position.epoch + 1..=self.config.train.epochs {
             let metrics = self.train_epoch(epoch, steps_per_epoch, observer)?;
             observer.may_write().map_err(TrainError::Stopped)?;
-            let mut artefacts = self.sample_if_due(epoch)?;
+            let mut artefacts = self.sample_if_due(metrics.epoch)?;
             // Sampling can take minutes: ask again right before the checkpoint.
             observer.may_write().map_err(TrainError::Stopped)?;
             artefacts.push(self.save_checkpoint(&dir, &metrics)?);
             observer.epoch(&metrics, &artefacts).map_err(TrainError::Stopped)?;
-            let keep = &self.config.checkpoint;
-            let best = keep.keep_best.then(|| self.position.best.as_ref().map(|b| b.epoch)).flatten();
-            let pruned = checkpoint::prune(&dir, keep.keep_last, best)?;
+            let best = self.position.best.as_ref().map(|b| b.epoch);
+            let pruned = checkpoint::prune(&dir, &self.config.checkpoint, best)?;
             if !pruned.is_empty() {
                 observer.pruned(&pruned);
             }
@@ -197,7 +197,7 @@ impl Trainer {
         let test_nll = mean_nll(&model, &self.data.test, t.batch_size, device);
         let validation_nll = self.data.validation.as_ref().map(|v| mean_nll(&model, v, t.batch_size, device));
         let metrics = EpochMetrics {
-            epoch,
+            epoch: u32::try_from(epoch).expect("epochs fit in u32"),
             step: self.position.step,
             train_nll: last_loss,
             validation_nll,
@@ -208,18 +208,17 @@ impl Trainer {
             seconds: started.elapsed().as_secs_f64(),
             images_per_second: order.len() as f64 / train_seconds,
         };
-        let better = self.position.best.as_ref().is_none_or(|b| metrics.selection_nll() < b.selection_nll());
-        if better {
-            self.position.best = Some(metrics.clone());
-        }
         self.position.epoch = epoch;
         self.position.history.push(metrics.clone());
+        let best = best_epoch(&self.position.history).map(|b| b.epoch);
+        self.position.best = self.position.history.iter().find(|m| Some(m.epoch) == best).cloned();
         Ok(metrics)
     }
 
-    fn sample_if_due(&self, epoch: usize) -> Result<Vec<Artefact>> {
+    fn sample_if_due(&self, epoch: u32) -> Result<Vec<Artefact>> {
         let s = &self.config.sample;
-        let due = epoch == self.config.train.epochs || (s.every > 0 && epoch.is_multiple_of(s.every));
+        let n = epoch as usize;
+        let due = n == self.config.train.epochs || (s.every > 0 && n.is_multiple_of(s.every));
         if !due {
             return Ok(Vec::new());
         }
@@ -230,7 +229,7 @@ impl Trainer {
             count: s.count,
             complete: s.complete,
             occlude_from_row: s.occlude_from_row,
-            sampler: sampling::configured_sampler(&s.sampler)?,
+            sampler: s.sampler,
         }
         .run(&model, &self.data.test)?;
         let dir = self.out_dir.join("samples");
@@ -252,26 +251,15 @@ impl Trainer {
     }
 }
 
-fn select_device(config: &RunConfig) -> Result<SelectedDevice> {
-    let spec = DeviceSpec::parse(&config.device).map_err(|message| {
-        TrainError::Config(pixelcnn_config::ConfigError::InvalidValue {
-            origin: "configuration".into(),
-            key: "device".into(),
-            message,
-        })
-    })?;
-    device::select(spec, config.threads)
-}
-
 fn load_data(config: &RunConfig) -> Result<RunData> {
-    let dir = config.data.dir.clone().unwrap_or_else(mnist::default_dir);
+    let dir = data_dir(config);
     let limits = DataLimits {
         train_limit: config.data.train_limit,
         test_limit: config.data.test_limit,
         validation_size: config.data.validation_size,
     };
     let mnist = Mnist::load(&dir, &limits)?;
-    let levels = Levels::new(config.model.levels)?;
+    let levels = config.model.levels;
     Ok(RunData {
         train: QuantisedSplit::new(&mnist.train, levels),
         validation: mnist.validation.as_ref().map(|v| QuantisedSplit::new(v, levels)),

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use pixelcnn_config::{DeviceSpec, ModelFamily, RunConfig};
-use pixelcnn_data::{DataLimits, Levels, Mnist, QuantisedSplit, mnist};
+use pixelcnn_data::{DataLimits, Mnist, QuantisedSplit, mnist};
+use pixelcnn_record::{EpochMetrics, Retention, bits_per_dim};
 use pixelcnn_train::checkpoint::{self, Checkpoint, CheckpointHeader, RunPosition};
-use pixelcnn_train::{EpochMetrics, RunObserver, TrainError, Trainer, device, mean_nll};
+use pixelcnn_train::{RunObserver, TrainError, Trainer, device, mean_nll};
 use sha2::{Digest, Sha256};
 
 use common::{THREADS, tiny_config, training_lock};
@@ -20,6 +21,11 @@ fn touch(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, name).expect("write fake file");
     path
+}
+
+/// Keep the last `n` and the best.
+fn keep(keep_last: usize) -> Retention {
+    Retention { keep_last, keep_best: true }
 }
 
 fn names(dir: &Path) -> BTreeSet<String> {
@@ -42,7 +48,7 @@ fn list_orders_checkpoints_by_epoch_and_ignores_other_files() {
     for name in ["epoch-abcd.ckpt", "epoch-0003.ckpt.tmp-17", "samples-epoch-0001.png", "notes.txt"] {
         touch(dir.path(), name);
     }
-    let listed: Vec<(usize, String)> = checkpoint::list(dir.path())
+    let listed: Vec<(u32, String)> = checkpoint::list(dir.path())
         .into_iter()
         .map(|(e, p)| (e, p.file_name().unwrap().to_string_lossy().into_owned()))
         .collect();
@@ -68,7 +74,7 @@ fn prune_keeps_the_last_and_the_best() {
     touch(dir.path(), "notes.txt");
 
     // Keep the last two and epoch 3 (the best).
-    let removed = checkpoint::prune(dir.path(), 2, Some(3)).expect("prune");
+    let removed = checkpoint::prune(dir.path(), &keep(2), Some(3)).expect("prune");
     let removed: BTreeSet<String> =
         removed.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert_eq!(removed, set(&["epoch-0001.ckpt", "epoch-0002.ckpt", "epoch-0004.ckpt"]));
@@ -78,14 +84,14 @@ fn prune_keeps_the_last_and_the_best() {
     );
 
     // The best among the last: nothing extra is kept; without a best only the last stays.
-    let removed = checkpoint::prune(dir.path(), 2, Some(6)).expect("prune");
+    let removed = checkpoint::prune(dir.path(), &keep(2), Some(6)).expect("prune");
     assert_eq!(removed, vec![dir.path().join("epoch-0003.ckpt")]);
-    let removed = checkpoint::prune(dir.path(), 1, None).expect("prune");
+    let removed = checkpoint::prune(dir.path(), &keep(1), None).expect("prune");
     assert_eq!(removed, vec![dir.path().join("epoch-0005.ckpt")]);
     assert_eq!(names(dir.path()), set(&["epoch-0006.ckpt", "notes.txt"]));
 
     // Keeping more than exist removes nothing.
-    assert!(checkpoint::prune(dir.path(), 10, None).expect("prune").is_empty());
+    assert!(checkpoint::prune(dir.path(), &keep(10), None).expect("prune").is_empty());
 }
 
 /// Records epochs and pruned files.
@@ -130,15 +136,16 @@ fn run_with_retention(config: &RunConfig) -> (tempfile::TempDir, Vec<EpochMetric
     (dir, history, observer.pruned)
 }
 
-fn remaining_epochs(dir: &Path) -> BTreeSet<usize> {
+fn remaining_epochs(dir: &Path) -> BTreeSet<u32> {
     checkpoint::list(&dir.join("checkpoints")).into_iter().map(|(e, _)| e).collect()
 }
 
-fn best_epoch(history: &[EpochMetrics]) -> usize {
-    // The first epoch with the lowest selection NLL (a later tie is not better).
+fn best_epoch(history: &[EpochMetrics]) -> u32 {
+    // The first epoch with the lowest validation NLL, else test NLL (a later tie is not better).
+    let selection = |m: &EpochMetrics| m.validation_nll.unwrap_or(m.test_nll);
     let mut best = &history[0];
     for m in history {
-        if m.selection_nll() < best.selection_nll() {
+        if selection(m) < selection(best) {
             best = m;
         }
     }
@@ -149,7 +156,7 @@ fn best_epoch(history: &[EpochMetrics]) -> usize {
 fn a_real_run_keeps_only_the_last_and_the_best() {
     let (dir, history, pruned) = run_with_retention(&retention_config(1, true));
     let last = history.last().expect("epochs").epoch;
-    let expected: BTreeSet<usize> = [last, best_epoch(&history)].into();
+    let expected: BTreeSet<u32> = [last, best_epoch(&history)].into();
     assert_eq!(remaining_epochs(dir.path()), expected, "history: {history:#?}");
     // Everything else was deleted and reported as such.
     let pruned: BTreeSet<PathBuf> = pruned.into_iter().collect();
@@ -163,7 +170,7 @@ fn a_real_run_keeps_only_the_last_and_the_best() {
     let path = dir.path().join("checkpoints").join(checkpoint::file_name(last));
     let header = Checkpoint::read(&path).expect("last checkpoint reads").header;
     assert_eq!(header.position.best.map(|b| b.epoch), Some(best));
-    assert_eq!(header.position.epoch, last);
+    assert_eq!(header.position.epoch, last as usize);
     assert_eq!(header.position.history, history, "the header's history is exact");
 }
 
@@ -248,7 +255,7 @@ fn a_checkpoint_from_before_model_families_loads_and_resumes_bit_for_bit() {
     let model = ckpt.model(path, &device).expect("the old model section loads");
     let limits = DataLimits { train_limit: Some(1), test_limit: Some(64), validation_size: 0 };
     let data = Mnist::load(&mnist::default_dir(), &limits).expect("real MNIST is installed");
-    let test = QuantisedSplit::new(&data.test, Levels::new(2).expect("valid q"));
+    let test = QuantisedSplit::new(&data.test, pixelcnn_config::Levels::new(2).expect("valid q"));
     let recorded = &ckpt.header.position.history[0];
     assert_eq!(mean_nll(&model, &test, 64, &device), recorded.test_nll);
 
@@ -382,12 +389,12 @@ fn header_numbers_survive_a_write_and_read_exactly() {
         .map(|i| {
             let x = 0.1 + f64::from(i) * 0.013_579_246_8 + hard[0] * 1e-9;
             EpochMetrics {
-                epoch: i as usize + 1,
+                epoch: i + 1,
                 step: u64::from(i) * 469,
                 train_nll: if i < 2 { hard[i as usize] } else { x.sin().abs() },
                 validation_nll: Some(x.cos().abs()),
                 test_nll: x.sqrt(),
-                test_bits_per_dim: pixelcnn_train::bits_per_dim(x.sqrt()),
+                test_bits_per_dim: bits_per_dim(x.sqrt()),
                 test_nats_per_image: x.sqrt() * 784.0,
                 lr: lr * (1.0 - x / 1e3),
                 seconds: x.exp(),

@@ -9,7 +9,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use pixelcnn_config::RunConfig;
-use pixelcnn_train::{EpochMetrics, TrainError, Trainer, checkpoint};
+use pixelcnn_record::EpochMetrics;
+use pixelcnn_train::{TrainError, Trainer, checkpoint};
 
 use common::{Recorder, tiny_config, training_lock, untimed};
 
@@ -120,7 +121,7 @@ fn resume_continues_bitwise(device: &str) {
     assert_eq!(bits(&recorder.epochs), bits(&uninterrupted[1..]), "{device}: epochs 2-3 after resume");
     // The returned history includes epoch 1, read back from the checkpoint.
     assert_eq!(bits(&history), bits(uninterrupted), "{device}: full history after resume");
-    let files: Vec<usize> =
+    let files: Vec<u32> =
         checkpoint::list(&dir.path().join("checkpoints")).into_iter().map(|(e, _)| e).collect();
     assert_eq!(files, vec![1, 2, 3], "{device}: checkpoints after resume");
 }

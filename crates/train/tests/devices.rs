@@ -63,10 +63,6 @@ fn a_run_on_missing_cuda_fails_before_training() {
     let err = Trainer::new(tiny_config("cuda", 2, 1), dir.path()).err().expect("no CUDA here");
     assert!(matches!(err, TrainError::NoCuda { requested: 0, found: 0 }), "{err:?}");
     assert!(!dir.path().join("checkpoints").exists(), "nothing was written");
-
-    let err = Trainer::new(tiny_config("gpu", 2, 1), dir.path()).err().expect("not a device");
-    assert!(matches!(err, TrainError::Config(_)), "{err:?}");
-    assert!(err.to_string().contains("gpu"), "{err}");
 }
 
 #[test]

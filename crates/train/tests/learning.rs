@@ -6,7 +6,7 @@ mod common;
 
 use burn::tensor::Device;
 use pixelcnn_config::{DeviceSpec, RunConfig};
-use pixelcnn_data::{DataLimits, Levels, Mnist, QuantisedSplit, mnist};
+use pixelcnn_data::{DataLimits, Mnist, QuantisedSplit, mnist};
 use pixelcnn_train::{Trainer, device, mean_nll, model_config};
 
 use common::{Recorder, THREADS, tiny_config, training_lock};
@@ -29,7 +29,7 @@ fn config(levels: usize, seed: u64) -> RunConfig {
 fn untrained_test_nll(config: &RunConfig, device: &Device) -> f64 {
     let limits = DataLimits { train_limit: Some(1), test_limit: config.data.test_limit, validation_size: 0 };
     let data = Mnist::load(&mnist::default_dir(), &limits).expect("real MNIST is installed");
-    let test = QuantisedSplit::new(&data.test, Levels::new(config.model.levels).expect("valid q"));
+    let test = QuantisedSplit::new(&data.test, config.model.levels);
     device.seed(config.seed);
     let model = model_config(config).init(device);
     mean_nll(&model, &test, config.train.batch_size, device)

@@ -6,9 +6,8 @@
 
 use std::path::PathBuf;
 
-use pixelcnn_store::{
-    ArtefactContent, ArtefactKind, EpochRow, Lease, NewArtefact, NewRun, Store, Worker, url_from_path,
-};
+use pixelcnn_record::{ArtefactKind, EpochMetrics};
+use pixelcnn_store::{ArtefactContent, Lease, NewArtefact, NewRun, Store, Worker, url_from_path};
 use serde_json::json;
 
 /// A temporary folder holding one database file (not created yet).
@@ -73,9 +72,9 @@ pub async fn claimed_run(store: &Store, experiment_id: &str, hash: &str, epochs:
 }
 
 /// Metrics of epoch `epoch`, decreasing with it.
-pub fn epoch_row(epoch: u32) -> EpochRow {
+pub fn epoch_row(epoch: u32) -> EpochMetrics {
     let nll = 1.0 / f64::from(epoch + 1);
-    EpochRow {
+    EpochMetrics {
         epoch,
         step: u64::from(epoch) * 100,
         train_nll: nll + 0.01,

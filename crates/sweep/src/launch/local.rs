@@ -105,8 +105,8 @@ impl WorkerJob {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
-        if let Some(device) = &self.slot.device {
-            cmd.args(["--device", device]);
+        if let Some(device) = self.slot.device {
+            cmd.args(["--device", &device.to_string()]);
         }
         if let Some(threads) = self.slot.threads {
             cmd.args(["--threads", &threads.to_string()]);

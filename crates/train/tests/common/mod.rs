@@ -3,8 +3,9 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use pixelcnn_config::{ModelConfig, RunConfig};
-use pixelcnn_train::{EpochMetrics, RunObserver, StepProgress};
+use pixelcnn_config::{Levels, ModelConfig, RunConfig};
+use pixelcnn_record::EpochMetrics;
+use pixelcnn_train::{RunObserver, StepProgress};
 
 /// Threads every test asks for. Flex sizes rayon's global pool once per process, so a test binary
 /// must always ask for the same count. One thread: the test harness already runs tests side by
@@ -26,9 +27,11 @@ pub fn training_lock() -> MutexGuard<'static, ()> {
 /// A small run on real MNIST: `blocks` residual blocks of width `hidden`, `train` training images,
 /// `test` test images, no pictures, keep every checkpoint.
 pub fn tiny_config(device: &str, levels: usize, seed: u64) -> RunConfig {
-    let mut config = RunConfig { seed, device: device.into(), threads: THREADS, ..RunConfig::default() };
+    let device = device.parse().expect("a device name");
+    let mut config = RunConfig { seed, device, threads: THREADS, ..RunConfig::default() };
     config.data.train_limit = Some(256);
     config.data.test_limit = Some(64);
+    let levels = Levels::new(levels).expect("2..=256 levels");
     config.model = ModelConfig { levels, blocks: 1, hidden: 4, first_kernel: 7, ..ModelConfig::default() };
     config.train.epochs = 3;
     config.train.batch_size = 32;

@@ -1,7 +1,6 @@
 //! What can be checked before anything is written: an invalid request changes nothing. Before a
 //! sweep opens its store (and before `rerun` or `train` write anything), every planned run's
-//! `device` is resolved on this machine by the rule the worker applies
-//! ([`pixelcnn_train::device::check`]), and every distinct data folder is checked to hold the four
+//! `device` is resolved on this machine by the rule the trainer applies ([`crate::device::check`]), and every distinct data folder is checked to hold the four
 //! MNIST IDX files, readable and well-formed ([`pixelcnn_data::mnist::check_dir`]: magic numbers,
 //! dimensions against lengths, gzip streams, image and label counts), each read once as a stream.
 //! The checksums that check computes are the ones a run's identity needs, so callers reuse them
@@ -10,10 +9,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use pixelcnn_config::{ConfigError, DeviceSpec, RunConfig};
+use pixelcnn_config::{DeviceSpec, RunConfig};
 use pixelcnn_data::DataError;
 use pixelcnn_data::mnist::{self, CheckedFiles};
-use pixelcnn_train::TrainError;
 
 use crate::error::Result;
 
@@ -31,13 +29,13 @@ pub fn data_dir(config: &RunConfig) -> PathBuf {
 /// missing or lacks a file, a file that is unreadable, corrupt or truncated (naming the file), or a
 /// `data.validation_size` that leaves no training images. Each folder is read once, each device
 /// resolved once.
-pub fn check_blocking<'a>(configs: impl IntoIterator<Item = &'a RunConfig>) -> Result<DataChecksums> {
-    let mut devices: Vec<&str> = Vec::new();
+pub fn check<'a>(configs: impl IntoIterator<Item = &'a RunConfig>) -> Result<DataChecksums> {
+    let mut devices: Vec<DeviceSpec> = Vec::new();
     let mut folders: HashMap<PathBuf, CheckedFiles> = HashMap::new();
     for config in configs {
-        if !devices.contains(&config.device.as_str()) {
-            check_device(&config.device)?;
-            devices.push(&config.device);
+        if !devices.contains(&config.device) {
+            crate::device::check(config.device)?;
+            devices.push(config.device);
         }
         let dir = data_dir(config);
         if !folders.contains_key(&dir) {
@@ -51,21 +49,4 @@ pub fn check_blocking<'a>(configs: impl IntoIterator<Item = &'a RunConfig>) -> R
         }
     }
     Ok(folders.into_iter().map(|(dir, checked)| (dir, checked.checksums())).collect())
-}
-
-/// [`check_blocking`] on a blocking thread, for async callers (reading the data takes a moment).
-pub async fn check(configs: Vec<RunConfig>) -> Result<DataChecksums> {
-    tokio::task::spawn_blocking(move || check_blocking(&configs)).await.expect("preflight task")
-}
-
-/// Resolves a configured `device` on this machine as the worker will, building nothing.
-pub fn check_device(device: &str) -> Result<DeviceSpec> {
-    let spec = DeviceSpec::parse(device).map_err(|message| {
-        TrainError::Config(ConfigError::InvalidValue {
-            origin: "configuration".into(),
-            key: "device".into(),
-            message,
-        })
-    })?;
-    Ok(pixelcnn_train::device::check(spec)?)
 }

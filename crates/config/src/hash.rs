@@ -5,8 +5,10 @@
 //! keys are treated) and the SHA-256 of each data file, so that the same settings on different data
 //! are different configurations while moving the data folder changes nothing.
 
-use pixelcnn_config::{RunConfig, numeric_identity};
 use sha2::{Digest, Sha256};
+
+use crate::identity::numeric_identity;
+use crate::run::RunConfig;
 
 /// Hash of a run configuration together with the checksums of the data it reads.
 pub fn config_hash(config: &RunConfig, data_checksums: &[(String, String)]) -> String {
@@ -35,7 +37,7 @@ mod tests {
         other.train.epochs = 3;
         other.sample.count = 0;
         other.checkpoint.keep_last = 5;
-        other.device = "flex".into();
+        other.device = crate::DeviceSpec::Flex;
         other.threads = 1;
         other.data.dir = Some("/somewhere/else".into());
         assert_eq!(config_hash(&base, &sums()), config_hash(&other, &sums()));
@@ -56,7 +58,7 @@ mod tests {
         let mut limit = base.clone();
         limit.data.train_limit = Some(100);
         let mut levels = base.clone();
-        levels.model.levels = 256;
+        levels.model.levels = crate::Levels::new(256).unwrap();
         for changed in [&lr, &seed, &limit, &levels] {
             assert_ne!(config_hash(changed, &sums()), h);
         }
@@ -77,7 +79,7 @@ mod tests {
         let before = "2c2a4f3b44511b0df1e8635a4ee6baab1fd053e3f42e46757a408e48e25609b8";
         assert_eq!(config_hash(&default, &sums()), before);
         let mut custom = default.clone();
-        custom.model.levels = 256;
+        custom.model.levels = crate::Levels::new(256).unwrap();
         custom.model.blocks = 3;
         custom.model.hidden = 16;
         custom.model.first_kernel = 5;

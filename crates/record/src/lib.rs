@@ -1,0 +1,15 @@
+//! The vocabulary of a run's record, owned here once and used by training (which produces it),
+//! the store (which keeps it) and the report (which reads it back).
+//!
+//! Plain data with serde: no burn, no SQL, so the store and the report stay light. Adding a metric
+//! is one line in [`metrics`] plus a migration that adds its column to `epochs`.
+
+mod artefact;
+mod best;
+pub mod metrics;
+mod retention;
+
+pub use artefact::ArtefactKind;
+pub use best::{Best, BestBy, best_epoch};
+pub use metrics::{EpochMetrics, bits_per_dim};
+pub use retention::Retention;
