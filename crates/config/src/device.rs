@@ -21,23 +21,6 @@ pub enum DeviceSpec {
     Flex,
 }
 
-impl DeviceSpec {
-    /// Parses `auto`, `cpu`, `cuda`, `cuda:N` or `flex`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        match text {
-            "auto" => Ok(Self::Auto),
-            "cpu" => Ok(Self::Cpu),
-            "cuda" => Ok(Self::Cuda(0)),
-            "flex" => Ok(Self::Flex),
-            other => other
-                .strip_prefix("cuda:")
-                .and_then(|n| n.parse().ok())
-                .map(Self::Cuda)
-                .ok_or_else(|| format!("`{other}` is not a device; use auto, cpu, cuda, cuda:N or flex")),
-        }
-    }
-}
-
 impl fmt::Display for DeviceSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -52,8 +35,19 @@ impl fmt::Display for DeviceSpec {
 impl FromStr for DeviceSpec {
     type Err = String;
 
+    /// Parses `auto`, `cpu`, `cuda`, `cuda:N` or `flex`.
     fn from_str(text: &str) -> Result<Self, String> {
-        Self::parse(text)
+        match text {
+            "auto" => Ok(Self::Auto),
+            "cpu" => Ok(Self::Cpu),
+            "cuda" => Ok(Self::Cuda(0)),
+            "flex" => Ok(Self::Flex),
+            other => other
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(Self::Cuda)
+                .ok_or_else(|| format!("`{other}` is not a device; use auto, cpu, cuda, cuda:N or flex")),
+        }
     }
 }
 
@@ -61,7 +55,7 @@ impl TryFrom<String> for DeviceSpec {
     type Error = String;
 
     fn try_from(text: String) -> Result<Self, String> {
-        Self::parse(&text)
+        text.parse()
     }
 }
 

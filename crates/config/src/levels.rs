@@ -60,12 +60,6 @@ impl From<Levels> for usize {
     }
 }
 
-impl PartialEq<usize> for Levels {
-    fn eq(&self, q: &usize) -> bool {
-        self.get() == *q
-    }
-}
-
 impl fmt::Display for Levels {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)

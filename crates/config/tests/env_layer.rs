@@ -79,14 +79,14 @@ fn child_env_swept() {
     in_child(|path| {
         let e = load_experiment(path, None, &[]).unwrap();
         assert_eq!(e.runs.len(), 1);
-        assert_eq!(e.runs[0].config.model.levels, 4);
+        assert_eq!(e.runs[0].config.model.levels.get(), 4);
         assert_eq!(
             e.notes,
             vec!["environment PIXELCNN_CFG__MODEL__LEVELS=4 replaces the sweep axis model.levels = [2, 256]"]
         );
         // --set beats the environment.
         let e = load_experiment(path, None, &[Override::parse("model.levels=8").unwrap()]).unwrap();
-        assert_eq!(e.runs[0].config.model.levels, 8);
+        assert_eq!(e.runs[0].config.model.levels.get(), 8);
     });
 }
 

@@ -200,7 +200,7 @@ fn a_profile_replaces_axes_and_seeds_and_fixes_swept_keys() {
     assert_eq!(e.profile.as_deref(), Some("quick"));
     // levels [4] and seeds [1] replace the file's; blocks = 1 fixes the blocks axis; the zip stays.
     assert_eq!(e.runs.len(), 2);
-    assert!(e.runs.iter().all(|r| r.config.model.levels == 4 && r.config.seed == 1));
+    assert!(e.runs.iter().all(|r| r.config.model.levels.get() == 4 && r.config.seed == 1));
     assert!(e.runs.iter().all(|r| r.config.model.blocks == 1 && r.config.train.epochs == 2));
     assert_eq!(e.runs.iter().map(|r| r.config.train.clip_norm).collect::<Vec<_>>(), vec![1.0, 2.0]);
     assert_eq!(e.varying_keys, vec!["train.lr_decay", "train.clip_norm"]);
@@ -248,7 +248,7 @@ fn a_profile_zip_group_replaces_the_group_of_the_same_name() {
 fn set_on_a_swept_key_replaces_the_axis_and_says_so() {
     let e = load(PROFILED, None, &["model.levels=2"]);
     assert_eq!(e.runs.len(), 2 * 2 * 3);
-    assert!(e.runs.iter().all(|r| r.config.model.levels == 2));
+    assert!(e.runs.iter().all(|r| r.config.model.levels.get() == 2));
     assert_eq!(e.notes, vec!["--set model.levels=2 replaces the sweep axis model.levels = [2, 256]"]);
     assert_eq!(e.overrides, vec!["model.levels=2"]);
 

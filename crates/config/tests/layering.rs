@@ -30,7 +30,7 @@ fn file_beats_defaults_and_set_beats_file() {
     let c = resolve_run(Some(f.path()), &sets(&["train.epochs=5", "device=flex"])).unwrap();
     assert_eq!(c.train.epochs, 5);
     assert_eq!(c.train.lr, 0.01);
-    assert_eq!(c.model.levels, 256);
+    assert_eq!(c.model.levels.get(), 256);
     assert_eq!(c.device, pixelcnn_config::DeviceSpec::Flex);
     assert_eq!(c.train.batch_size, 128);
 }

@@ -229,7 +229,7 @@ fn the_real_checkpoint_reads_and_resumes() {
     let path = &real_checkpoint();
     let ckpt = Checkpoint::read(path).expect("intact checkpoint reads");
     assert_eq!(ckpt.header.position.epoch, 1);
-    assert_eq!(ckpt.header.config.model.levels, 2);
+    assert_eq!(ckpt.header.config.model.levels.get(), 2);
     let device = device::select(DeviceSpec::Cpu, THREADS).expect("cpu").device;
     let model = ckpt.model(path, &device).expect("model loads");
     assert_eq!(model.levels(), 2);
