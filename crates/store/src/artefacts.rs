@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use pixelcnn_record::{ArtefactKind, Retention, best_epoch};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::Store;
 use crate::clock;
@@ -29,7 +29,7 @@ impl Store {
     /// A re-recorded file is live again (`deleted_at` cleared): the worker has just written it.
     pub(crate) async fn upsert_artefact(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         run_id: &str,
         epoch: u32,
         artefact: &NewArtefact,
@@ -66,15 +66,16 @@ impl Store {
         .map_err(|e| self.err(e))
     }
 
-    /// The artefacts of a run (including deleted files, marked so), by epoch, kind and name.
+    /// The artefacts of a run (including deleted files, marked so), by epoch, kind and name (in
+    /// byte order, sorted here: PostgreSQL's `ORDER BY` on text follows the database's locale).
     pub async fn artefacts(&self, run_id: &str) -> Result<Vec<Artefact>> {
-        let rows: Vec<ArtefactRaw> = sqlx::query_as(&format!(
-            "SELECT {ARTEFACT_COLUMNS} FROM artefacts a WHERE a.run_id = $1 ORDER BY a.epoch, a.kind, a.name"
-        ))
-        .bind(run_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.err(e))?;
+        let mut rows: Vec<ArtefactRaw> =
+            sqlx::query_as(&format!("SELECT {ARTEFACT_COLUMNS} FROM artefacts a WHERE a.run_id = $1"))
+                .bind(run_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.err(e))?;
+        rows.sort_by(|a, b| (a.epoch, &a.kind, &a.name).cmp(&(b.epoch, &b.kind, &b.name)));
         rows.into_iter().map(|a| self.artefact(a)).collect()
     }
 

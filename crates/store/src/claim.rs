@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::Store;
 use crate::clock;
@@ -150,7 +150,7 @@ impl Store {
     /// [`Store::latest_attempt`] on a given connection (inside a claim's transaction).
     async fn latest_attempt_on(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         config_hash: &str,
     ) -> Result<Option<Attempt>> {
         type Row = (String, String, i64, Option<String>, String, Option<i64>);

@@ -13,10 +13,11 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub enum StoreError {
     /// The URL names no engine the store speaks.
     #[error(
-        "unsupported database URL `{url}`: expected sqlite://PATH (postgres:// is planned, not built yet)"
+        "unsupported database URL `{url}`: expected sqlite://PATH, a file path, or \
+         postgres://USER:PASSWORD@HOST:PORT/DATABASE"
     )]
     UnsupportedUrl {
-        /// The URL as given.
+        /// The URL as given, without its password.
         url: String,
     },
     /// The folder that should hold a new database file cannot be created.
@@ -32,13 +33,21 @@ pub enum StoreError {
     /// Another process held the write lock for longer than the busy timeout.
     #[error(
         "database {db} is locked: another process kept it busy for more than {waited:?} \
-         (a crashed tool holding it, or the file on a network file system, where SQLite locking does not work)"
+         (a hung tool holding it; for SQLite also a file on a network file system, where its locking does not work)"
     )]
     Locked {
         /// The database.
         db: String,
         /// The busy timeout that ran out.
         waited: Duration,
+    },
+    /// The PostgreSQL server cannot be reached or refuses the login.
+    #[error("cannot connect to database {db}: {message}")]
+    Connect {
+        /// The database.
+        db: String,
+        /// What the driver or the server said.
+        message: String,
     },
     /// The file exists but is not a (healthy) SQLite database.
     #[error(
@@ -158,4 +167,29 @@ pub enum StoreError {
         /// The problems reported.
         problems: Vec<String>,
     },
+}
+
+impl StoreError {
+    /// Turns a migrator error into the clearest [`StoreError`]: driver errors go through the
+    /// engine's `classify` (a locked database stays [`StoreError::Locked`]), an unknown applied
+    /// version means a newer build wrote the database.
+    pub(crate) fn from_migrate(
+        db: &str,
+        e: sqlx::migrate::MigrateError,
+        classify: impl Fn(sqlx::Error) -> StoreError,
+    ) -> StoreError {
+        use sqlx::migrate::MigrateError;
+        match e {
+            MigrateError::Execute(source) | MigrateError::ExecuteMigration(source, _) => {
+                match classify(source) {
+                    StoreError::Query { db, source } => {
+                        StoreError::Migrate { db, source: MigrateError::Execute(source) }
+                    }
+                    other => other,
+                }
+            }
+            MigrateError::VersionMissing(version) => StoreError::NewerSchema { db: db.to_owned(), version },
+            other => StoreError::Migrate { db: db.to_owned(), source: other },
+        }
+    }
 }

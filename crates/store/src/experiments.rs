@@ -72,17 +72,18 @@ impl Store {
         })
     }
 
-    /// Every experiment with its number of attempts, by name.
+    /// Every experiment with its number of attempts, by name (byte order: sorted here, since
+    /// PostgreSQL's `ORDER BY` follows the database's locale and SQLite's does not).
     pub async fn experiments(&self) -> Result<Vec<Experiment>> {
-        let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        let mut rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
             "SELECT e.id, e.name, e.description, e.created_at, COUNT(r.id) AS runs \
              FROM experiments e LEFT JOIN runs r ON r.experiment_id = e.id \
-             GROUP BY e.id, e.name, e.description, e.created_at \
-             ORDER BY e.name",
+             GROUP BY e.id, e.name, e.description, e.created_at",
         )
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.err(e))?;
+        rows.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(rows
             .into_iter()
             .map(|(id, name, description, created_at, runs)| Experiment {

@@ -7,7 +7,7 @@
 //! [`StoreError::LeaseLost`] and is expected to stop.
 
 use serde::Serialize;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::Store;
 use crate::clock;
@@ -53,7 +53,7 @@ impl Store {
     /// Refreshes the heartbeat if `lease` is current; true when it is. As the first statement of
     /// a transaction it also takes SQLite's write lock (PostgreSQL: the run's row lock), so the
     /// writes after it happen under a lease that cannot be taken over before commit.
-    pub(crate) async fn touch_lease(&self, conn: &mut SqliteConnection, lease: &Lease) -> Result<bool> {
+    pub(crate) async fn touch_lease(&self, conn: &mut AnyConnection, lease: &Lease) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE runs SET heartbeat_at = $3 WHERE id = $1 AND status = 'running' AND lease_token = $2",
         )
@@ -68,7 +68,7 @@ impl Store {
 
     /// [`Store::touch_lease`], failing with [`StoreError::LeaseLost`] (or
     /// [`StoreError::RunNotFound`] for an unknown run) when the lease is not current.
-    pub(crate) async fn require_lease(&self, conn: &mut SqliteConnection, lease: &Lease) -> Result<()> {
+    pub(crate) async fn require_lease(&self, conn: &mut AnyConnection, lease: &Lease) -> Result<()> {
         if self.touch_lease(conn, lease).await? {
             return Ok(());
         }

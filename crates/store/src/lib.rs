@@ -1,10 +1,13 @@
 //! Results store of pixelcnn-lab: experiments, sweeps, execution attempts ("runs"), per-epoch
 //! metrics and artefacts, in a database chosen by URL.
 //!
-//! SQLite (`sqlite://PATH`) is the engine today; every query is portable SQL (`$1` placeholders,
-//! `ON CONFLICT`, `RETURNING`, no engine functions) so that sweeps that outgrow one machine can
-//! later share a PostgreSQL database. SQLite-specific settings live in one module. The schema
-//! comes only from the embedded migrations in `migrations/`, applied at every open.
+//! Two engines, chosen by URL: SQLite (`sqlite://PATH`, one machine) and PostgreSQL
+//! (`postgres://...`, shared by the tasks of a cluster job array, where SQLite over a network file
+//! system would corrupt). Every query is portable SQL (`$1` placeholders, `ON CONFLICT`,
+//! `RETURNING`, no engine functions) run through sqlx's `Any` driver; what differs (connection
+//! settings, error codes, the migration lock, "next queued run" locking) lives in `sqlite.rs` and
+//! `postgres.rs`. The schema comes only from the embedded migrations in `migrations/`, the same
+//! files for both engines, applied at every open.
 //!
 //! The store takes plain data (JSON values, strings, and `pixelcnn_record`'s epoch metrics and
 //! artefact kinds) and knows nothing about burn or the training code, so that it compiles fast and
@@ -19,9 +22,11 @@ mod experiments;
 mod lease;
 mod model;
 mod open;
+mod postgres;
 mod query;
 mod rows;
 mod runs;
+pub mod scratch;
 mod sqlite;
 mod verdicts;
 
@@ -35,20 +40,44 @@ pub use model::{
     Artefact, ArtefactContent, Attempt, Experiment, MetricRow, NewArtefact, NewRun, NewSweep, RunDetail,
     RunFilter, RunStatus, RunSummary, Sweep, Worker,
 };
-pub use open::{DB_ENV, DEFAULT_DB_PATH, StoreOptions, default_url, resolve_url, to_url, url_from_path};
+pub use open::{
+    DB_ENV, DEFAULT_DB_PATH, StoreOptions, default_url, engine_of, resolve_url, to_url, url_from_path,
+};
 pub use query::parse_where;
 pub use verdicts::{Difference, RerunVerdict, Verdict};
 
 /// The schema, embedded at compile time so that the binary carries it.
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
+/// The database engine behind a [`Store`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// A file on this machine (`sqlite://PATH`).
+    Sqlite,
+    /// A server (`postgres://USER:PASSWORD@HOST:PORT/DATABASE`).
+    Postgres,
+}
+
+impl Engine {
+    /// The engine's name as users write it in URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
 /// A handle on the results database. Cheap to clone (a shared connection pool); each process,
 /// or each task that wants its own connections, opens its own.
 #[derive(Clone, Debug)]
 pub struct Store {
-    /// The connection pool. A PostgreSQL backend will turn this into an enum of pools.
-    pub(crate) pool: sqlx::SqlitePool,
-    /// The database file, for messages.
+    /// The connection pool, on either engine.
+    pub(crate) pool: sqlx::AnyPool,
+    /// The engine behind the pool, for the few statements that differ.
+    pub(crate) engine: Engine,
+    /// The database for messages: the file for SQLite, the URL without its password for
+    /// PostgreSQL.
     pub(crate) db: Arc<str>,
     /// The busy timeout in force, reported by [`StoreError::Locked`].
     pub(crate) busy_timeout: Duration,
@@ -57,7 +86,10 @@ pub struct Store {
 impl Store {
     /// Maps a driver error to the clearest [`StoreError`], naming the database.
     pub(crate) fn err(&self, e: sqlx::Error) -> StoreError {
-        sqlite::classify(&self.db, self.busy_timeout, e)
+        match self.engine {
+            Engine::Sqlite => sqlite::classify(&self.db, self.busy_timeout, e),
+            Engine::Postgres => postgres::classify(&self.db, self.busy_timeout, e),
+        }
     }
 
     /// Builds a [`StoreError::Invalid`] naming the database.

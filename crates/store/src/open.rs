@@ -1,13 +1,13 @@
 //! Choosing and opening the database: the URL rule (`--db` > `PIXELCNN_DB` > `runs/pixelcnn.db`),
-//! URL parsing and [`Store::open`]. The engine is chosen by the URL's scheme so that a shared
-//! PostgreSQL database can be added later without touching callers.
+//! URL parsing and [`Store::open`]. The engine is chosen by the URL's scheme (`sqlite://PATH` or
+//! `postgres://...`), so callers never name it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::Store;
 use crate::error::{Result, StoreError};
+use crate::{Engine, Store};
 
 /// Environment variable naming the database (a URL or a plain path), below `--db`.
 pub const DB_ENV: &str = "PIXELCNN_DB";
@@ -70,12 +70,26 @@ pub fn default_url() -> String {
 enum Target {
     /// An SQLite file.
     Sqlite(PathBuf),
+    /// A PostgreSQL database: the URL as given.
+    Postgres(String),
 }
 
-/// Parses `sqlite://PATH` (also `sqlite:PATH`). In-memory databases are refused: the store exists
-/// to share results between processes.
+/// The engine a URL names, without opening anything: [`Engine::Postgres`] for `postgres://` and
+/// `postgresql://`, [`Engine::Sqlite`] for anything else the store accepts (file paths included).
+pub fn engine_of(url: &str) -> Result<Engine> {
+    Ok(match parse_url(&to_url(url))? {
+        Target::Sqlite(_) => Engine::Sqlite,
+        Target::Postgres(_) => Engine::Postgres,
+    })
+}
+
+/// Parses `sqlite://PATH` (also `sqlite:PATH`) and `postgres://` (also `postgresql://`) URLs.
+/// In-memory SQLite databases are refused: the store exists to share results between processes.
 fn parse_url(url: &str) -> Result<Target> {
-    let unsupported = || StoreError::UnsupportedUrl { url: url.to_owned() };
+    let unsupported = || StoreError::UnsupportedUrl { url: crate::postgres::redact(url) };
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Target::Postgres(url.to_owned()));
+    }
     let rest =
         url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).ok_or_else(unsupported)?;
     if rest.is_empty() || rest.starts_with(":memory:") || rest.contains('?') {
@@ -93,6 +107,7 @@ impl Store {
 
     /// Like [`Store::open`], with explicit options (a short busy timeout in tests, say).
     pub async fn open_with(url: &str, options: StoreOptions) -> Result<Store> {
+        sqlx::any::install_default_drivers();
         match parse_url(url)? {
             Target::Sqlite(file) => {
                 let db = file.display().to_string();
@@ -106,9 +121,29 @@ impl Store {
                 let pool =
                     crate::sqlite::open_pool(&db, &file, options.busy_timeout, options.max_connections)
                         .await?;
-                Ok(Store { pool, db: Arc::from(db), busy_timeout: options.busy_timeout })
+                Ok(Store {
+                    pool,
+                    engine: Engine::Sqlite,
+                    db: Arc::from(db),
+                    busy_timeout: options.busy_timeout,
+                })
+            }
+            Target::Postgres(url) => {
+                let db = crate::postgres::redact(&url);
+                let pool = crate::postgres::open_pool(&db, &url, &options).await?;
+                Ok(Store {
+                    pool,
+                    engine: Engine::Postgres,
+                    db: Arc::from(db),
+                    busy_timeout: options.busy_timeout,
+                })
             }
         }
+    }
+
+    /// The engine this store runs on.
+    pub fn engine(&self) -> Engine {
+        self.engine
     }
 
     /// The database URL for a file path; the same as the free function [`url_from_path`].
@@ -116,21 +151,28 @@ impl Store {
         url_from_path(path)
     }
 
-    /// The database this store writes to: the file for SQLite. Used in messages.
+    /// The database this store writes to: the file for SQLite, the URL without its password for
+    /// PostgreSQL. Used in messages.
     pub fn location(&self) -> &str {
         &self.db
     }
 
-    /// Checks the database's integrity (`PRAGMA integrity_check` on SQLite); an error lists every
-    /// problem found.
+    /// Checks the database's integrity (`PRAGMA integrity_check` on SQLite; PostgreSQL checks its
+    /// pages itself, so there only the connection is checked); an error lists every problem found.
     pub async fn integrity_check(&self) -> Result<()> {
-        crate::sqlite::integrity_check(&self.db, self.busy_timeout, &self.pool).await
+        match self.engine {
+            Engine::Sqlite => crate::sqlite::integrity_check(&self.db, self.busy_timeout, &self.pool).await,
+            Engine::Postgres => crate::postgres::ping(&self.db, &self.pool).await,
+        }
     }
 
     /// The settings the connections run with (engine, version, journal mode, busy timeout, ...),
-    /// for `doctor` and to check that the SQLite settings took effect.
+    /// for `doctor` and to check that the engine's settings took effect.
     pub async fn settings(&self) -> Result<std::collections::BTreeMap<String, String>> {
-        crate::sqlite::settings(&self.db, self.busy_timeout, &self.pool).await
+        match self.engine {
+            Engine::Sqlite => crate::sqlite::settings(&self.db, self.busy_timeout, &self.pool).await,
+            Engine::Postgres => crate::postgres::settings(&self.db, &self.pool).await,
+        }
     }
 
     /// Closes the pool, waiting for connections to return; later calls fail. Dropping the store
@@ -156,7 +198,10 @@ mod tests {
         assert!(
             matches!(parse_url("sqlite:///abs/a.db"), Ok(Target::Sqlite(p)) if p == Path::new("/abs/a.db"))
         );
-        assert!(parse_url("postgres://h/db").is_err());
+        assert!(matches!(parse_url("postgres://h/db"), Ok(Target::Postgres(_))));
+        assert!(matches!(engine_of("postgresql://u:p@h/db"), Ok(Engine::Postgres)));
+        assert!(matches!(engine_of("runs/x.db"), Ok(Engine::Sqlite)));
+        assert!(parse_url("mysql://h/db").is_err());
         assert!(parse_url("sqlite::memory:").is_err());
     }
 }

@@ -5,7 +5,7 @@
 use pixelcnn_record::EpochMetrics;
 use serde_json::Value;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::Store;
 use crate::error::{Result, StoreError};
@@ -15,7 +15,7 @@ use crate::model::{Artefact, RunDetail, RunStatus, RunSummary};
 pub(crate) const RUN_COLUMNS: &str = "r.id, r.experiment_id, e.name AS experiment, r.sweep_id, r.config_hash, \
      r.config_json, r.config_toml, r.varying_json, r.status, r.epochs_target, r.device, r.threads, \
      r.created_at, r.started_at, r.ended_at, r.heartbeat_at, r.worker_pid, r.worker_host, r.git_commit, \
-     r.git_dirty, r.versions_json, r.error, r.tags, r.note, r.rerun_of, \
+     CASE WHEN r.git_dirty THEN 1 WHEN NOT r.git_dirty THEN 0 END AS git_dirty, r.versions_json, r.error, r.tags, r.note, r.rerun_of, \
      le.last_epoch, lr.test_bits_per_dim AS last_test_bits_per_dim";
 
 /// The joins [`RUN_COLUMNS`] needs: the experiment and the last completed epoch.
@@ -46,7 +46,9 @@ pub(crate) struct RunRow {
     pub worker_pid: Option<i64>,
     pub worker_host: Option<String>,
     pub git_commit: Option<String>,
-    pub git_dirty: Option<bool>,
+    /// A boolean read as 0/1 (see [`RUN_COLUMNS`]): SQLite has no boolean values, and sqlx's
+    /// `Any` driver reads its integers only as integers.
+    pub git_dirty: Option<i64>,
     pub versions_json: String,
     pub error: Option<String>,
     pub tags: String,
@@ -60,8 +62,8 @@ pub(crate) struct RunRow {
 /// [`EpochMetrics::METRICS`], read by name so that a new metric needs no edit here.
 pub(crate) struct EpochRaw(pub EpochMetrics);
 
-impl<'r> sqlx::FromRow<'r, SqliteRow> for EpochRaw {
-    fn from_row(row: &'r SqliteRow) -> std::result::Result<Self, sqlx::Error> {
+impl<'r> sqlx::FromRow<'r, AnyRow> for EpochRaw {
+    fn from_row(row: &'r AnyRow) -> std::result::Result<Self, sqlx::Error> {
         let epoch: i64 = row.try_get("epoch")?;
         let step: i64 = row.try_get("step")?;
         let values = EpochMetrics::METRICS
@@ -92,7 +94,8 @@ pub(crate) struct ArtefactRaw {
     pub kind: String,
     pub name: String,
     pub media_type: String,
-    pub has_data: bool,
+    /// 0 or 1, as for `RunRow::git_dirty`.
+    pub has_data: i64,
     pub path: Option<String>,
     pub sha256: Option<String>,
     pub size_bytes: Option<i64>,
@@ -102,7 +105,7 @@ pub(crate) struct ArtefactRaw {
 
 /// The columns of [`ArtefactRaw`], for a table aliased `a`.
 pub(crate) const ARTEFACT_COLUMNS: &str = "a.id, a.run_id, a.epoch, a.kind, a.name, a.media_type, \
-     a.data IS NOT NULL AS has_data, a.path, a.sha256, a.size_bytes, a.created_at, a.deleted_at";
+     CASE WHEN a.data IS NULL THEN 0 ELSE 1 END AS has_data, a.path, a.sha256, a.size_bytes, a.created_at, a.deleted_at";
 
 /// Stored counts are non-negative (CHECK constraints); clamp instead of failing on hand edits.
 pub(crate) fn to_u32(v: i64) -> u32 {
@@ -178,7 +181,7 @@ impl Store {
             worker_pid: r.worker_pid.map(to_u32),
             worker_host: r.worker_host,
             git_commit: r.git_commit,
-            git_dirty: r.git_dirty,
+            git_dirty: r.git_dirty.map(|d| d != 0),
             error: r.error,
             note: r.note,
             rerun_of: r.rerun_of,
@@ -194,7 +197,7 @@ impl Store {
             epoch: to_u32(a.epoch),
             name: a.name,
             media_type: a.media_type,
-            has_data: a.has_data,
+            has_data: a.has_data != 0,
             path: a.path,
             sha256: a.sha256,
             size_bytes: a.size_bytes.map(|s| u64::try_from(s).unwrap_or(0)),

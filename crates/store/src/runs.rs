@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::Store;
 use crate::clock;
@@ -42,7 +42,7 @@ impl Store {
     /// `worker` is given. Returns the lease of a running insert.
     pub(crate) async fn insert_run(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: &str,
         run: &NewRun,
         worker: Option<&Worker>,
@@ -105,7 +105,7 @@ impl Store {
     /// The new token makes every earlier lease of the attempt stale.
     pub(crate) async fn claim_on(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         run_id: &str,
         worker: &Worker,
         from: &[RunStatus],

@@ -1,14 +1,15 @@
 //! Everything SQLite-specific, in one place: connection settings, the migration lock, how SQLite's
 //! result codes map to [`StoreError`] and the integrity check. The rest of the crate speaks
-//! portable SQL, so a PostgreSQL backend later only needs a sibling of this module.
+//! portable SQL; `postgres.rs` is this module's sibling for the server engine.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, Row, SqlitePool};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 
 use crate::error::{Result, StoreError};
 
@@ -18,20 +19,28 @@ const SQLITE_BUSY: i64 = 5;
 const SQLITE_LOCKED: i64 = 6;
 const SQLITE_NOTADB: i64 = 26;
 
-/// Connection settings every pool uses, chosen for many processes writing one file:
-/// - WAL: readers never block the writer and the writer never blocks readers;
+/// Characters of a file path kept as they are in its URL; everything else is percent-encoded, so
+/// that spaces, `?` or `#` in a path survive the URL the `Any` driver connects with.
+const PATH_CHARS: &AsciiSet = &NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.');
+
+/// The URL the `Any` driver opens `file` with, creating it when missing (`mode=rwc`).
+fn connect_url(file: &Path) -> String {
+    let path = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    format!("sqlite://{}?mode=rwc", utf8_percent_encode(&path.to_string_lossy(), PATH_CHARS))
+}
+
+/// Connection settings every connection runs first, chosen for many processes writing one file:
 /// - busy timeout: a writer waits for the lock instead of failing with "database is locked";
+/// - WAL: readers never block the writer and the writer never blocks readers;
 /// - foreign keys on: SQLite leaves them off by default;
 /// - synchronous NORMAL: safe with WAL (a power cut may lose the last commits, never corrupts),
 ///   and much faster than FULL for one small transaction per epoch.
-fn connect_options(file: &Path, busy_timeout: Duration) -> SqliteConnectOptions {
-    SqliteConnectOptions::new()
-        .filename(file)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .busy_timeout(busy_timeout)
-        .foreign_keys(true)
-        .synchronous(SqliteSynchronous::Normal)
+fn pragmas(busy_timeout: Duration) -> String {
+    format!(
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+         PRAGMA synchronous = NORMAL;",
+        busy_timeout.as_millis()
+    )
 }
 
 /// Opens a pool on `file`, creating the file when missing, and applies the migrations.
@@ -44,7 +53,7 @@ pub(crate) async fn open_pool(
     file: &Path,
     busy_timeout: Duration,
     max_connections: u32,
-) -> Result<SqlitePool> {
+) -> Result<AnyPool> {
     let start = std::time::Instant::now();
     let mut pause = Duration::from_millis(10);
     loop {
@@ -63,53 +72,45 @@ async fn try_open_pool(
     file: &Path,
     busy_timeout: Duration,
     max_connections: u32,
-) -> Result<SqlitePool> {
-    let pool = SqlitePoolOptions::new()
+) -> Result<AnyPool> {
+    let options = AnyConnectOptions::from_str(&connect_url(file))
+        .map_err(|source| StoreError::Open { db: db.to_owned(), source })?;
+    let map = |e: sqlx::Error| match classify(db, busy_timeout, e) {
+        StoreError::Query { db, source } => StoreError::Open { db, source },
+        other => other,
+    };
+    let setup = pragmas(busy_timeout);
+    // One connection first, on its own: a corrupt file or a lock fails here with its own error
+    // (a failing pool connection would only show as a pool timeout), and the migrations run on it.
+    let mut first = AnyConnection::connect_with(&options).await.map_err(map)?;
+    first.execute(setup.as_str()).await.map_err(map)?;
+    let migrated = migrate(db, busy_timeout, &mut first).await;
+    let _ = first.close().await;
+    migrated?;
+    AnyPoolOptions::new()
         .max_connections(max_connections.max(1))
         // Waiting for a connection includes waiting for a lock during connection setup.
         .acquire_timeout(busy_timeout + Duration::from_secs(5))
-        .connect_with(connect_options(file, busy_timeout))
+        .after_connect(move |conn, _| {
+            let setup = setup.clone();
+            Box::pin(async move { conn.execute(setup.as_str()).await.map(|_| ()) })
+        })
+        .connect_with(options)
         .await
-        .map_err(|e| match classify(db, busy_timeout, e) {
-            StoreError::Query { db, source } => StoreError::Open { db, source },
-            other => other,
-        })?;
-    if let Err(e) = migrate(db, busy_timeout, &pool).await {
-        pool.close().await;
-        return Err(e);
-    }
-    Ok(pool)
+        .map_err(map)
 }
 
 /// Applies the embedded migrations while holding SQLite's write lock (`BEGIN IMMEDIATE`), so that
 /// two processes opening a new database at once do not both try to create the tables: the second
 /// waits, then finds everything applied. sqlx nests each migration in a savepoint of this
 /// transaction. (sqlx's PostgreSQL migrator takes an advisory lock itself.)
-async fn migrate(db: &str, busy_timeout: Duration, pool: &SqlitePool) -> Result<()> {
+async fn migrate(db: &str, busy_timeout: Duration, conn: &mut AnyConnection) -> Result<()> {
     let map = |e: sqlx::Error| classify(db, busy_timeout, e);
-    let mut conn = pool.acquire().await.map_err(map)?;
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(map)?;
     // `run_direct` rather than `run`: sqlx's own workaround for `run`'s `Acquire` bound, whose
     // future is not `Send` for a borrowed connection (callers open stores inside spawned tasks).
-    crate::MIGRATOR.run_direct(&mut *tx).await.map_err(|e| migrate_error(db, busy_timeout, e))?;
+    crate::MIGRATOR.run_direct(&mut *tx).await.map_err(|e| StoreError::from_migrate(db, e, map))?;
     tx.commit().await.map_err(map)
-}
-
-/// Turns a migrator error into the clearest [`StoreError`].
-fn migrate_error(db: &str, busy_timeout: Duration, e: sqlx::migrate::MigrateError) -> StoreError {
-    use sqlx::migrate::MigrateError;
-    match e {
-        MigrateError::Execute(source) | MigrateError::ExecuteMigration(source, _) => {
-            match classify(db, busy_timeout, source) {
-                StoreError::Query { db, source } => {
-                    StoreError::Migrate { db, source: MigrateError::Execute(source) }
-                }
-                other => other,
-            }
-        }
-        MigrateError::VersionMissing(version) => StoreError::NewerSchema { db: db.to_owned(), version },
-        other => StoreError::Migrate { db: db.to_owned(), source: other },
-    }
 }
 
 /// Maps SQLite's result codes to the variants users can act on: locked, corrupt, or a plain query
@@ -134,7 +135,7 @@ pub(crate) fn classify(db: &str, busy_timeout: Duration, e: sqlx::Error) -> Stor
 }
 
 /// Runs `PRAGMA integrity_check` and reports every problem it lists.
-pub(crate) async fn integrity_check(db: &str, busy_timeout: Duration, pool: &SqlitePool) -> Result<()> {
+pub(crate) async fn integrity_check(db: &str, busy_timeout: Duration, pool: &AnyPool) -> Result<()> {
     let rows = sqlx::query("PRAGMA integrity_check")
         .fetch_all(pool)
         .await
@@ -148,7 +149,7 @@ pub(crate) async fn integrity_check(db: &str, busy_timeout: Duration, pool: &Sql
 pub(crate) async fn settings(
     db: &str,
     busy_timeout: Duration,
-    pool: &SqlitePool,
+    pool: &AnyPool,
 ) -> Result<BTreeMap<String, String>> {
     let map = |e: sqlx::Error| classify(db, busy_timeout, e);
     let mut conn = pool.acquire().await.map_err(map)?;

@@ -113,7 +113,8 @@ type Row = (
     Option<f64>,
     f64,
     Option<f64>,
-    bool,
+    // environment_changed as 0/1: sqlx's `Any` driver reads SQLite's booleans only as integers.
+    i64,
     String,
     String,
 );
@@ -161,7 +162,8 @@ impl Store {
     pub async fn verdicts(&self, run_id: &str) -> Result<Vec<RerunVerdict>> {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT run_id, original_id, verdict, epochs_compared, first_epoch, metric, original_value, \
-             rerun_value, max_relative_difference, tolerance, environment_changed, environment_note, created_at \
+             rerun_value, max_relative_difference, tolerance, \
+             CASE WHEN environment_changed THEN 1 ELSE 0 END, environment_note, created_at \
              FROM rerun_verdicts WHERE run_id = $1 OR original_id = $1 ORDER BY created_at",
         )
         .bind(run_id)
@@ -205,7 +207,7 @@ impl Store {
                         first_difference,
                         max_relative_difference: max,
                         tolerance,
-                        environment_changed: changed,
+                        environment_changed: changed != 0,
                         environment_note: note,
                         created_at,
                     })

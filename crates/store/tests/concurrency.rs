@@ -9,13 +9,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{TempDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
+use common::{TestDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
 use pixelcnn_store::{Claim, ClaimRequest, Lease, RunFilter, RunStatus, SkipReason, Store};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_claimers_of_one_configuration_have_one_winner() {
-    // A fresh file: the eight stores also race to create and migrate it.
-    let db = TempDb::new();
+async fn concurrent_claimers_of_one_configuration_have_one_winner(db: TestDb) {
+    // A fresh database: the eight stores also race to create and migrate it.
     let url = db.url();
     let tasks: Vec<_> = (0..8u32)
         .map(|i| {
@@ -53,9 +51,7 @@ async fn concurrent_claimers_of_one_configuration_have_one_winner() {
     store.integrity_check().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_claimers_of_one_queued_run_have_one_winner() {
-    let db = TempDb::new();
+async fn concurrent_claimers_of_one_queued_run_have_one_winner(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let run_id = store.create_run(&new_run(&exp, "h", 2, 3)).await.unwrap();
@@ -77,9 +73,7 @@ async fn concurrent_claimers_of_one_queued_run_have_one_winner() {
     assert!(store.heartbeat(&won[0]).await.unwrap(), "the winner's lease is current");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_sweeps_at_once_train_every_configuration_once() {
-    let db = TempDb::new();
+async fn two_sweeps_at_once_train_every_configuration_once(db: TestDb) {
     db.open().await.close().await;
     let configs: Vec<String> = (0..12).map(|i| format!("config-{i:02}")).collect();
     let sweep = |pid: u32, order: Vec<String>| {
@@ -151,9 +145,7 @@ async fn writer_process() {
     println!("writer {run_id} recorded {EPOCHS} epochs");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn four_worker_processes_write_at_once_without_locking_errors() {
-    let db = TempDb::new();
+async fn four_worker_processes_write_at_once_without_locking_errors(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let mut runs = Vec::new();
@@ -163,7 +155,8 @@ async fn four_worker_processes_write_at_once_without_locking_errors() {
         runs.push(lease.run_id.clone());
         leases.push(lease);
     }
-    let go = db.dir.path().join("go");
+    let signals = tempfile::tempdir().unwrap();
+    let go = signals.path().join("go");
     let children: Vec<_> = leases
         .iter()
         .map(|lease| {
@@ -205,9 +198,7 @@ async fn four_worker_processes_write_at_once_without_locking_errors() {
     store.integrity_check().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn four_stores_in_one_process_write_at_once() {
-    let db = TempDb::new();
+async fn four_stores_in_one_process_write_at_once(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let mut tasks = Vec::new();
@@ -233,3 +224,11 @@ async fn four_stores_in_one_process_write_at_once() {
     }
     store.integrity_check().await.unwrap();
 }
+
+on_both_engines!(
+    concurrent_claimers_of_one_configuration_have_one_winner,
+    concurrent_claimers_of_one_queued_run_have_one_winner,
+    two_sweeps_at_once_train_every_configuration_once,
+    four_worker_processes_write_at_once_without_locking_errors,
+    four_stores_in_one_process_write_at_once,
+);

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TempDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
+use common::{TestDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
 use pixelcnn_record::{ArtefactKind, EpochMetrics};
 use pixelcnn_store::{
     Artefact, ArtefactContent, Claim, ClaimKind, ClaimRequest, Lease, NewArtefact, RunDetail, RunStatus,
@@ -154,9 +154,7 @@ fn request(exp: &str, hash: &str, epochs: u32, pid: u32, stale_after: Option<Dur
     ClaimRequest { run: new_run(exp, hash, 2, epochs), worker: worker(pid), retry_failed: false, stale_after }
 }
 
-#[tokio::test]
-async fn a_stale_takeover_by_claim_config_locks_the_old_holder_out() {
-    let db = TempDb::new();
+async fn a_stale_takeover_by_claim_config_locks_the_old_holder_out(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let Claim::Claimed { run_id, lease: old, kind: ClaimKind::New, .. } =
@@ -192,9 +190,7 @@ async fn a_stale_takeover_by_claim_config_locks_the_old_holder_out() {
     assert_eq!((done.status, done.error, done.last_epoch), (RunStatus::Finished, None, Some(2)));
 }
 
-#[tokio::test]
-async fn an_interrupted_run_claimed_again_refuses_its_old_holder() {
-    let db = TempDb::new();
+async fn an_interrupted_run_claimed_again_refuses_its_old_holder(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let old = claimed_run(&store, &exp, "h", 3, 1).await;
@@ -221,9 +217,7 @@ async fn an_interrupted_run_claimed_again_refuses_its_old_holder() {
     assert_eq!(store.run(&run_id).await.unwrap().status, RunStatus::Finished);
 }
 
-#[tokio::test]
-async fn an_ended_run_s_lease_is_dead() {
-    let db = TempDb::new();
+async fn an_ended_run_s_lease_is_dead(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     for (hash, status) in
@@ -270,9 +264,7 @@ async fn an_ended_run_s_lease_is_dead() {
     }
 }
 
-#[tokio::test]
-async fn a_wrong_token_on_a_running_run_is_refused() {
-    let db = TempDb::new();
+async fn a_wrong_token_on_a_running_run_is_refused(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let a = claimed_run(&store, &exp, "a", 3, 1).await;
@@ -309,9 +301,7 @@ async fn a_wrong_token_on_a_running_run_is_refused() {
     assert_works(&store, &claimed, 1, 41).await;
 }
 
-#[tokio::test]
-async fn an_unknown_run_is_not_found() {
-    let db = TempDb::new();
+async fn an_unknown_run_is_not_found(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let a = claimed_run(&store, &exp, "a", 3, 1).await;
@@ -334,9 +324,7 @@ async fn an_unknown_run_is_not_found() {
     assert!(matches!(store.run(&b.run_id).await, Err(StoreError::RunNotFound { .. })), "not recreated");
 }
 
-#[tokio::test]
-async fn the_rerun_lease_works_and_a_random_token_does_not() {
-    let db = TempDb::new();
+async fn the_rerun_lease_works_and_a_random_token_does_not(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let original = claimed_run(&store, &exp, "h", 1, 1).await;
@@ -371,3 +359,12 @@ async fn the_rerun_lease_works_and_a_random_token_does_not() {
     assert_eq!(store.run(&lease.run_id).await.unwrap().status, RunStatus::Finished);
     assert_refused(&store, &lease, Refusal::LeaseLost, &watch).await;
 }
+
+on_both_engines!(
+    a_stale_takeover_by_claim_config_locks_the_old_holder_out,
+    an_interrupted_run_claimed_again_refuses_its_old_holder,
+    an_ended_run_s_lease_is_dead,
+    a_wrong_token_on_a_running_run_is_refused,
+    an_unknown_run_is_not_found,
+    the_rerun_lease_works_and_a_random_token_does_not,
+);

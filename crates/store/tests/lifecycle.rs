@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TempDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
+use common::{TestDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
 use pixelcnn_record::ArtefactKind;
 use pixelcnn_store::{
     ArtefactContent, Claim, ClaimKind, ClaimRequest, Lease, NewArtefact, NewSweep, RunFilter, RunStatus,
@@ -13,9 +13,7 @@ use pixelcnn_store::{
 };
 use serde_json::json;
 
-#[tokio::test]
-async fn experiments_are_upserted_by_name_and_sweeps_recorded() {
-    let db = TempDb::new();
+async fn experiments_are_upserted_by_name_and_sweeps_recorded(db: TestDb) {
     let store = db.open().await;
     let a = store.record_experiment("levels", "first wording").await.unwrap();
     let b = store.record_experiment("levels", "second wording").await.unwrap();
@@ -46,9 +44,7 @@ async fn experiments_are_upserted_by_name_and_sweeps_recorded() {
     assert!(matches!(store.record_sweep(&missing).await, Err(StoreError::MissingReference { .. })));
 }
 
-#[tokio::test]
-async fn a_run_goes_from_queued_to_finished() {
-    let db = TempDb::new();
+async fn a_run_goes_from_queued_to_finished(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let run_id = store.create_run(&new_run(&exp, "h1", 2, 3)).await.unwrap();
@@ -120,9 +116,7 @@ async fn a_run_goes_from_queued_to_finished() {
     assert_eq!(store.epochs("missing").await.unwrap(), []);
 }
 
-#[tokio::test]
-async fn recording_an_epoch_again_replaces_it() {
-    let db = TempDb::new();
+async fn recording_an_epoch_again_replaces_it(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let lease = claimed_run(&store, &exp, "h1", 3, 1).await;
@@ -147,9 +141,7 @@ async fn recording_an_epoch_again_replaces_it() {
     store.integrity_check().await.unwrap();
 }
 
-#[tokio::test]
-async fn non_finite_metrics_round_trip() {
-    let db = TempDb::new();
+async fn non_finite_metrics_round_trip(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let lease = claimed_run(&store, &exp, "h1", 3, 1).await;
@@ -173,9 +165,7 @@ fn request(exp: &str, hash: &str, epochs: u32) -> ClaimRequest {
     }
 }
 
-#[tokio::test]
-async fn claims_skip_finished_extend_resume_and_retry() {
-    let db = TempDb::new();
+async fn claims_skip_finished_extend_resume_and_retry(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     assert_eq!(store.latest_attempt("h").await.unwrap(), None);
@@ -240,9 +230,7 @@ async fn claims_skip_finished_extend_resume_and_retry() {
     assert_eq!(store.list_runs(&RunFilter::default()).await.unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn stale_running_runs_become_interrupted_and_resumable() {
-    let db = TempDb::new();
+async fn stale_running_runs_become_interrupted_and_resumable(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let Claim::Claimed { run_id, lease, .. } = store.claim_config(&request(&exp, "h", 3)).await.unwrap()
@@ -277,9 +265,7 @@ async fn stale_running_runs_become_interrupted_and_resumable() {
     assert!(store.heartbeat(&taker).await.unwrap());
 }
 
-#[tokio::test]
-async fn inspection_queries_filter_and_join() {
-    let db = TempDb::new();
+async fn inspection_queries_filter_and_join(db: TestDb) {
     let store = db.open().await;
     let levels = store.record_experiment("levels", "").await.unwrap();
     let blocks = store.record_experiment("blocks", "").await.unwrap();
@@ -337,9 +323,7 @@ async fn inspection_queries_filter_and_join() {
     assert_eq!(store.experiments().await.unwrap().iter().map(|e| e.runs).collect::<Vec<_>>(), [1, 2]);
 }
 
-#[tokio::test]
-async fn run_ids_are_found_by_unique_prefix() {
-    let db = TempDb::new();
+async fn run_ids_are_found_by_unique_prefix(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let mut ids = Vec::new();
@@ -374,9 +358,7 @@ async fn run_ids_are_found_by_unique_prefix() {
     }
 }
 
-#[tokio::test]
-async fn gc_lists_files_of_removed_runs_and_checkpoints_retention_drops() {
-    let db = TempDb::new();
+async fn gc_lists_files_of_removed_runs_and_checkpoints_retention_drops(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let kept_lease = claimed_run(&store, &exp, "a", 5, 1).await;
@@ -436,3 +418,15 @@ async fn gc_lists_files_of_removed_runs_and_checkpoints_retention_drops() {
     assert_eq!((epoch3.deleted_at, epoch3.sha256), (None, Some("ab".repeat(32))));
     store.integrity_check().await.unwrap();
 }
+
+on_both_engines!(
+    experiments_are_upserted_by_name_and_sweeps_recorded,
+    a_run_goes_from_queued_to_finished,
+    recording_an_epoch_again_replaces_it,
+    non_finite_metrics_round_trip,
+    claims_skip_finished_extend_resume_and_retry,
+    stale_running_runs_become_interrupted_and_resumable,
+    inspection_queries_filter_and_join,
+    run_ids_are_found_by_unique_prefix,
+    gc_lists_files_of_removed_runs_and_checkpoints_retention_drops,
+);

@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::TempDb;
+use pixelcnn_store::scratch::ScratchPostgres;
 use pixelcnn_store::{Store, StoreError, StoreOptions};
 use sqlx::{Connection, SqliteConnection};
 
@@ -111,9 +112,9 @@ async fn a_locked_database_is_an_error_naming_it() {
 
 #[tokio::test]
 async fn unsupported_urls_and_unusable_paths_are_errors() {
-    let err = Store::open("postgres://localhost/pixelcnn").await.unwrap_err();
+    let err = Store::open("mysql://localhost/pixelcnn").await.unwrap_err();
     assert!(matches!(err, StoreError::UnsupportedUrl { .. }), "{err:?}");
-    assert!(err.to_string().contains("postgres://localhost/pixelcnn"));
+    assert!(err.to_string().contains("mysql://localhost/pixelcnn"));
     assert!(matches!(Store::open("sqlite::memory:").await, Err(StoreError::UnsupportedUrl { .. })));
 
     // A folder where the file should be.
@@ -170,4 +171,49 @@ fn the_default_url_follows_flag_then_environment_then_runs_folder() {
     child(Some("elsewhere/x.db"), "sqlite://elsewhere/x.db");
     child(Some("sqlite:///abs/y.db"), "sqlite:///abs/y.db");
     assert_eq!(pixelcnn_store::resolve_url(Some("elsewhere/x.db")), "sqlite://elsewhere/x.db");
+}
+
+#[tokio::test]
+async fn postgres_settings_and_schema() {
+    let Some(db) = ScratchPostgres::for_test().await else { return };
+    let store = Store::open(db.url()).await.unwrap();
+    let settings = store.settings().await.unwrap();
+    assert_eq!(settings["engine"], "postgres");
+    assert_eq!(settings["timezone"], "UTC");
+    assert_eq!(settings["lock_timeout"], "30s");
+    store.integrity_check().await.unwrap();
+    assert!(
+        !store.location().contains("pixelcnn:pixelcnn@"),
+        "no password in messages: {}",
+        store.location()
+    );
+    // Opening again (another process, a newer task of the array) applies nothing twice.
+    store.close().await;
+    let again = Store::open(db.url()).await.unwrap();
+    assert!(again.experiments().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn postgres_errors_name_the_database_without_its_password() {
+    let Some(db) = ScratchPostgres::for_test().await else { return };
+    let wrong_password = db.url().replacen(":pixelcnn@", ":not-the-password@", 1);
+    let err = Store::open(&wrong_password).await.unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, StoreError::Connect { .. }), "{err:?}");
+    assert!(
+        message.contains("password authentication failed") && !message.contains("not-the-password"),
+        "{message}"
+    );
+
+    let (base, _) = db.url().rsplit_once('/').unwrap();
+    let missing = format!("{base}/no_such_database_here");
+    let message = Store::open(&missing).await.unwrap_err().to_string();
+    assert!(message.contains("no_such_database_here") && message.contains("does not exist"), "{message}");
+
+    let refused = "postgres://pixelcnn:pixelcnn@127.0.0.1:1/x";
+    let message = Store::open(refused).await.unwrap_err().to_string();
+    assert!(
+        message.contains("cannot connect to database postgres://pixelcnn:***@127.0.0.1:1/x"),
+        "{message}"
+    );
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TempDb, epoch_artefacts, epoch_row, new_run, worker};
+use common::{TestDb, epoch_artefacts, epoch_row, new_run, worker};
 use pixelcnn_store::{Store, StoreError};
 use serde_json::{Value, json};
 
@@ -26,9 +26,7 @@ async fn run_with(store: &Store, exp: &str, hash: &str, checkpoint: Option<Value
     run
 }
 
-#[tokio::test]
-async fn each_run_keeps_the_checkpoints_its_own_configuration_asks_for() {
-    let db = TempDb::new();
+async fn each_run_keeps_the_checkpoints_its_own_configuration_asks_for(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let five = run_with(&store, &exp, "five", Some(json!({"keep_last": 5, "keep_best": true}))).await;
@@ -46,9 +44,7 @@ async fn each_run_keeps_the_checkpoints_its_own_configuration_asks_for() {
 
 /// gc picks the best epoch by the rule the trainer uses (`pixelcnn_record::best_epoch`):
 /// validation NLL when recorded, the earlier epoch on a tie.
-#[tokio::test]
-async fn the_best_epoch_is_the_trainers() {
-    let db = TempDb::new();
+async fn the_best_epoch_is_the_trainers(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let run = store.create_run(&new_run(&exp, "validated", 2, 5)).await.unwrap();
@@ -65,9 +61,7 @@ async fn the_best_epoch_is_the_trainers() {
     assert_eq!(epochs, [1, 2, 4], "last (5) and best by validation, earlier of a tie (3)");
 }
 
-#[tokio::test]
-async fn gc_refuses_a_run_whose_stored_retention_is_unreadable() {
-    let db = TempDb::new();
+async fn gc_refuses_a_run_whose_stored_retention_is_unreadable(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     // A value of the wrong kind is an error naming the key, never read as "keep nothing".
@@ -85,3 +79,9 @@ async fn gc_refuses_a_run_whose_stored_retention_is_unreadable() {
     let err = store.gc_candidates().await.unwrap_err();
     assert!(err.to_string().contains("keep_best"), "{err}");
 }
+
+on_both_engines!(
+    each_run_keeps_the_checkpoints_its_own_configuration_asks_for,
+    the_best_epoch_is_the_trainers,
+    gc_refuses_a_run_whose_stored_retention_is_unreadable,
+);

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use pixelcnn_record::{ArtefactKind, EpochMetrics};
+use pixelcnn_store::scratch::ScratchPostgres;
 use pixelcnn_store::{ArtefactContent, Lease, NewArtefact, NewRun, Store, Worker, url_from_path};
 use serde_json::json;
 
@@ -35,6 +36,50 @@ impl TempDb {
     pub async fn open(&self) -> Store {
         Store::open(&self.url()).await.expect("open the store")
     }
+}
+
+/// A database for one test on either engine: an SQLite file in a temporary folder, or a scratch
+/// PostgreSQL database (dropped with the handle).
+pub enum TestDb {
+    /// SQLite.
+    Sqlite(TempDb),
+    /// PostgreSQL.
+    Postgres(ScratchPostgres),
+}
+
+impl TestDb {
+    /// Its URL.
+    pub fn url(&self) -> String {
+        match self {
+            TestDb::Sqlite(db) => db.url(),
+            TestDb::Postgres(db) => db.url().to_owned(),
+        }
+    }
+
+    /// Opens it (creating and migrating on first use).
+    pub async fn open(&self) -> Store {
+        Store::open(&self.url()).await.expect("open the store")
+    }
+}
+
+/// Runs each listed `async fn NAME(db: TestDb)` twice, as `NAME::sqlite` and `NAME::postgres`,
+/// each on a database of its own: every store behaviour is checked on both engines.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name($crate::common::TestDb::Sqlite($crate::common::TempDb::new())).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some(db) = pixelcnn_store::scratch::ScratchPostgres::for_test().await {
+                    super::$name($crate::common::TestDb::Postgres(db)).await
+                }
+            }
+        }
+    )*};
 }
 
 /// A new run of configuration `hash` with `levels` quantisation levels.
