@@ -239,6 +239,12 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Manage results databases as a whole.
+    Store {
+        /// What to do.
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Check the installation: versions, libtorch, CUDA, data checksums.
     Doctor {
         /// Data folder to check (default: the cache's `mnist/`).
@@ -302,6 +308,20 @@ pub enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// Subcommands of `pixelcnn store`.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy every experiment, sweep, run, epoch, artefact and verdict of one database into an
+    /// empty one, on either engine (e.g. a cluster's PostgreSQL results into an SQLite file), and
+    /// check that the copy reads back identical.
+    Copy {
+        /// The database to read: a URL (sqlite://PATH, postgres://...) or an SQLite file.
+        from: String,
+        /// The database to fill (created and migrated when missing; must hold no experiment).
+        to: String,
     },
 }
 

@@ -12,13 +12,14 @@ mod rerun;
 mod runs;
 mod sample;
 mod show;
+mod store;
 mod sweep;
 mod train;
 mod worker;
 
 use std::process::ExitCode;
 
-use crate::cli::Command;
+use crate::cli::{Command, StoreCommand};
 
 /// Runs a subcommand; its exit code on success.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -80,5 +81,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Show { run, db, json } => show::run(&run, db.as_deref(), json),
         Command::Metrics { selection, db, format } => metrics::run(&selection, db.as_deref(), format),
         Command::Gc { db, dry_run } => gc::run(db.as_deref(), dry_run),
+        Command::Store { command: StoreCommand::Copy { from, to } } => store::copy(&from, &to),
     }
 }

@@ -14,6 +14,7 @@ use toml::Value;
 
 use crate::dotted_keys::leaves;
 use crate::error::{ConfigError, Result};
+use crate::launcher::{LauncherConfig, read_launcher};
 use crate::layers::{ENV_PREFIX, Override, closest, config_keys, extract, layered, parse_toml};
 use crate::run::RunConfig;
 use crate::sweep::{
@@ -21,7 +22,7 @@ use crate::sweep::{
 };
 
 /// Top-level tables of an experiment file that are not run configuration.
-const EXPERIMENT_TABLES: [&str; 3] = ["experiment", "sweep", "profile"];
+const EXPERIMENT_TABLES: [&str; 4] = ["experiment", "sweep", "profile", "launcher"];
 
 /// Keys of the `[experiment]` table.
 const EXPERIMENT_KEYS: [&str; 2] = ["name", "description"];
@@ -52,6 +53,9 @@ pub struct Experiment {
     pub runs: Vec<PlannedRun>,
     /// Dotted keys whose values differ between runs, in axis order (`seed` included).
     pub varying_keys: Vec<String>,
+    /// Where the runs train when launched on a cluster: the file's `[launcher]` with the selected
+    /// profile's over it.
+    pub launcher: LauncherConfig,
     /// What the layers changed about the file's sweep, e.g. `--set model.levels=2 replaces the
     /// sweep axis model.levels = [2, 256]`.
     pub notes: Vec<String>,
@@ -118,6 +122,12 @@ pub fn load_experiment(path: &Path, profile: Option<&str>, overrides: &[Override
         axes: plan.axes,
         runs: plan.runs,
         varying_keys: plan.varying_keys,
+        launcher: match profile {
+            Some(name) => LauncherConfig {
+                slurm: parsed.launcher.slurm.overlaid(&parsed.profiles[name].launcher.slurm),
+            },
+            None => parsed.launcher.clone(),
+        },
         notes: plan.notes,
     })
 }
@@ -127,6 +137,7 @@ struct Parsed {
     file: String,
     name: String,
     description: Option<String>,
+    launcher: LauncherConfig,
     base: toml::Table,
     sweep: Vec<Entry>,
     profiles: BTreeMap<String, Profile>,
@@ -134,6 +145,7 @@ struct Parsed {
 
 /// One `[profile.NAME]`: run keys and sweep entries.
 struct Profile {
+    launcher: LauncherConfig,
     table: toml::Table,
     sweep: Vec<Entry>,
 }
@@ -165,6 +177,10 @@ impl Parsed {
         }
 
         let (name, description) = experiment_table(file, path, document.remove("experiment"))?;
+        let launcher = match document.remove("launcher") {
+            Some(value) => read_launcher(file, value)?,
+            None => LauncherConfig::default(),
+        };
         let sweep = match document.remove("sweep") {
             Some(value) => reader.read(&["sweep".to_owned()], &value)?,
             None => Vec::new(),
@@ -187,6 +203,7 @@ impl Parsed {
                     };
                     let mut allowed = sections.clone();
                     allowed.push("sweep".into());
+                    allowed.push("launcher".into());
                     if let Some(key) = table.keys().find(|k| !allowed.contains(k)) {
                         let mut candidates = allowed.clone();
                         candidates.extend(config_keys());
@@ -202,7 +219,11 @@ impl Parsed {
                         }
                         None => Vec::new(),
                     };
-                    profiles.insert(name, Profile { table, sweep });
+                    let launcher = match table.remove("launcher") {
+                        Some(value) => read_launcher(&origin, value)?,
+                        None => LauncherConfig::default(),
+                    };
+                    profiles.insert(name, Profile { launcher, table, sweep });
                 }
             }
             Some(other) => {
@@ -216,7 +237,7 @@ impl Parsed {
                 });
             }
         }
-        Ok(Self { file: file.into(), name, description, base: document, sweep, profiles })
+        Ok(Self { file: file.into(), name, description, launcher, base: document, sweep, profiles })
     }
 
     /// Layers the file with `profile`, the environment (when `env`) and `overrides`, and expands

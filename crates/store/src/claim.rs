@@ -148,7 +148,7 @@ impl Store {
     }
 
     /// [`Store::latest_attempt`] on a given connection (inside a claim's transaction).
-    async fn latest_attempt_on(
+    pub(crate) async fn latest_attempt_on(
         &self,
         conn: &mut AnyConnection,
         config_hash: &str,
@@ -191,18 +191,7 @@ impl Store {
         let now = clock::now();
         let cutoff = request.stale_after.map(clock::cutoff);
         let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
-        // A write first: SQLite takes the database's write lock here, before reading (a read
-        // first would make the later write fail with "database is locked" instead of waiting);
-        // PostgreSQL locks this configuration's row until commit.
-        sqlx::query(
-            "INSERT INTO config_locks (config_hash, created_at, claimed_at) VALUES ($1, $2, $2) \
-             ON CONFLICT (config_hash) DO UPDATE SET claimed_at = excluded.claimed_at",
-        )
-        .bind(hash)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.err(e))?;
+        self.lock_config(&mut tx, hash, &now).await?;
         let latest = self.latest_attempt_on(&mut tx, hash).await?;
         let wanted = request.run.epochs_target;
         let claim = match decide(latest.as_ref(), wanted, request.retry_failed, cutoff.as_deref()) {
@@ -242,6 +231,23 @@ impl Store {
         };
         tx.commit().await.map_err(|e| self.err(e))?;
         Ok(claim)
+    }
+
+    /// Takes the lock row of a configuration, first in a transaction. A write first: SQLite takes
+    /// the database's write lock here, before reading (a read first would make the later write
+    /// fail with "database is locked" instead of waiting); PostgreSQL locks this configuration's
+    /// row until commit, so claimers of one configuration queue up while others proceed.
+    pub(crate) async fn lock_config(&self, conn: &mut AnyConnection, hash: &str, now: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO config_locks (config_hash, created_at, claimed_at) VALUES ($1, $2, $2) \
+             ON CONFLICT (config_hash) DO UPDATE SET claimed_at = excluded.claimed_at",
+        )
+        .bind(hash)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+        .map_err(|e| self.err(e))
     }
 
     /// The answer when the lock row did not keep a concurrent claimer out (it always does on

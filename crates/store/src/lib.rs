@@ -16,6 +16,7 @@
 mod artefacts;
 mod claim;
 mod clock;
+mod copy;
 mod epochs;
 mod error;
 mod experiments;
@@ -24,6 +25,7 @@ mod model;
 mod open;
 mod postgres;
 mod query;
+mod queue;
 mod rows;
 mod runs;
 pub mod scratch;
@@ -34,16 +36,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use claim::{Claim, ClaimKind, ClaimRequest, Decision, SkipReason, decide};
+pub use copy::{Cell, CopyCounts, Dump};
 pub use error::{Result, StoreError};
 pub use lease::Lease;
 pub use model::{
     Artefact, ArtefactContent, Attempt, Experiment, MetricRow, NewArtefact, NewRun, NewSweep, RunDetail,
-    RunFilter, RunStatus, RunSummary, Sweep, Worker,
+    RunFilter, RunStatus, RunSummary, SlurmTask, Sweep, Worker,
 };
 pub use open::{
     DB_ENV, DEFAULT_DB_PATH, StoreOptions, default_url, engine_of, resolve_url, to_url, url_from_path,
 };
 pub use query::parse_where;
+pub use queue::{Enqueued, Taken};
 pub use verdicts::{Difference, RerunVerdict, Verdict};
 
 /// The schema, embedded at compile time so that the binary carries it.

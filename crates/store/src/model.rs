@@ -290,6 +290,30 @@ pub struct RunSummary {
     pub started_at: Option<String>,
     /// When it last ended.
     pub ended_at: Option<String>,
+    /// The Slurm task of its latest worker, when a job array trains it.
+    pub slurm: Option<SlurmTask>,
+}
+
+/// The Slurm task a run's worker ran in: recorded by the worker from Slurm's environment, shown by
+/// `runs` and `show` so that a user can find its log or `scancel` it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SlurmTask {
+    /// The task's own job id (`SLURM_JOB_ID`).
+    pub job_id: String,
+    /// The array's job id (`SLURM_ARRAY_JOB_ID`), when the task belongs to an array.
+    pub array_job_id: Option<String>,
+    /// Its index in the array (`SLURM_ARRAY_TASK_ID`).
+    pub array_task_id: Option<u32>,
+}
+
+impl fmt::Display for SlurmTask {
+    /// `ARRAY_TASK` as Slurm shows array tasks (`1234_5`), else the job id.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.array_job_id, self.array_task_id) {
+            (Some(array), Some(task)) => write!(f, "{array}_{task}"),
+            _ => f.write_str(&self.job_id),
+        }
+    }
 }
 
 /// Everything recorded about one attempt (for `pixelcnn show`).
@@ -333,6 +357,8 @@ pub struct RunDetail {
     pub worker_pid: Option<u32>,
     /// Worker host of the last claim.
     pub worker_host: Option<String>,
+    /// The Slurm task of its latest worker, when a job array trains it.
+    pub slurm: Option<SlurmTask>,
     /// Commit of the binary.
     pub git_commit: Option<String>,
     /// Whether the working tree was dirty.

@@ -9,13 +9,14 @@ use sqlx::any::AnyRow;
 
 use crate::Store;
 use crate::error::{Result, StoreError};
-use crate::model::{Artefact, RunDetail, RunStatus, RunSummary};
+use crate::model::{Artefact, RunDetail, RunStatus, RunSummary, SlurmTask};
 
 /// The columns of [`RunRow`], for `SELECT {RUN_COLUMNS} {RUN_FROM} WHERE ...`.
 pub(crate) const RUN_COLUMNS: &str = "r.id, r.experiment_id, e.name AS experiment, r.sweep_id, r.config_hash, \
      r.config_json, r.config_toml, r.varying_json, r.status, r.epochs_target, r.device, r.threads, \
      r.created_at, r.started_at, r.ended_at, r.heartbeat_at, r.worker_pid, r.worker_host, r.git_commit, \
      CASE WHEN r.git_dirty THEN 1 WHEN NOT r.git_dirty THEN 0 END AS git_dirty, r.versions_json, r.error, r.tags, r.note, r.rerun_of, \
+     r.slurm_job_id, r.slurm_array_job_id, r.slurm_array_task_id, \
      le.last_epoch, lr.test_bits_per_dim AS last_test_bits_per_dim";
 
 /// The joins [`RUN_COLUMNS`] needs: the experiment and the last completed epoch.
@@ -54,8 +55,22 @@ pub(crate) struct RunRow {
     pub tags: String,
     pub note: Option<String>,
     pub rerun_of: Option<String>,
+    pub slurm_job_id: Option<String>,
+    pub slurm_array_job_id: Option<String>,
+    pub slurm_array_task_id: Option<i64>,
     pub last_epoch: Option<i64>,
     pub last_test_bits_per_dim: Option<f64>,
+}
+
+impl RunRow {
+    /// The Slurm task columns as one value.
+    fn slurm(&self) -> Option<SlurmTask> {
+        Some(SlurmTask {
+            job_id: self.slurm_job_id.clone()?,
+            array_job_id: self.slurm_array_job_id.clone(),
+            array_task_id: self.slurm_array_task_id.map(to_u32),
+        })
+    }
 }
 
 /// An epoch row as stored: `epoch`, `step` and one nullable `REAL` column per metric of
@@ -141,6 +156,7 @@ impl Store {
     /// A run row as a line of `pixelcnn runs`.
     pub(crate) fn summary(&self, r: RunRow) -> Result<RunSummary> {
         Ok(RunSummary {
+            slurm: r.slurm(),
             status: self.parse_status(&r.id, &r.status)?,
             varying: self.parse_json("runs.varying_json", &r.id, &r.varying_json)?,
             tags: self.parse_tags(&r.id, &r.tags)?,
@@ -160,6 +176,7 @@ impl Store {
     /// A run row with everything recorded.
     pub(crate) fn detail(&self, r: RunRow) -> Result<RunDetail> {
         Ok(RunDetail {
+            slurm: r.slurm(),
             status: self.parse_status(&r.id, &r.status)?,
             config: self.parse_json("runs.config_json", &r.id, &r.config_json)?,
             varying: self.parse_json("runs.varying_json", &r.id, &r.varying_json)?,
