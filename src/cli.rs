@@ -39,6 +39,44 @@ pub struct ExperimentArgs {
     pub sets: Vec<String>,
 }
 
+/// Where a sweep's runs train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LauncherKind {
+    /// Worker processes on this machine, `--parallel` per device.
+    Local,
+    /// One Slurm job array; each task claims the next queued run from the shared database.
+    Slurm,
+}
+
+/// Options of `sweep --launcher slurm`; each overrides the same key of `[launcher.slurm]`.
+#[derive(Debug, Clone, Args)]
+pub struct SlurmArgs {
+    /// Slurm partition.
+    #[arg(long, help_heading = "Slurm")]
+    pub partition: Option<String>,
+    /// Time limit of each task (sbatch --time, e.g. 2-00:00:00).
+    #[arg(long, help_heading = "Slurm")]
+    pub time: Option<String>,
+    /// GPUs per task.
+    #[arg(long, help_heading = "Slurm")]
+    pub gpus_per_task: Option<u32>,
+    /// CPUs per task.
+    #[arg(long, help_heading = "Slurm")]
+    pub cpus_per_task: Option<u32>,
+    /// At most this many tasks at once (--array=0-N%P).
+    #[arg(long, help_heading = "Slurm")]
+    pub array_parallelism: Option<u32>,
+    /// An extra sbatch option for the script, e.g. --sbatch=--account=vision (repeatable).
+    #[arg(long = "sbatch", value_name = "OPTION", help_heading = "Slurm", allow_hyphen_values = true)]
+    pub sbatch: Vec<String>,
+    /// Accept an SQLite database (every task on this machine, the file on a local disk).
+    #[arg(long, help_heading = "Slurm")]
+    pub allow_sqlite: bool,
+    /// Follow the runs in the database until every task has ended (default: return once submitted).
+    #[arg(long, help_heading = "Slurm")]
+    pub wait: bool,
+}
+
 /// Which runs to list or export.
 #[derive(Debug, Clone, Args)]
 pub struct RunSelection {
@@ -99,6 +137,12 @@ pub enum Command {
         /// Do not write the report at the end.
         #[arg(long)]
         no_report: bool,
+        /// Where the runs train: worker processes on this machine, or a Slurm job array.
+        #[arg(long, value_enum, default_value_t = LauncherKind::Local)]
+        launcher: LauncherKind,
+        /// Slurm settings (over the experiment's `[launcher.slurm]`).
+        #[command(flatten)]
+        slurm: SlurmArgs,
     },
     /// Write an experiment's report: index.html (self-contained) and report.md with its figures.
     ///
@@ -166,24 +210,37 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Train one claimed run of a sweep (started by `sweep`, not by hand).
+    /// Train one claimed run of a sweep (started by `sweep` or a Slurm task, not by hand).
     #[command(hide = true)]
     Worker {
         /// Database URL.
         #[arg(long)]
         db: String,
         /// The run.
-        #[arg(long)]
-        run_id: String,
+        #[arg(long, required_unless_present = "claim_next")]
+        run_id: Option<String>,
         /// The lease token of the claim; the worker writes to the run only while it is current.
-        #[arg(long)]
-        lease: String,
+        #[arg(long, required_unless_present = "claim_next")]
+        lease: Option<String>,
         /// Seconds between heartbeats.
         #[arg(long, default_value_t = 5.0)]
         heartbeat_every: f64,
         /// Its output folder.
+        #[arg(long, required_unless_present = "claim_next")]
+        out: Option<PathBuf>,
+        /// A Slurm task: claim the next run of `--experiment-id` that needs a worker, train it in
+        /// `--runs-dir/<run id>`; no stdin lifeline.
+        #[arg(long, requires_all = ["experiment_id", "runs_dir"], conflicts_with_all = ["run_id", "lease", "out"])]
+        claim_next: bool,
+        /// The experiment whose runs a `--claim-next` task may claim.
         #[arg(long)]
-        out: PathBuf,
+        experiment_id: Option<String>,
+        /// The experiment's runs folder, for `--claim-next`.
+        #[arg(long)]
+        runs_dir: Option<PathBuf>,
+        /// Seconds without a heartbeat after which a `--claim-next` task takes a running run over.
+        #[arg(long, default_value_t = 60)]
+        stale_after: u64,
         /// Last completed epoch to resume from (0: fresh).
         #[arg(long, default_value_t = 0)]
         from_epoch: u32,

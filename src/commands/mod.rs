@@ -18,6 +18,7 @@ mod train;
 mod worker;
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::cli::{Command, StoreCommand};
 
@@ -45,6 +46,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             heartbeat_every,
             reports_dir,
             no_report,
+            launcher,
+            slurm,
         } => sweep::run(
             &experiment,
             sweep::Args {
@@ -57,6 +60,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                 stale_after,
                 heartbeat_every,
                 reports_dir: (!no_report).then_some(reports_dir),
+                launcher,
+                slurm,
             },
         ),
         Command::Report { experiment, db, out } => report::run(&experiment, db.as_deref(), out),
@@ -65,17 +70,46 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Export { run, out, db } => export::run(&run, &out, db.as_deref()),
         Command::Compare { run_a, run_b, db, out } => compare::run(&run_a, &run_b, db.as_deref(), out),
-        Command::Worker { db, run_id, lease, heartbeat_every, out, from_epoch, device, threads } => {
-            worker::run(&pixelcnn_sweep::WorkerArgs {
-                db,
-                run_id,
-                lease,
-                heartbeat_every: worker::seconds("--heartbeat-every", heartbeat_every)?,
-                out,
-                from_epoch,
-                device,
-                threads,
-            })
+        Command::Worker {
+            db,
+            run_id,
+            lease,
+            heartbeat_every,
+            out,
+            claim_next,
+            experiment_id,
+            runs_dir,
+            stale_after,
+            from_epoch,
+            device,
+            threads,
+        } => {
+            let heartbeat_every = worker::seconds("--heartbeat-every", heartbeat_every)?;
+            match (claim_next, experiment_id, runs_dir, run_id, lease, out) {
+                (true, Some(experiment_id), Some(runs_dir), ..) => worker::task(&pixelcnn_sweep::TaskArgs {
+                    db,
+                    experiment_id,
+                    runs_dir,
+                    stale_after: Duration::from_secs(stale_after),
+                    heartbeat_every,
+                }),
+                (false, _, _, Some(run_id), Some(lease), Some(out)) => {
+                    worker::run(&pixelcnn_sweep::WorkerArgs {
+                        db,
+                        run_id,
+                        lease,
+                        heartbeat_every,
+                        out,
+                        from_epoch,
+                        device,
+                        threads,
+                        lifeline: true,
+                    })
+                }
+                _ => anyhow::bail!(
+                    "worker: give --run-id, --lease and --out, or --claim-next with --experiment-id and --runs-dir"
+                ),
+            }
         }
         Command::Runs { selection, db, json } => runs::run(&selection, db.as_deref(), json),
         Command::Show { run, db, json } => show::run(&run, db.as_deref(), json),

@@ -32,22 +32,32 @@ pub fn run(selection: &RunSelection, db: Option<&str>, json: bool) -> anyhow::Re
         println!("{}", serde_json::to_string_pretty(&runs)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let mut rows =
-        vec![["id", "experiment", "status", "varying", "epoch", "test bits/dim"].map(String::from).to_vec()];
+    // The Slurm column only when some run has a task: local users never see an empty column.
+    let slurm = runs.iter().any(|r| r.slurm.is_some());
+    let mut header =
+        ["id", "experiment", "status", "varying", "epoch", "test bits/dim"].map(String::from).to_vec();
+    if slurm {
+        header.push("slurm task".into());
+    }
+    let mut rows = vec![header];
     for r in &runs {
         let varying = r
             .varying
             .as_object()
             .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))
             .unwrap_or_default();
-        rows.push(vec![
+        let mut row = vec![
             r.id[..8.min(r.id.len())].to_owned(),
             r.experiment.clone(),
             r.status.as_str().to_owned(),
             varying,
             format!("{}/{}", r.last_epoch.unwrap_or(0), r.epochs_target),
             r.last_test_bits_per_dim.map_or("-".into(), |b| format!("{b:.4}")),
-        ]);
+        ];
+        if slurm {
+            row.push(r.slurm.as_ref().map_or("-".into(), |t| format!("{t} (job {})", t.job_id)));
+        }
+        rows.push(row);
     }
     print_table(&rows);
     Ok(ExitCode::SUCCESS)

@@ -26,6 +26,9 @@ pub fn run(run: &str, db: Option<&str>, json: bool) -> anyhow::Result<ExitCode> 
     println!("device      {device}, {threads} threads");
     let host = detail.worker_host.as_deref().unwrap_or("-");
     println!("worker      pid {} on {host}", detail.worker_pid.map_or("-".into(), |p| p.to_string()));
+    if let Some(task) = &detail.slurm {
+        println!("slurm       task {task} (job {})", task.job_id);
+    }
     let commit = detail.git_commit.as_deref().unwrap_or("-");
     let dirty = if detail.git_dirty == Some(true) { " (dirty)" } else { "" };
     println!("git         {commit}{dirty}");

@@ -4,10 +4,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use pixelcnn_config::safe_name;
+use pixelcnn_config::{Experiment, SlurmConfig};
 use pixelcnn_store::{RunStatus, resolve_url};
-use pixelcnn_sweep::{SweepOptions, run_sweep};
+use pixelcnn_sweep::{SlurmOptions, SweepOptions, run_sweep, submit_sweep};
 
-use crate::cli::ExperimentArgs;
+use crate::cli::{ExperimentArgs, LauncherKind, SlurmArgs};
 use crate::commands::{plan, report, worker};
 use crate::versions::Versions;
 
@@ -23,6 +24,10 @@ pub struct Args {
     pub heartbeat_every: f64,
     /// Where the report goes at the end (`None`: no report).
     pub reports_dir: Option<std::path::PathBuf>,
+    /// Local workers or a Slurm job array.
+    pub launcher: LauncherKind,
+    /// Slurm settings from the command line.
+    pub slurm: SlurmArgs,
 }
 
 pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> {
@@ -39,11 +44,11 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
     plan::print(&exp);
     let options = SweepOptions {
         db_url: resolve_url(args.db.as_deref()),
-        runs_dir: args.runs_dir,
+        runs_dir: args.runs_dir.clone(),
         parallel: args.parallel,
         retry_failed: args.retry_failed,
-        tags: args.tags,
-        note: args.note,
+        tags: args.tags.clone(),
+        note: args.note.clone(),
         versions: serde_json::to_value(Versions::current())?,
         worker_exe: std::env::current_exe()?,
         stale_after: Duration::from_secs(args.stale_after),
@@ -51,6 +56,9 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
         overrides: experiment.sets.clone(),
     };
     let runtime = tokio::runtime::Runtime::new()?;
+    if args.launcher == LauncherKind::Slurm {
+        return submit(&runtime, &exp, &options, &args);
+    }
     let report = runtime.block_on(run_sweep(&exp, &options))?;
     let count = |s: RunStatus| report.trained.iter().filter(|(_, st)| *st == s).count();
     println!(
@@ -62,11 +70,79 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
         count(RunStatus::Interrupted),
         report.taken_over.len(),
         report.skipped.len(),
-        options.db_url
+        pixelcnn_store::display_url(&options.db_url)
     );
     let mut ok = count(RunStatus::Failed) == 0 && !report.interrupted;
     if let Some(dir) = &args.reports_dir {
         // Also after failures or Ctrl-C: the report shows what was recorded, marked partial.
+        let out = dir.join(safe_name(&exp.name));
+        match runtime.block_on(report::write(&options.db_url, &exp.name, &out)) {
+            Ok(written) => println!("report written to {}", written.html.display()),
+            Err(e) => {
+                eprintln!("error: writing the report of {}: {e:#}", exp.name);
+                ok = false;
+            }
+        }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `--launcher slurm`: queue and submit; with `--wait`, follow the runs to the end and write the
+/// report like a local sweep.
+fn submit(
+    runtime: &tokio::runtime::Runtime,
+    exp: &Experiment,
+    options: &SweepOptions,
+    args: &Args,
+) -> anyhow::Result<ExitCode> {
+    let a = &args.slurm;
+    let from_command_line = SlurmConfig {
+        partition: a.partition.clone(),
+        time: a.time.clone(),
+        gpus_per_task: a.gpus_per_task,
+        cpus_per_task: a.cpus_per_task,
+        parallelism: a.array_parallelism,
+        extra: a.sbatch.clone(),
+    };
+    let slurm = SlurmOptions {
+        slurm: exp.launcher.slurm.overlaid(&from_command_line),
+        allow_sqlite: a.allow_sqlite,
+        wait: a.wait,
+        poll_every: Duration::from_secs(2),
+    };
+    let done = runtime.block_on(submit_sweep(exp, options, &slurm))?;
+    let db = pixelcnn_store::display_url(&options.db_url);
+    match &done.script {
+        Some(script) => println!(
+            "sweep {}: {} run(s) queued, {} already done or running; submitted {} task(s) as job array(s) {} ({}); database {db}",
+            exp.name,
+            done.queued,
+            done.skipped,
+            done.tasks,
+            done.job_ids.join(", "),
+            script.display()
+        ),
+        None => println!(
+            "sweep {}: {} run(s) queued, {} already done or running; nothing submitted ({} task(s) of earlier submissions still pending); database {db}",
+            exp.name, done.queued, done.skipped, done.pending_before
+        ),
+    }
+    if !a.wait {
+        println!("follow it with `pixelcnn runs --experiment {} --db ...`, or submit with --wait", exp.name);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let count = |s: RunStatus| done.final_statuses.values().filter(|v| **v == s).count();
+    let finished = count(RunStatus::Finished);
+    println!(
+        "sweep {}: {finished} finished, {} failed, {} interrupted, {} still queued of {} configurations",
+        exp.name,
+        count(RunStatus::Failed),
+        count(RunStatus::Interrupted),
+        count(RunStatus::Queued),
+        exp.runs.len()
+    );
+    let mut ok = finished == exp.runs.len();
+    if let Some(dir) = &args.reports_dir {
         let out = dir.join(safe_name(&exp.name));
         match runtime.block_on(report::write(&options.db_url, &exp.name, &out)) {
             Ok(written) => println!("report written to {}", written.html.display()),

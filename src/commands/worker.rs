@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use pixelcnn_store::RunStatus;
-use pixelcnn_sweep::{WorkerArgs, run_worker};
+use pixelcnn_sweep::{TaskArgs, TaskOutcome, WorkerArgs, run_task, run_worker};
 
 /// A positive, finite number of seconds from the command line.
 pub fn seconds(option: &str, value: f64) -> anyhow::Result<Duration> {
@@ -19,5 +19,17 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<ExitCode> {
         RunStatus::Finished => ExitCode::SUCCESS,
         RunStatus::Interrupted => ExitCode::from(130),
         _ => ExitCode::FAILURE,
+    })
+}
+
+/// A Slurm task: success when it trained its run to the end, found nothing left to claim, or
+/// requeued itself after the time-limit warning (the requeued task goes on).
+pub fn task(args: &TaskArgs) -> anyhow::Result<ExitCode> {
+    Ok(match run_task(args)? {
+        TaskOutcome::NothingToClaim => ExitCode::SUCCESS,
+        TaskOutcome::Trained { requeued: true, .. } => ExitCode::SUCCESS,
+        TaskOutcome::Trained { status: RunStatus::Finished, .. } => ExitCode::SUCCESS,
+        TaskOutcome::Trained { status: RunStatus::Interrupted, .. } => ExitCode::from(130),
+        TaskOutcome::Trained { .. } => ExitCode::FAILURE,
     })
 }

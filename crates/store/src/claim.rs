@@ -67,7 +67,7 @@ pub enum Decision {
 
 /// Decides what to do with a configuration:
 /// - no attempt: new;
-/// - queued: take it;
+/// - queued: take it (a resume when it has epochs: it was queued again after an interruption);
 /// - running: skip, unless its heartbeat is older than `stale_cutoff` (same text format as the
 ///   stored timestamps), then resume it;
 /// - interrupted: resume from its last completed epoch;
@@ -83,6 +83,8 @@ pub fn decide(
     let take = |kind| Decision::Take { run_id: a.run_id.clone(), from_epoch: a.last_epoch, kind };
     let skip = |reason| Decision::Skip { run_id: a.run_id.clone(), reason };
     match a.status {
+        // Queued again after an interruption (a cluster resubmission): it resumes.
+        RunStatus::Queued if a.last_epoch > 0 => take(ClaimKind::Resume),
         RunStatus::Queued => take(ClaimKind::Queued),
         RunStatus::Running => {
             let stale = match (stale_cutoff, a.heartbeat_at.as_deref()) {

@@ -44,7 +44,8 @@ pub use model::{
     RunFilter, RunStatus, RunSummary, SlurmTask, Sweep, Worker,
 };
 pub use open::{
-    DB_ENV, DEFAULT_DB_PATH, StoreOptions, default_url, engine_of, resolve_url, to_url, url_from_path,
+    DB_ENV, DEFAULT_DB_PATH, StoreOptions, default_url, display_url, engine_of, resolve_url, to_url,
+    url_from_path,
 };
 pub use query::parse_where;
 pub use queue::{Enqueued, Taken};

@@ -66,6 +66,11 @@ pub fn default_url() -> String {
     resolve_url(None)
 }
 
+/// A database URL as it may be shown to people: a PostgreSQL password replaced by `***`.
+pub fn display_url(url: &str) -> String {
+    crate::postgres::redact(url)
+}
+
 /// The engine and location a URL names.
 enum Target {
     /// An SQLite file.

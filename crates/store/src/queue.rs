@@ -90,7 +90,7 @@ impl Store {
                 Enqueued::New { run_id }
             }
             Decision::Skip { run_id, reason } => Enqueued::Skipped { run_id, reason },
-            Decision::Take { run_id, from_epoch, kind } => {
+            Decision::Take { run_id, from_epoch, .. } => {
                 let status = latest.as_ref().map_or(RunStatus::Queued, |a| a.status);
                 // The attempt now asks for the request's epochs and settings (same hash: the same
                 // numbers); a stale worker's lease is cleared with its status.
@@ -106,7 +106,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.err(e))?;
-                if kind == ClaimKind::Queued {
+                if latest.as_ref().is_some_and(|a| a.status == RunStatus::Queued) {
                     Enqueued::AlreadyQueued { run_id }
                 } else {
                     Enqueued::Requeued { run_id, from_epoch }

@@ -38,6 +38,26 @@ pub enum SweepError {
         /// Run id.
         run: String,
     },
+    /// A Slurm command failed or is missing.
+    #[error("slurm: `{command}` failed: {message}")]
+    Slurm {
+        /// The command line.
+        command: String,
+        /// What went wrong, with Slurm's own words.
+        message: String,
+    },
+    /// The Slurm launcher was given an SQLite database without `--allow-sqlite`.
+    #[error(
+        "the Slurm launcher needs a database that every task can reach and write at once; {db} is an \
+         SQLite file, and SQLite's locking does not work over network file systems (NFS, Lustre, \
+         GPFS), so tasks on several nodes would lock or corrupt it. Use --db postgres://USER:PASSWORD@HOST/DB \
+         (see README, \"Running on a cluster\"), or pass --allow-sqlite if every task runs on this \
+         machine and the file is on a local disk"
+    )]
+    SqliteOnCluster {
+        /// The database.
+        db: String,
+    },
     /// A worker process could not be started or watched.
     #[error("worker process: {0}")]
     Process(#[from] std::io::Error),

@@ -23,6 +23,8 @@ pub struct Flags {
     pub stop: Arc<AtomicBool>,
     /// The lease is gone: stop, and write nothing more to the run.
     pub lost: Arc<AtomicBool>,
+    /// SIGUSR2 arrived (Slurm's warning before the time limit): after stopping, requeue the task.
+    pub requeue: Arc<AtomicBool>,
 }
 
 impl Flags {

@@ -16,6 +16,7 @@ pub mod worker;
 
 pub use error::{Result, SweepError};
 pub use git::GitState;
+pub use launch::slurm::{SlurmOptions, Submission, TaskArgs, TaskOutcome, run_task, submit_sweep};
 pub use rerun::{RerunOptions, RerunOutcome, rerun};
 pub use scheduler::{SweepOptions, SweepReport, run_sweep};
 pub use worker::{WorkerArgs, run_worker};

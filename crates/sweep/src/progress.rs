@@ -94,3 +94,20 @@ pub(crate) fn show(bar: &ProgressBar, run: &str, event: WorkerEvent) {
         }
     }
 }
+
+/// A bar counting `total` things on a terminal (hidden otherwise: the caller logs instead), for
+/// following a cluster sweep from the store.
+pub(crate) fn count_bar(total: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "slurm [{{bar:30}}] {{pos}}/{{len}} {what}  {{msg}}  elapsed {{elapsed}}  ETA {{eta}}"
+        ))
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar
+}

@@ -1,9 +1,10 @@
 //! `pixelcnn worker`: trains one claimed run in its own process, so that a crash, abort or
 //! out-of-memory ends only that run. It writes to the run only under the lease its claim handed
 //! out: every epoch in one transaction that checks the lease, heartbeats from a timer of its own
-//! (`heartbeat.rs`). It stops (status `interrupted`) on Ctrl-C, SIGTERM or when its scheduler goes
-//! away (its stdin reaches end-of-file, which also happens after `kill -9` of the scheduler), and
-//! stops without writing anything more when the lease is gone (another worker took the run over).
+//! (`heartbeat.rs`). It stops (status `interrupted`) on Ctrl-C, SIGTERM, SIGUSR2 (Slurm's warning
+//! before the time limit) or, when started by a local sweep, when its scheduler goes away (its
+//! stdin reaches end-of-file, which also happens after `kill -9` of the scheduler), and stops
+//! without writing anything more when the lease is gone (another worker took the run over).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -45,18 +46,26 @@ pub struct WorkerArgs {
     pub device: Option<DeviceSpec>,
     /// Threads chosen by the scheduler.
     pub threads: Option<usize>,
+    /// Stop when stdin reaches end-of-file: a local sweep holds it open as the worker's lifeline.
+    /// Off under Slurm, where stdin is /dev/null and liveness is the lease and heartbeat alone.
+    pub lifeline: bool,
 }
 
 /// Trains the run and records its end state. Returns the final status, or
 /// [`SweepError::LeaseLost`] when the run was taken over by another worker (nothing of this
 /// worker's is then written after the takeover).
 pub fn run_worker(args: &WorkerArgs) -> Result<RunStatus> {
+    let flags = stop_flags(args.lifeline)?;
+    work(args, &flags)
+}
+
+/// [`run_worker`] with the stop flags already set up (a Slurm task sets them up before it claims).
+pub(crate) fn work(args: &WorkerArgs, flags: &Flags) -> Result<RunStatus> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let store = rt.block_on(Store::open(&args.db))?;
     let lease = Lease::new(&args.run_id, &args.lease);
-    let flags = stop_flags();
     let heartbeat = Heartbeat::start(&args.db, lease.clone(), args.heartbeat_every, flags.clone())?;
-    let outcome = train(&rt, &store, args, &lease, &flags);
+    let outcome = train(&rt, &store, args, &lease, flags);
     drop(heartbeat);
     let lost = || SweepError::LeaseLost { run: args.run_id.clone() };
     if flags.is_lost() || matches!(outcome, Err(SweepError::Store(StoreError::LeaseLost { .. }))) {
@@ -97,20 +106,25 @@ fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, lease: &Lease, flags: &
     Ok(())
 }
 
-/// Flags whose `stop` is raised by Ctrl-C, SIGTERM, or the end of stdin (the scheduler is gone).
-fn stop_flags() -> Flags {
+/// Flags whose `stop` is raised by Ctrl-C, SIGTERM, SIGUSR2 (which also raises `requeue`), or,
+/// with `lifeline`, the end of stdin (the scheduler is gone).
+pub(crate) fn stop_flags(lifeline: bool) -> std::io::Result<Flags> {
+    use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR2};
     let flags = Flags::default();
-    let on_signal = flags.stop.clone();
-    // Only one handler per process; a second worker in the same process (tests) shares the first.
-    let _ = ctrlc::set_handler(move || on_signal.store(true, Ordering::SeqCst));
-    let on_eof = flags.stop.clone();
-    std::thread::spawn(move || {
-        let mut sink = [0u8; 64];
-        let mut stdin = std::io::stdin();
-        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
-        on_eof.store(true, Ordering::SeqCst);
-    });
-    flags
+    for signal in [SIGINT, SIGTERM, SIGUSR2] {
+        signal_hook::flag::register(signal, flags.stop.clone())?;
+    }
+    signal_hook::flag::register(SIGUSR2, flags.requeue.clone())?;
+    if lifeline {
+        let on_eof = flags.stop.clone();
+        std::thread::spawn(move || {
+            let mut sink = [0u8; 64];
+            let mut stdin = std::io::stdin();
+            while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+            on_eof.store(true, Ordering::SeqCst);
+        });
+    }
+    Ok(flags)
 }
 
 struct StoreObserver<'a> {

@@ -9,6 +9,7 @@
 //! whole sweep, so stopping and killing address every worker at once.
 
 pub(crate) mod local;
+pub mod slurm;
 
 use pixelcnn_store::{Lease, RunStatus, Store, StoreError};
 use std::path::PathBuf;

@@ -1,0 +1,167 @@
+//! The Slurm launcher: `pixelcnn sweep FILE --launcher slurm`. Unlike the local launcher it does
+//! not hand claims to workers: it queues every configuration that needs training in the shared
+//! store, submits one job array with as many tasks as are missing (chunked under the cluster's
+//! `MaxArraySize`), and each task claims whatever is next (`task.rs`). Submitting again queues and
+//! submits only what is still missing; `--wait` follows the runs in the store until the tasks
+//! are gone.
+
+mod cluster;
+mod script;
+mod task;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pixelcnn_config::{Experiment, SlurmConfig, safe_name};
+use pixelcnn_store::{Engine, RunStatus, Store, engine_of};
+
+use crate::error::{Result, SweepError};
+use crate::register::{preflight, register};
+use crate::scheduler::SweepOptions;
+use script::Script;
+pub use task::{TaskArgs, TaskOutcome, run_task};
+
+/// How to submit a sweep to Slurm, beyond [`SweepOptions`].
+#[derive(Debug, Clone, Default)]
+pub struct SlurmOptions {
+    /// The job array's resources: the experiment's `[launcher.slurm]` with the command line's over it.
+    pub slurm: SlurmConfig,
+    /// Accept an SQLite database (every task on this machine, the file on a local disk).
+    pub allow_sqlite: bool,
+    /// Follow the runs until every task has ended.
+    pub wait: bool,
+    /// Time between two looks at the store while waiting.
+    pub poll_every: Duration,
+}
+
+/// What a submission did.
+#[derive(Debug, Clone, Default)]
+pub struct Submission {
+    /// Configurations queued now or already queued, i.e. needing a task.
+    pub queued: usize,
+    /// Configurations that needed nothing (finished, failed, running with a fresh heartbeat).
+    pub skipped: usize,
+    /// Tasks of earlier submissions still pending, which take queued runs when they start.
+    pub pending_before: usize,
+    /// The job arrays submitted now (none when nothing was missing).
+    pub job_ids: Vec<String>,
+    /// Tasks submitted now.
+    pub tasks: u32,
+    /// The script submitted.
+    pub script: Option<PathBuf>,
+    /// With `--wait`: the latest attempt's status of every planned configuration at the end.
+    pub final_statuses: BTreeMap<String, RunStatus>,
+}
+
+/// Queues the experiment's runs in the shared store and submits the tasks that are missing.
+pub async fn submit_sweep(
+    experiment: &Experiment,
+    options: &SweepOptions,
+    slurm: &SlurmOptions,
+) -> Result<Submission> {
+    // Refused before anything is written: tasks on several nodes cannot share an SQLite file.
+    if engine_of(&options.db_url)? == Engine::Sqlite && !slurm.allow_sqlite {
+        return Err(SweepError::SqliteOnCluster { db: options.db_url.clone() });
+    }
+    let max_array = cluster::max_array_size()?;
+    let checksums = preflight(experiment.runs.iter().map(|r| r.config.clone()).collect()).await?;
+    let store = Store::open(&options.db_url).await?;
+    let runs = register(&store, experiment, options, &checksums).await?;
+    let experiment_id = runs.first().map(|r| r.experiment_id.clone()).unwrap_or_default();
+    let hashes: Vec<String> = runs.iter().map(|r| r.config_hash.clone()).collect();
+    let mut submission = Submission::default();
+    for run in &runs {
+        let outcome = store.enqueue_config(run, options.retry_failed, Some(options.stale_after)).await?;
+        tracing::info!("configuration {}: {outcome:?}", &run.config_hash[..12.min(run.config_hash.len())]);
+        if outcome.needs_a_task() {
+            submission.queued += 1;
+        } else {
+            submission.skipped += 1;
+        }
+    }
+    let safe = safe_name(&experiment.name);
+    let name = script::job_name(&safe);
+    submission.pending_before = cluster::pending_tasks(&name)?.len();
+    let missing = submission.queued.saturating_sub(submission.pending_before) as u32;
+    if missing > 0 {
+        let runs_dir = std::path::absolute(options.runs_dir.join(&safe))?;
+        let script = Script {
+            experiment: &experiment.name,
+            experiment_id: &experiment_id,
+            file: &experiment.file,
+            exe: &options.worker_exe,
+            runs_dir: &runs_dir,
+            slurm: &slurm.slurm,
+            stale_after: options.stale_after,
+            heartbeat_every: options.heartbeat_every,
+        };
+        std::fs::create_dir_all(script.dir())?;
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+        let path = script.dir().join(format!("submit-{stamp}.sbatch"));
+        std::fs::write(&path, script.render(&name))?;
+        for size in cluster::chunks(missing, max_array) {
+            let id = cluster::submit_array(
+                &path,
+                size,
+                slurm.slurm.parallelism,
+                &[("PIXELCNN_DB", &options.db_url)],
+            )?;
+            tracing::info!("submitted job array {id} ({size} task(s)) from {}", path.display());
+            submission.job_ids.push(id);
+            submission.tasks += size;
+        }
+        submission.script = Some(path);
+    }
+    if slurm.wait {
+        submission.final_statuses = follow(&store, &hashes, &name, slurm.poll_every).await?;
+    }
+    store.close().await;
+    Ok(submission)
+}
+
+/// The latest attempt's status of each configuration.
+async fn statuses(store: &Store, hashes: &[String]) -> Result<BTreeMap<String, RunStatus>> {
+    let mut out = BTreeMap::new();
+    for hash in hashes {
+        if let Some(a) = store.latest_attempt(hash).await? {
+            out.insert(hash.clone(), a.status);
+        }
+    }
+    Ok(out)
+}
+
+/// Follows the configurations in the store (a progress bar on a terminal, a log line at each
+/// change otherwise) until no task of this experiment is pending or running any more.
+async fn follow(
+    store: &Store,
+    hashes: &[String],
+    name: &str,
+    every: Duration,
+) -> Result<BTreeMap<String, RunStatus>> {
+    let bar = crate::progress::count_bar(hashes.len() as u64, "runs ended");
+    let mut last = String::new();
+    loop {
+        let now = statuses(store, hashes).await?;
+        let ended = now.values().filter(|s| matches!(s, RunStatus::Finished | RunStatus::Failed)).count();
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in now.values() {
+            *counts.entry(s.as_str()).or_default() += 1;
+        }
+        let summary = counts.iter().map(|(s, n)| format!("{n} {s}")).collect::<Vec<_>>().join(", ");
+        bar.set_position(ended as u64);
+        if summary != last {
+            bar.set_message(summary.clone());
+            if bar.is_hidden() {
+                tracing::info!("runs: {summary}");
+            }
+            last = summary;
+        }
+        // Earlier submissions' tasks count too: they may be the ones training our runs.
+        if cluster::live_tasks(name)? == 0 {
+            bar.finish_and_clear();
+            return Ok(now);
+        }
+        tokio::time::sleep(every).await;
+    }
+}

@@ -1,0 +1,107 @@
+//! `pixelcnn worker --claim-next`: the body of one task of a cluster sweep's job array. It claims
+//! the next configuration of its experiment that needs a worker (queued first, then interrupted
+//! or stale ones), records its Slurm task on the run, trains it like any worker (without the
+//! stdin lifeline: under Slurm stdin is /dev/null), and, when Slurm warned it of the time limit
+//! with SIGUSR2, requeues itself after recording `interrupted`, so the requeued task resumes the
+//! run from its checkpoint. A task that finds nothing to claim ends at once: an earlier task or
+//! another submission got there first.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use pixelcnn_store::{RunStatus, SlurmTask, Store, Worker};
+
+use super::cluster;
+use crate::error::Result;
+use crate::worker::{WorkerArgs, host_name, stop_flags, work};
+
+/// What a task is told to do.
+#[derive(Debug, Clone)]
+pub struct TaskArgs {
+    /// Store URL.
+    pub db: String,
+    /// The experiment whose runs the task may claim.
+    pub experiment_id: String,
+    /// The experiment's runs folder (shared by every task): the run trains in `<runs_dir>/<id>/`.
+    pub runs_dir: PathBuf,
+    /// A `running` run whose heartbeat is older is taken over.
+    pub stale_after: Duration,
+    /// Time between heartbeats.
+    pub heartbeat_every: Duration,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskOutcome {
+    /// Nothing was left to claim.
+    NothingToClaim,
+    /// The run it trained ended with this status.
+    Trained {
+        /// The run.
+        run_id: String,
+        /// Its status.
+        status: RunStatus,
+        /// Whether the task requeued itself (SIGUSR2 before the time limit).
+        requeued: bool,
+    },
+}
+
+/// The Slurm task this process runs in, from Slurm's environment.
+fn slurm_task() -> Option<SlurmTask> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Some(SlurmTask {
+        job_id: var("SLURM_JOB_ID")?,
+        array_job_id: var("SLURM_ARRAY_JOB_ID"),
+        array_task_id: var("SLURM_ARRAY_TASK_ID").and_then(|v| v.parse().ok()),
+    })
+}
+
+/// Claims and trains the next run of the experiment; see the module documentation.
+pub fn run_task(args: &TaskArgs) -> Result<TaskOutcome> {
+    // Signals first: a SIGTERM (scancel) or SIGUSR2 between the claim and the first step still
+    // stops the run cleanly.
+    let flags = stop_flags(false)?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let store = rt.block_on(Store::open(&args.db))?;
+    let worker = Worker { pid: std::process::id(), host: host_name(), device: None, threads: None };
+    let Some(taken) = rt.block_on(store.claim_next(&args.experiment_id, &worker, args.stale_after))? else {
+        tracing::info!("nothing left to claim for experiment {}", args.experiment_id);
+        return Ok(TaskOutcome::NothingToClaim);
+    };
+    let run_id = taken.lease.run_id.clone();
+    let task = slurm_task();
+    if let Some(task) = &task {
+        rt.block_on(store.set_slurm_task(&taken.lease, task))?;
+    }
+    tracing::info!(
+        "run {run_id}: {:?} from epoch {} in Slurm task {}",
+        taken.kind,
+        taken.from_epoch,
+        task.as_ref().map_or_else(|| "(none)".to_owned(), ToString::to_string)
+    );
+    rt.block_on(store.close());
+    drop(rt);
+    // The allocation's CPUs, as the local launcher gives each run its share of the machine's cores.
+    let threads = std::env::var("SLURM_CPUS_PER_TASK").ok().and_then(|v| v.parse().ok());
+    let status = work(
+        &WorkerArgs {
+            db: args.db.clone(),
+            run_id: run_id.clone(),
+            lease: taken.lease.token.clone(),
+            heartbeat_every: args.heartbeat_every,
+            out: args.runs_dir.join(&run_id),
+            from_epoch: taken.from_epoch,
+            device: None,
+            threads,
+            lifeline: false,
+        },
+        &flags,
+    )?;
+    let requeued = status == RunStatus::Interrupted && flags.requeue.load(Ordering::SeqCst);
+    if requeued && let Some(task) = &task {
+        tracing::warn!("run {run_id}: interrupted before the time limit; requeueing task {task}");
+        cluster::requeue(&task.job_id)?;
+    }
+    Ok(TaskOutcome::Trained { run_id, status, requeued })
+}
