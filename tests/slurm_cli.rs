@@ -41,7 +41,7 @@ impl Cluster {
         let partition = partition()?;
         let db = ScratchPostgres::for_test().await?;
         let dir = tempfile::tempdir().unwrap();
-        let extra = format!("{extra}\n[launcher.slurm]\npartition = \"{partition}\"\ncpus_per_task = 2\n");
+        let extra = format!("{extra}\n[launcher.slurm]\npartition = \"{partition}\"\ncpus_per_task = 1\n");
         let file = tiny_experiment(dir.path(), name, epochs, &extra);
         if slow {
             let text =
@@ -57,9 +57,14 @@ impl Cluster {
 
     /// `pixelcnn sweep FILE --launcher slurm` on the scratch database.
     fn sweep(&self, extra: &[&str]) -> Command {
+        self.sweep_on(self.db.url(), extra)
+    }
+
+    /// `pixelcnn sweep FILE --launcher slurm` on the database `db`.
+    fn sweep_on(&self, db: &str, extra: &[&str]) -> Command {
         let mut cmd = pixelcnn();
         cmd.args(["sweep", self.file.to_str().unwrap(), "--launcher", "slurm", "--no-report"])
-            .args(["--db", self.db.url(), "--runs-dir", self.runs_dir().to_str().unwrap()])
+            .args(["--db", db, "--runs-dir", self.runs_dir().to_str().unwrap()])
             .args(["--stale-after", "15", "--heartbeat-every", "1"])
             .args(extra)
             // The tasks inherit the environment: their logs should say what they claimed.
@@ -214,6 +219,9 @@ async fn a_cancelled_task_s_run_resumes_on_resubmission_without_training_twice()
     assert_eq!(listed[0]["status"], "finished");
     let logs = c.task_logs();
     assert!(logs.contains(&format!("run {id}: Resume from epoch {done_before}")), "{logs}");
+    // scancel's SIGTERM came within an epoch: the task left a step checkpoint, and the resumed run
+    // went on from it rather than training that epoch's first steps again.
+    assert!(logs.contains("checkpoints/step.ckpt"), "resumed from the step checkpoint: {logs}");
     assert_eq!(epoch_rows(c.db()), c.local_reference(), "resumed equals uninterrupted");
     // Submitting once more submits nothing.
     let third = ok(c.sweep(&[]).output().unwrap());
@@ -235,6 +243,8 @@ async fn the_time_limit_warning_requeues_and_resumes() {
     let logs = c.task_logs();
     assert!(logs.contains("requeueing task"), "the warned task requeued itself: {logs}");
     assert!(logs.contains(&format!("run {id}: Resume from epoch")), "the requeued task resumed: {logs}");
+    // Warned in the middle of epoch 2, it checkpointed at the next step and went on from there.
+    assert!(logs.contains("checkpoints/step.ckpt"), "resumed from the step checkpoint: {logs}");
     assert_eq!(runs(&c).len(), 1);
     assert_eq!(epoch_rows(c.db()), c.local_reference(), "requeued equals uninterrupted");
 }
@@ -255,4 +265,24 @@ async fn two_submissions_at_once_train_each_configuration_once() {
         assert_eq!(logs.matches(&format!("run {id}: Queued from epoch 0")).count(), 1, "{logs}");
     }
     assert_eq!(epoch_rows(c.db()).len(), 3, "one epoch each, recorded once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sqlite_database_is_refused_unless_allowed() {
+    let Some(c) = Cluster::new("slurm-sqlite", 1, "[sweep]\nseeds = [4]\n", false).await else { return };
+    let db = c.dir.path().join("local.db");
+    let out = c.sweep_on(db.to_str().unwrap(), &[]).output().unwrap();
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains("SQLite") && t.contains("network file systems") && t.contains("--allow-sqlite"),
+        "{t}"
+    );
+    assert!(!db.exists(), "refused before the database was created");
+    assert!(!c.runs_dir().exists(), "nothing submitted: {t}");
+
+    // One machine, a local disk: allowed on request.
+    let out = ok(c.sweep_on(db.to_str().unwrap(), &["--allow-sqlite", "--wait"]).output().unwrap());
+    assert!(out.contains("1 finished"), "{out}");
+    assert_eq!(json(&["runs"], &db)[0]["status"], "finished");
 }

@@ -54,12 +54,15 @@ impl SlurmConfig {
 
 /// Reads a `[launcher]` table of `origin` (a file, or a file's profile), naming the key at fault.
 pub(crate) fn read_launcher(origin: &str, value: Value) -> Result<LauncherConfig> {
-    let config: LauncherConfig =
-        value.try_into().map_err(|e: toml::de::Error| ConfigError::InvalidValue {
+    // The error's path names the key at fault (`launcher.slurm.partition`), not just the table.
+    let config: LauncherConfig = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        ConfigError::InvalidValue {
             origin: origin.to_owned(),
-            key: "launcher".into(),
-            message: e.message().to_owned(),
-        })?;
+            key: if path == "." { "launcher".into() } else { format!("launcher.{path}") },
+            message: e.into_inner().message().to_owned(),
+        }
+    })?;
     if let Some(line) = config.slurm.extra.iter().find(|l| !l.trim_start().starts_with("--")) {
         return Err(ConfigError::InvalidValue {
             origin: origin.to_owned(),
@@ -81,6 +84,9 @@ mod tests {
         assert!(err.contains("x.toml") && err.contains("partiton") && err.contains("partition"), "{err}");
         let bad: Value = toml::from_str("[slurm]\nextra = [\"#SBATCH --qos=long\"]").unwrap();
         assert!(read_launcher("x.toml", bad).unwrap_err().to_string().contains("launcher.slurm.extra"));
+        let bad: Value = toml::from_str("[slurm]\ncpus_per_task = \"eight\"").unwrap();
+        let err = read_launcher("x.toml", bad).unwrap_err().to_string();
+        assert!(err.contains("launcher.slurm.cpus_per_task"), "{err}");
     }
 
     #[test]

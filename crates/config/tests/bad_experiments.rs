@@ -495,3 +495,12 @@ fn unknown_model_family() {
     assert!(message.contains("pixelcnn"), "{message}");
     names(&shown, &file, &["model.family"]);
 }
+
+#[test]
+fn unknown_launcher_key_names_the_file_and_the_key() {
+    let (_, shown, file) = fail(&with_head("[launcher.slurm]\ngpus = 1\n"), None, &[]);
+    names(&shown, &file, &["launcher", "gpus"]);
+    let (_, shown, file) =
+        fail(&with_head("[profile.big.launcher.slurm]\npartition = 3\n"), Some("big"), &[]);
+    names(&shown, &file, &["launcher", "partition"]);
+}

@@ -387,3 +387,25 @@ fn a_profile_may_set_top_level_keys() {
     let e = load(&format!("device = \"flex\"\n{HEAD}[profile.cpu]\ndevice = \"cpu\"\n"), None, &[]);
     assert_eq!(e.base.device, pixelcnn_config::DeviceSpec::Flex);
 }
+
+#[test]
+fn launcher_settings_come_from_the_file_and_its_profile_and_leave_the_runs_alone() {
+    let text = format!(
+        "{HEAD}[train]\nepochs = 3\n\
+         [launcher.slurm]\npartition = \"cpu\"\ntime = \"60\"\nextra = [\"--account=vision\"]\n\
+         [profile.gpu.launcher.slurm]\npartition = \"gpu\"\ngpus_per_task = 1\nextra = [\"--qos=long\"]\n"
+    );
+    let plain = load(&text, None, &[]);
+    let slurm = &plain.launcher.slurm;
+    assert_eq!((slurm.partition.as_deref(), slurm.time.as_deref()), (Some("cpu"), Some("60")));
+    assert_eq!(slurm.gpus_per_task, None);
+    let gpu = load(&text, Some("gpu"), &[]);
+    let slurm = &gpu.launcher.slurm;
+    assert_eq!((slurm.partition.as_deref(), slurm.time.as_deref()), (Some("gpu"), Some("60")));
+    assert_eq!(slurm.gpus_per_task, Some(1));
+    assert_eq!(slurm.extra, ["--account=vision", "--qos=long"]);
+    // Where a run trains is not part of what it is.
+    let without = load(&format!("{HEAD}[train]\nepochs = 3\n"), None, &[]);
+    assert_eq!(plain.runs[0].config, without.runs[0].config);
+    assert_eq!(gpu.runs[0].config, without.runs[0].config);
+}

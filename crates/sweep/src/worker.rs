@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use pixelcnn_config::{DeviceSpec, RunConfig};
 use pixelcnn_record::EpochMetrics;
 use pixelcnn_store::{ArtefactContent, Lease, NewArtefact, RunStatus, Store, StoreError, Worker};
-use pixelcnn_train::checkpoint::file_name;
+use pixelcnn_train::checkpoint::resume_point;
 use pixelcnn_train::{Artefact, RunObserver, RunStart, StepProgress, TrainError, Trainer};
 use sha2::{Digest, Sha256};
 use tokio::runtime::Runtime;
@@ -95,11 +95,13 @@ fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, lease: &Lease, flags: &
     if let Some(threads) = args.threads {
         config.threads = threads;
     }
-    let trainer = if args.from_epoch > 0 {
-        let ckpt = args.out.join("checkpoints").join(file_name(args.from_epoch));
-        Trainer::resume(&ckpt, config, &args.out)?
-    } else {
-        Trainer::new(config, &args.out)?
+    // A run stopped within an epoch goes on from its step checkpoint, else from its last epoch's.
+    let trainer = match resume_point(&args.out.join("checkpoints"), args.from_epoch) {
+        Some(ckpt) => {
+            tracing::info!("run {}: resuming from {}", args.run_id, ckpt.display());
+            Trainer::resume(&ckpt, config, &args.out)?
+        }
+        None => Trainer::new(config, &args.out)?,
     };
     let mut observer = StoreObserver { rt, store, lease, flags: flags.clone(), last_event: Instant::now() };
     trainer.run(&mut observer)?;

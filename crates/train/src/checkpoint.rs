@@ -1,5 +1,7 @@
 //! Epoch checkpoints: one file holding the run's configuration, its position (epoch, step, learning
-//! rate, best epoch so far), the model and the optimizer state.
+//! rate, best epoch so far), the model and the optimizer state. A run stopped in the middle of an
+//! epoch (Ctrl-C, SIGTERM, Slurm's warning before a time limit) also leaves a step checkpoint,
+//! [`STEP_CHECKPOINT`], from which it resumes at the next step instead of redoing the epoch.
 //!
 //! Layout: the magic `PIXELCNN-CKPT-v1`, then three length-prefixed sections (JSON header, model
 //! burnpack, optimizer burnpack), then the SHA-256 of everything before it, so that a truncated or
@@ -33,7 +35,26 @@ pub struct RunPosition {
     pub best: Option<EpochMetrics>,
     /// Metrics of every completed epoch, so a resumed run reports the full history.
     pub history: Vec<EpochMetrics>,
+    /// Steps already trained of the next epoch: set only in a step checkpoint (absent in epoch
+    /// checkpoints, which stay as they were written before step checkpoints existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_epoch: Option<EpochProgress>,
 }
+
+/// How far a stopped run got into epoch `RunPosition::epoch + 1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochProgress {
+    /// Steps of the epoch already trained (the epoch's shuffled order is a function of the seed
+    /// and the epoch, so the next step is known).
+    pub steps: usize,
+    /// Sum over those steps of the batch loss times the batch size, as the device accumulated it
+    /// (an `f32` value, exact in `f64`): the epoch's training NLL continues from it bit for bit.
+    pub loss_sum: f64,
+}
+
+/// File name of the step checkpoint of a run stopped within an epoch. There is at most one: it is
+/// replaced by the next stop and deleted once the epoch it belongs to has its own checkpoint.
+pub const STEP_CHECKPOINT: &str = "step.ckpt";
 
 /// A checkpoint's JSON header.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,6 +146,28 @@ fn temporary_name(path: &Path) -> PathBuf {
 /// File name of the checkpoint after `epoch`.
 pub fn file_name(epoch: u32) -> String {
     format!("epoch-{epoch:04}.ckpt")
+}
+
+/// The checkpoint in `dir` a run with `completed` epochs recorded resumes from: the step
+/// checkpoint when it continues epoch `completed + 1`, else the checkpoint of epoch `completed`;
+/// `None` for a run to start afresh (nothing completed and no step checkpoint). A step checkpoint
+/// that cannot be read is skipped with a warning: the epoch checkpoint gives the same numbers,
+/// only later.
+pub fn resume_point(dir: &Path, completed: u32) -> Option<PathBuf> {
+    let step = dir.join(STEP_CHECKPOINT);
+    if step.is_file() {
+        match Checkpoint::read(&step) {
+            Ok(c)
+                if c.header.position.epoch == completed as usize
+                    && c.header.position.within_epoch.is_some() =>
+            {
+                return Some(step);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("ignoring the step checkpoint: {e}"),
+        }
+    }
+    (completed > 0).then(|| dir.join(file_name(completed)))
 }
 
 /// The checkpoints in `dir`, by epoch.

@@ -13,7 +13,7 @@ use pixelcnn_data::{DataLimits, Mnist, QuantisedSplit};
 use pixelcnn_model::{Model, ModelConfig, PixelCnnConfig, nll_per_pixel};
 use pixelcnn_record::{ArtefactKind, EpochMetrics, best_epoch, bits_per_dim};
 
-use crate::checkpoint::{self, Checkpoint, CheckpointHeader, RunPosition};
+use crate::checkpoint::{self, Checkpoint, CheckpointHeader, EpochProgress, RunPosition, STEP_CHECKPOINT};
 use crate::device::{self, SelectedDevice};
 use crate::error::{Result, TrainError};
 use crate::evaluate::mean_nll;
@@ -68,7 +68,8 @@ impl Trainer {
         let model = model_config(&config).init(&train_device);
         let t = &config.train;
         let optimizer = KerasAdam::module_optimizer(t.beta1, t.beta2, t.epsilon);
-        let position = RunPosition { epoch: 0, step: 0, lr: t.lr, best: None, history: Vec::new() };
+        let position =
+            RunPosition { epoch: 0, step: 0, lr: t.lr, best: None, history: Vec::new(), within_epoch: None };
         let data = load_data(&config)?;
         Ok(Self {
             config,
@@ -134,6 +135,7 @@ impl Trainer {
             // Sampling can take minutes: ask again right before the checkpoint.
             observer.may_write().map_err(TrainError::Stopped)?;
             artefacts.push(self.save_checkpoint(&dir, &metrics)?);
+            remove_step_checkpoint(&dir)?;
             observer.epoch(&metrics, &artefacts).map_err(TrainError::Stopped)?;
             let best = self.position.best.as_ref().map(|b| b.epoch);
             let pruned = checkpoint::prune(&dir, &self.config.checkpoint, best)?;
@@ -154,10 +156,17 @@ impl Trainer {
         let t = self.config.train.clone();
         let order = self.data.train.epoch_order(self.config.seed, epoch - 1);
         let (h, w) = self.data.train.shape();
-        let mut loss_sum: Option<Tensor<1>> = None;
+        // Resumed from a step checkpoint: the epoch goes on where it stopped.
+        let resumed = self.position.within_epoch.take();
+        let first_step = resumed.as_ref().map_or(0, |p| p.steps);
+        let mut loss_sum: Option<Tensor<1>> =
+            resumed.map(|p| Tensor::from_floats([p.loss_sum as f32], &self.train_device).detach());
         let mut last_loss = f64::NAN;
-        for (i, chunk) in order.chunks(t.batch_size).enumerate() {
+        for (i, chunk) in order.chunks(t.batch_size).enumerate().skip(first_step) {
             if observer.stop_requested() {
+                if i > first_step {
+                    self.save_step_checkpoint(epoch, i, loss_sum.clone(), observer)?;
+                }
                 return Err(TrainError::Stopped("interrupted".into()));
             }
             // The seed multiplies the rate before each step: step 1 already uses lr x decay.
@@ -187,7 +196,7 @@ impl Trainer {
                 step_in_epoch: i + 1,
                 steps_per_epoch: steps,
                 loss: last_loss,
-                images_per_second: ((i * t.batch_size + chunk.len()) as f64)
+                images_per_second: (((i - first_step) * t.batch_size + chunk.len()) as f64)
                     / started.elapsed().as_secs_f64(),
             });
         }
@@ -206,7 +215,8 @@ impl Trainer {
             test_nats_per_image: test_nll * (h * w) as f64,
             lr: self.position.lr,
             seconds: started.elapsed().as_secs_f64(),
-            images_per_second: order.len() as f64 / train_seconds,
+            // Only the images this invocation trained (a resumed epoch started part-way).
+            images_per_second: order.len().saturating_sub(first_step * t.batch_size) as f64 / train_seconds,
         };
         self.position.epoch = epoch;
         self.position.history.push(metrics.clone());
@@ -237,17 +247,47 @@ impl Trainer {
     }
 
     fn save_checkpoint(&self, dir: &Path, metrics: &EpochMetrics) -> Result<Artefact> {
-        let bad = |message: String| TrainError::Checkpoint { path: dir.to_owned(), message };
+        let path = dir.join(checkpoint::file_name(metrics.epoch));
+        self.write_checkpoint(&path, self.position.clone())?;
+        Ok(Artefact { kind: ArtefactKind::Checkpoint, epoch: metrics.epoch, path })
+    }
+
+    /// Writes the step checkpoint of a run stopped after `steps` steps of `epoch`, unless the
+    /// observer forbids writing (a worker whose run was taken over).
+    fn save_step_checkpoint(
+        &self,
+        epoch: usize,
+        steps: usize,
+        loss_sum: Option<Tensor<1>>,
+        observer: &mut dyn RunObserver,
+    ) -> Result<()> {
+        observer.may_write().map_err(TrainError::Stopped)?;
+        let loss_sum = loss_sum.map_or(0.0, |sum| sum.into_scalar::<f64>());
+        let position =
+            RunPosition { within_epoch: Some(EpochProgress { steps, loss_sum }), ..self.position.clone() };
+        debug_assert_eq!(position.epoch + 1, epoch);
+        self.write_checkpoint(&self.out_dir.join("checkpoints").join(STEP_CHECKPOINT), position)
+    }
+
+    fn write_checkpoint(&self, path: &Path, position: RunPosition) -> Result<()> {
+        let bad = |message: String| TrainError::Checkpoint { path: path.to_owned(), message };
         let model = self.model.clone().into_family_record().into_bytes().map_err(|e| bad(e.to_string()))?;
         let optimizer = self.optimizer.into_bytes().map_err(|e| bad(e.to_string()))?;
-        let path = dir.join(checkpoint::file_name(metrics.epoch));
         Checkpoint {
-            header: CheckpointHeader { config: self.config.clone(), position: self.position.clone() },
+            header: CheckpointHeader { config: self.config.clone(), position },
             model: model.to_vec(),
             optimizer: optimizer.to_vec(),
         }
-        .write(&path)?;
-        Ok(Artefact { kind: ArtefactKind::Checkpoint, epoch: metrics.epoch, path })
+        .write(path)
+    }
+}
+
+/// Deletes the step checkpoint of `dir`, if any: the epoch it belongs to now has its own.
+fn remove_step_checkpoint(dir: &Path) -> Result<()> {
+    let path = dir.join(STEP_CHECKPOINT);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(TrainError::Io { path, source: e }),
+        _ => Ok(()),
     }
 }
 

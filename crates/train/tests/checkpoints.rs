@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use pixelcnn_config::{DeviceSpec, ModelFamily, RunConfig};
 use pixelcnn_data::{DataLimits, Mnist, QuantisedSplit, mnist};
 use pixelcnn_record::{EpochMetrics, Retention, bits_per_dim};
-use pixelcnn_train::checkpoint::{self, Checkpoint, CheckpointHeader, RunPosition};
+use pixelcnn_train::checkpoint::{self, Checkpoint, CheckpointHeader, EpochProgress, RunPosition};
 use pixelcnn_train::{RunObserver, TrainError, Trainer, device, mean_nll};
 use sha2::{Digest, Sha256};
 
@@ -410,6 +410,8 @@ fn header_numbers_survive_a_write_and_read_exactly() {
             lr,
             best: Some(metrics[17].clone()),
             history: metrics,
+            // A step checkpoint's progress: the loss sum is an f32 value and must stay exact.
+            within_epoch: Some(EpochProgress { steps: 17, loss_sum: f64::from(1234.567_f32) }),
         },
     };
     let dir = tempfile::tempdir().expect("temp dir");

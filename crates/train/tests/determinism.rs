@@ -126,6 +126,71 @@ fn resume_continues_bitwise(device: &str) {
     assert_eq!(files, vec![1, 2, 3], "{device}: checkpoints after resume");
 }
 
+/// A [`Recorder`] that asks the run to stop once it has seen `stop_after` steps.
+struct StopAfter {
+    recorder: Recorder,
+    stop_after: usize,
+}
+
+impl pixelcnn_train::RunObserver for StopAfter {
+    fn started(&mut self, start: &pixelcnn_train::RunStart) {
+        self.recorder.started(start);
+    }
+    fn step(&mut self, progress: &pixelcnn_train::StepProgress) {
+        self.recorder.step(progress);
+    }
+    fn epoch(&mut self, m: &EpochMetrics, a: &[pixelcnn_train::Artefact]) -> Result<(), String> {
+        self.recorder.epoch(m, a)
+    }
+    fn stop_requested(&self) -> bool {
+        self.recorder.steps.len() >= self.stop_after
+    }
+}
+
+/// Stopped in the middle of epoch 2 (Ctrl-C, SIGTERM, Slurm's time-limit warning), the run leaves a
+/// step checkpoint and goes on from the next step: the same numbers as the uninterrupted run, bit
+/// for bit, without training the stopped epoch's first steps again.
+fn stop_within_an_epoch_resumes_at_the_next_step(device: &str) {
+    let uninterrupted = reference(device);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let checkpoints = dir.path().join("checkpoints");
+    let steps_per_epoch = 256 / 32;
+    let (stopped_at, resumed_at) = {
+        let _lock = training_lock();
+        let mut stopping = StopAfter { recorder: Recorder::default(), stop_after: steps_per_epoch + 3 };
+        let result = Trainer::new(config(device, SEED), dir.path()).expect("run sets up").run(&mut stopping);
+        assert!(matches!(result, Err(TrainError::Stopped(_))), "{device}: {result:?}");
+        assert_eq!(bits(&stopping.recorder.epochs), bits(&uninterrupted[..1]), "{device}: epoch 1");
+        let point = checkpoint::resume_point(&checkpoints, 1).expect("a resume point");
+        assert_eq!(point, checkpoints.join(checkpoint::STEP_CHECKPOINT), "{device}: the step checkpoint");
+        let header = checkpoint::Checkpoint::read(&point).expect("readable").header;
+        assert_eq!(header.position.within_epoch.as_ref().map(|p| p.steps), Some(3), "{device}");
+
+        let mut recorder = Recorder::default();
+        let history = Trainer::resume(&point, config(device, SEED), dir.path())
+            .expect("resume sets up")
+            .run(&mut recorder)
+            .expect("resumed run trains");
+        assert_eq!(bits(&history), bits(uninterrupted), "{device}: full history after a mid-epoch stop");
+        assert_eq!(bits(&recorder.epochs), bits(&uninterrupted[1..]), "{device}: epochs 2-3");
+        (stopping.recorder.steps.len(), recorder.steps.first().map(|s| (s.epoch, s.step_in_epoch)))
+    };
+    assert_eq!(stopped_at, steps_per_epoch + 3);
+    assert_eq!(resumed_at, Some((2, 4)), "{device}: the resumed run starts at the next step");
+    assert!(!checkpoints.join(checkpoint::STEP_CHECKPOINT).exists(), "{device}: removed once epoch 2 ended");
+    assert_eq!(checkpoint::resume_point(&checkpoints, 3), Some(checkpoints.join(checkpoint::file_name(3))));
+}
+
+#[test]
+fn stop_within_an_epoch_resumes_at_the_next_step_on_libtorch_cpu() {
+    stop_within_an_epoch_resumes_at_the_next_step("cpu");
+}
+
+#[test]
+fn stop_within_an_epoch_resumes_at_the_next_step_on_flex() {
+    stop_within_an_epoch_resumes_at_the_next_step("flex");
+}
+
 #[test]
 fn same_seed_is_bitwise_identical_on_libtorch_cpu() {
     same_seed_is_bitwise_identical("cpu");

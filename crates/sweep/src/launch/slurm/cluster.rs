@@ -68,17 +68,20 @@ pub(crate) fn submit_array(
     Ok(out.trim().split(';').next().unwrap_or_default().to_owned())
 }
 
-/// Task ids (`ARRAY_TASK`) of the jobs named `name` that are still pending: each will claim a
-/// configuration when it starts.
+/// Task ids (`ARRAY_TASK`) of this user's jobs named `name` that are still pending: each will
+/// claim a configuration when it starts.
 pub(crate) fn pending_tasks(name: &str) -> Result<Vec<String>> {
-    let out =
-        slurm("squeue", &["--noheader", "--array", "--states=PENDING", "--name", name, "--format=%i"], &[])?;
+    let out = slurm(
+        "squeue",
+        &["--me", "--noheader", "--array", "--states=PENDING", "--name", name, "--format=%i"],
+        &[],
+    )?;
     Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
 }
 
-/// How many tasks of the jobs named `name` are still queued, running or ending.
+/// How many tasks of this user's jobs named `name` are still queued, running or ending.
 pub(crate) fn live_tasks(name: &str) -> Result<usize> {
-    let out = slurm("squeue", &["--noheader", "--array", "--name", name, "--format=%i"], &[])?;
+    let out = slurm("squeue", &["--me", "--noheader", "--array", "--name", name, "--format=%i"], &[])?;
     Ok(out.lines().filter(|l| !l.trim().is_empty()).count())
 }
 
