@@ -228,14 +228,14 @@ pub enum Command {
         /// Its output folder.
         #[arg(long, required_unless_present = "claim_next")]
         out: Option<PathBuf>,
-        /// A Slurm task: claim the next run of `--experiment-id` that needs a worker, train it in
-        /// `--runs-dir/<run id>`; no stdin lifeline.
-        #[arg(long, requires_all = ["experiment_id", "runs_dir"], conflicts_with_all = ["run_id", "lease", "out"])]
+        /// A Slurm task: claim the next of the configurations listed in `--configs` that needs a
+        /// worker, train it in `--runs-dir/<its experiment>/<run id>`; no stdin lifeline.
+        #[arg(long, requires_all = ["configs", "runs_dir"], conflicts_with_all = ["run_id", "lease", "out"])]
         claim_next: bool,
-        /// The experiment whose runs a `--claim-next` task may claim.
+        /// For `--claim-next`: the file of configuration hashes its submission queued.
         #[arg(long)]
-        experiment_id: Option<String>,
-        /// The experiment's runs folder, for `--claim-next`.
+        configs: Option<PathBuf>,
+        /// For `--claim-next`: the runs folder shared by the tasks.
         #[arg(long)]
         runs_dir: Option<PathBuf>,
         /// Seconds without a heartbeat after which a `--claim-next` task takes a running run over.

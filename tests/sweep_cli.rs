@@ -92,6 +92,28 @@ fn a_finished_sweep_trains_nothing_and_more_epochs_extend_it() {
     assert_eq!(epoch_rows(&fresh), after);
 }
 
+/// Two experiment files that share a configuration share its run (same hash, same numbers): the
+/// second one, asking for more epochs, extends the first one's attempt from its checkpoint, which
+/// lives in the first experiment's folder.
+#[test]
+fn a_configuration_of_another_experiment_is_extended_where_it_lives() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let first = tiny_experiment(dir.path(), "first", 1, "[sweep]\nseeds = [5]\n");
+    let o = sweep(&first, &db, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let second = tiny_experiment(dir.path(), "second", 2, "[sweep]\nseeds = [5]\n");
+    let o = sweep(&second, &db, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let runs = json(&["runs"], &db);
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 1, "one attempt of the shared configuration: {runs:?}");
+    assert_eq!((runs[0]["experiment"].as_str(), runs[0]["status"].as_str()), (Some("first"), Some("finished")));
+    assert_eq!(epoch_rows(&db).len(), 2, "epoch 2 trained on top of epoch 1");
+    let id = runs[0]["id"].as_str().unwrap();
+    assert!(db.with_extension("runs").join("first").join(id).join("checkpoints/epoch-0002.ckpt").is_file());
+}
+
 #[test]
 fn a_failing_run_does_not_stop_the_others_and_keeps_its_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -77,7 +77,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             heartbeat_every,
             out,
             claim_next,
-            experiment_id,
+            configs,
             runs_dir,
             stale_after,
             from_epoch,
@@ -85,10 +85,10 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             threads,
         } => {
             let heartbeat_every = worker::seconds("--heartbeat-every", heartbeat_every)?;
-            match (claim_next, experiment_id, runs_dir, run_id, lease, out) {
-                (true, Some(experiment_id), Some(runs_dir), ..) => worker::task(&pixelcnn_sweep::TaskArgs {
+            match (claim_next, configs, runs_dir, run_id, lease, out) {
+                (true, Some(configs), Some(runs_dir), ..) => worker::task(&pixelcnn_sweep::TaskArgs {
                     db,
-                    experiment_id,
+                    configs,
                     runs_dir,
                     stale_after: Duration::from_secs(stale_after),
                     heartbeat_every,
@@ -107,7 +107,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                     })
                 }
                 _ => anyhow::bail!(
-                    "worker: give --run-id, --lease and --out, or --claim-next with --experiment-id and --runs-dir"
+                    "worker: give --run-id, --lease and --out, or --claim-next with --configs and --runs-dir"
                 ),
             }
         }

@@ -72,19 +72,31 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
         report.skipped.len(),
         pixelcnn_store::display_url(&options.db_url)
     );
-    let mut ok = count(RunStatus::Failed) == 0 && !report.interrupted;
-    if let Some(dir) = &args.reports_dir {
-        // Also after failures or Ctrl-C: the report shows what was recorded, marked partial.
-        let out = dir.join(safe_name(&exp.name));
-        match runtime.block_on(report::write(&options.db_url, &exp.name, &out)) {
-            Ok(written) => println!("report written to {}", written.html.display()),
-            Err(e) => {
-                eprintln!("error: writing the report of {}: {e:#}", exp.name);
-                ok = false;
-            }
+    // Also after failures or Ctrl-C: the report shows what was recorded, marked partial.
+    let reported = write_report(&runtime, &options.db_url, &exp.name, args.reports_dir.as_deref());
+    let ok = count(RunStatus::Failed) == 0 && !report.interrupted && reported;
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Writes the experiment's report under `reports_dir` (nothing when `None`); false when it failed
+/// (the error is printed: the sweep's results are in the database either way).
+fn write_report(
+    runtime: &tokio::runtime::Runtime,
+    db_url: &str,
+    experiment: &str,
+    reports_dir: Option<&std::path::Path>,
+) -> bool {
+    let Some(dir) = reports_dir else { return true };
+    match runtime.block_on(report::write(db_url, experiment, &dir.join(safe_name(experiment)))) {
+        Ok(written) => {
+            println!("report written to {}", written.html.display());
+            true
+        }
+        Err(e) => {
+            eprintln!("error: writing the report of {experiment}: {e:#}");
+            false
         }
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// `--launcher slurm`: queue and submit; with `--wait`, follow the runs to the end and write the
@@ -141,16 +153,6 @@ fn submit(
         count(RunStatus::Queued),
         exp.runs.len()
     );
-    let mut ok = finished == exp.runs.len();
-    if let Some(dir) = &args.reports_dir {
-        let out = dir.join(safe_name(&exp.name));
-        match runtime.block_on(report::write(&options.db_url, &exp.name, &out)) {
-            Ok(written) => println!("report written to {}", written.html.display()),
-            Err(e) => {
-                eprintln!("error: writing the report of {}: {e:#}", exp.name);
-                ok = false;
-            }
-        }
-    }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let reported = write_report(runtime, &options.db_url, &exp.name, args.reports_dir.as_deref());
+    Ok(if finished == exp.runs.len() && reported { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

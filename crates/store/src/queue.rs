@@ -117,29 +117,39 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Claims the next configuration of experiment `experiment_id` that needs a worker, for
-    /// `worker`: queued attempts first (oldest first), then interrupted ones and running ones whose
-    /// heartbeat is older than `stale_after`. `None` when nothing is left. Each candidate is
-    /// decided again under its lock row, so two tasks asking at once get different ones.
+    /// Claims the next of `configs` (configuration hashes: what one submission queued) that needs
+    /// a worker, for `worker`: queued attempts first (oldest first), then interrupted ones and
+    /// running ones whose heartbeat is older than `stale_after`. `None` when nothing is left. Each
+    /// candidate is decided again under its lock row, so two tasks asking at once get different
+    /// ones. By configuration, not by experiment: a configuration first trained by another
+    /// experiment (same hash, so the same numbers) is extended in that experiment's attempt.
     pub async fn claim_next(
         &self,
-        experiment_id: &str,
+        configs: &[String],
         worker: &Worker,
         stale_after: Duration,
     ) -> Result<Option<Taken>> {
         let cutoff = clock::cutoff(stale_after);
-        let candidates: Vec<String> = sqlx::query_scalar(
-            "SELECT config_hash FROM runs WHERE experiment_id = $1 AND rerun_of IS NULL AND \
-             (status IN ('queued', 'interrupted') OR \
-              (status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $2))) \
-             ORDER BY CASE WHEN status = 'queued' THEN 0 ELSE 1 END, created_at, id",
-        )
-        .bind(experiment_id)
-        .bind(&cutoff)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.err(e))?;
-        for hash in candidates {
+        let mut candidates: Vec<(bool, String, String, String)> = Vec::new();
+        // A bounded number of placeholders per query, whatever the size of the submission.
+        for chunk in configs.chunks(500) {
+            let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "SELECT config_hash, status, created_at, id FROM runs WHERE rerun_of IS NULL AND \
+                 config_hash IN ({list}) AND (status IN ('queued', 'interrupted') OR \
+                 (status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $1)))"
+            );
+            let mut query = sqlx::query_as::<_, (String, String, String, String)>(&sql).bind(&cutoff);
+            for hash in chunk {
+                query = query.bind(hash);
+            }
+            let rows = query.fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
+            candidates.extend(
+                rows.into_iter().map(|(hash, status, created, id)| (status != "queued", created, id, hash)),
+            );
+        }
+        candidates.sort();
+        for (_, _, _, hash) in candidates {
             let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
             self.lock_config(&mut tx, &hash, &clock::now()).await?;
             let latest = self.latest_attempt_on(&mut tx, &hash).await?;

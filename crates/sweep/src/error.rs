@@ -58,6 +58,15 @@ pub enum SweepError {
         /// The database.
         db: String,
     },
+    /// A file of the sweep (the sbatch script, its list of configurations) could not be written
+    /// or read.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A worker process could not be started or watched.
     #[error("worker process: {0}")]
     Process(#[from] std::io::Error),

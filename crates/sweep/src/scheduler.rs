@@ -21,7 +21,7 @@ use crate::slots::Slot;
 pub struct SweepOptions {
     /// Store URL.
     pub db_url: String,
-    /// Runs write into `<runs_dir>/<experiment>/<run id>/`.
+    /// Runs write into `<runs_dir>/<experiment>/<run id>/` (the experiment whose attempt it is).
     pub runs_dir: PathBuf,
     /// Runs at once per device (default 1: on a CPU one run uses every core).
     pub parallel: usize,
@@ -95,7 +95,10 @@ pub async fn run_sweep(experiment: &Experiment, options: &SweepOptions) -> Resul
                     report.skipped.push((run_id, reason));
                 }
                 Claim::Claimed { run_id, lease, from_epoch, kind } => {
-                    let out = options.runs_dir.join(safe_name(&experiment.name)).join(&run_id);
+                    // The folder of the experiment whose attempt it is: a configuration another
+                    // experiment trained first (same hash) has its checkpoints there.
+                    let owner = store.run(&run_id).await?.experiment;
+                    let out = options.runs_dir.join(safe_name(&owner)).join(&run_id);
                     tracing::info!("run {run_id}: {kind:?} from epoch {from_epoch} in {}", out.display());
                     launcher.launch(ClaimedRun { lease, from_epoch, out });
                 }

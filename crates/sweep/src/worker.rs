@@ -44,7 +44,7 @@ pub struct WorkerArgs {
     pub from_epoch: u32,
     /// Device placement chosen by the scheduler (overrides `device = "auto"`).
     pub device: Option<DeviceSpec>,
-    /// Threads chosen by the scheduler.
+    /// Threads chosen by the launcher, for a configuration whose `threads` is 0 (auto).
     pub threads: Option<usize>,
     /// Stop when stdin reaches end-of-file: a local sweep holds it open as the worker's lifeline.
     /// Off under Slurm, where stdin is /dev/null and liveness is the lease and heartbeat alone.
@@ -92,7 +92,11 @@ fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, lease: &Lease, flags: &
     if let Some(device) = args.device {
         config.device = device;
     }
-    if let Some(threads) = args.threads {
+    // The launcher's share of the cores (a local slot, a Slurm task's CPUs) applies to runs that
+    // leave `threads` at 0; a thread count the configuration sets is kept.
+    if config.threads == 0
+        && let Some(threads) = args.threads
+    {
         config.threads = threads;
     }
     // A run stopped within an epoch goes on from its step checkpoint, else from its last epoch's.

@@ -10,7 +10,7 @@ mod script;
 mod task;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use pixelcnn_config::{Experiment, SlurmConfig, safe_name};
@@ -68,38 +68,49 @@ pub async fn submit_sweep(
     let checksums = preflight(experiment.runs.iter().map(|r| r.config.clone()).collect()).await?;
     let store = Store::open(&options.db_url).await?;
     let runs = register(&store, experiment, options, &checksums).await?;
-    let experiment_id = runs.first().map(|r| r.experiment_id.clone()).unwrap_or_default();
     let hashes: Vec<String> = runs.iter().map(|r| r.config_hash.clone()).collect();
     let mut submission = Submission::default();
+    let mut queued = Vec::new();
     for run in &runs {
         let outcome = store.enqueue_config(run, options.retry_failed, Some(options.stale_after)).await?;
         tracing::info!("configuration {}: {outcome:?}", &run.config_hash[..12.min(run.config_hash.len())]);
         if outcome.needs_a_task() {
-            submission.queued += 1;
+            queued.push(run.config_hash.clone());
         } else {
             submission.skipped += 1;
         }
     }
+    submission.queued = queued.len();
     let safe = safe_name(&experiment.name);
     let name = script::job_name(&safe);
     submission.pending_before = cluster::pending_tasks(&name)?.len();
     let missing = submission.queued.saturating_sub(submission.pending_before) as u32;
     if missing > 0 {
-        let runs_dir = std::path::absolute(options.runs_dir.join(&safe))?;
+        let file = |path: &Path| {
+            let path = path.to_owned();
+            move |source| SweepError::File { path, source }
+        };
+        let runs_dir = std::path::absolute(&options.runs_dir).map_err(file(&options.runs_dir))?;
+        let dir = runs_dir.join(&safe).join("slurm");
+        std::fs::create_dir_all(&dir).map_err(file(&dir))?;
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+        let path = dir.join(format!("submit-{stamp}.sbatch"));
+        // The tasks claim among what this submission queued, listed beside the script.
+        let configs = path.with_extension("configs");
+        let queued: Vec<&str> = queued.iter().map(String::as_str).collect();
+        std::fs::write(&configs, queued.join("\n") + "\n").map_err(file(&configs))?;
         let script = Script {
             experiment: &experiment.name,
-            experiment_id: &experiment_id,
             file: &experiment.file,
             exe: &options.worker_exe,
             runs_dir: &runs_dir,
+            logs: &dir,
+            configs: &configs,
             slurm: &slurm.slurm,
             stale_after: options.stale_after,
             heartbeat_every: options.heartbeat_every,
         };
-        std::fs::create_dir_all(script.dir())?;
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-        let path = script.dir().join(format!("submit-{stamp}.sbatch"));
-        std::fs::write(&path, script.render(&name))?;
+        std::fs::write(&path, script.render(&name)).map_err(file(&path))?;
         for size in cluster::chunks(missing, max_array) {
             let id = cluster::submit_array(
                 &path,

@@ -3,7 +3,7 @@
 //! (`<runs_dir>/<experiment>/slurm/`), so what was submitted can always be read back, and it holds
 //! no password: the database URL reaches the tasks through the exported environment.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use pixelcnn_config::SlurmConfig;
@@ -16,15 +16,17 @@ pub(crate) const WARNING_SECONDS: u32 = 120;
 pub(crate) struct Script<'a> {
     /// The experiment, for the job name and the comment.
     pub experiment: &'a str,
-    /// Its id in the store: tasks claim only its runs.
-    pub experiment_id: &'a str,
     /// The experiment file, for the comment.
     pub file: &'a Path,
     /// The `pixelcnn` binary the tasks run (a path every node sees).
     pub exe: &'a Path,
-    /// The folder of the experiment's runs (shared by the tasks); the script and the task logs
-    /// live in its `slurm/` subfolder.
+    /// The runs folder shared by the tasks: a run trains in `<runs_dir>/<its experiment>/<id>/`.
     pub runs_dir: &'a Path,
+    /// The folder of the script and of the task logs.
+    pub logs: &'a Path,
+    /// The file listing the configurations (hashes) this submission queued: the tasks claim
+    /// among them.
+    pub configs: &'a Path,
     /// The job array's resources.
     pub slurm: &'a SlurmConfig,
     /// A `running` run with an older heartbeat is taken over.
@@ -44,14 +46,9 @@ fn quote(word: &str) -> String {
 }
 
 impl Script<'_> {
-    /// The folder of the script and of the task logs.
-    pub(crate) fn dir(&self) -> PathBuf {
-        self.runs_dir.join("slurm")
-    }
-
     /// The script's text.
     pub(crate) fn render(&self, job_name: &str) -> String {
-        let dir = self.dir();
+        let dir = self.logs;
         let mut lines = vec![
             "#!/bin/bash".to_owned(),
             format!(
@@ -59,7 +56,7 @@ impl Script<'_> {
                 self.file.display(),
                 self.experiment
             ),
-            "# worker that claims the next queued run of the experiment from the store named by".to_owned(),
+            "# worker that claims the next run this submission queued in the store named by".to_owned(),
             "# $PIXELCNN_DB (exported by sbatch from the submitting shell). Liveness is the run's lease"
                 .to_owned(),
             "# and heartbeat; stdin is not used.".to_owned(),
@@ -86,10 +83,10 @@ impl Script<'_> {
         // `exec`: the worker replaces the batch shell, so the batch-shell signal (B:USR2) and
         // scancel's SIGTERM reach it directly.
         lines.push(format!(
-            "exec {} worker --claim-next --db \"$PIXELCNN_DB\" --experiment-id {} --runs-dir {} \
+            "exec {} worker --claim-next --db \"$PIXELCNN_DB\" --configs {} --runs-dir {} \
              --stale-after {} --heartbeat-every {}",
             quote(&self.exe.display().to_string()),
-            quote(self.experiment_id),
+            quote(&self.configs.display().to_string()),
             quote(&self.runs_dir.display().to_string()),
             self.stale_after.as_secs(),
             self.heartbeat_every.as_secs_f64()
@@ -114,10 +111,11 @@ mod tests {
         };
         let script = Script {
             experiment: "levels",
-            experiment_id: "e1",
             file: Path::new("experiments/levels.toml"),
             exe: Path::new("/opt/pixelcnn's/bin/pixelcnn"),
-            runs_dir: Path::new("/shared/runs/levels"),
+            runs_dir: Path::new("/shared/runs"),
+            logs: Path::new("/shared/runs/levels/slurm"),
+            configs: Path::new("/shared/runs/levels/slurm/submit-1.configs"),
             slurm: &slurm,
             stale_after: Duration::from_secs(60),
             heartbeat_every: Duration::from_secs(5),
@@ -136,11 +134,10 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
         }
-        assert!(
-            text.contains(
-                "exec '/opt/pixelcnn'\\''s/bin/pixelcnn' worker --claim-next --db \"$PIXELCNN_DB\""
-            )
-        );
+        assert!(text.contains(
+            "exec '/opt/pixelcnn'\\''s/bin/pixelcnn' worker --claim-next --db \"$PIXELCNN_DB\" \
+                 --configs '/shared/runs/levels/slurm/submit-1.configs' --runs-dir '/shared/runs'"
+        ));
         assert!(!text.contains("postgres://"));
     }
 }

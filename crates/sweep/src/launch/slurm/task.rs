@@ -1,5 +1,5 @@
 //! `pixelcnn worker --claim-next`: the body of one task of a cluster sweep's job array. It claims
-//! the next configuration of its experiment that needs a worker (queued first, then interrupted
+//! the next configuration of its submission that needs a worker (queued first, then interrupted
 //! or stale ones), records its Slurm task on the run, trains it like any worker (without the
 //! stdin lifeline: under Slurm stdin is /dev/null), and, when Slurm warned it of the time limit
 //! with SIGUSR2, requeues itself after recording `interrupted`, so the requeued task resumes the
@@ -13,7 +13,9 @@ use std::time::Duration;
 use pixelcnn_store::{RunStatus, SlurmTask, Store, Worker};
 
 use super::cluster;
-use crate::error::Result;
+use pixelcnn_config::safe_name;
+
+use crate::error::{Result, SweepError};
 use crate::worker::{WorkerArgs, host_name, stop_flags, work};
 
 /// What a task is told to do.
@@ -21,9 +23,10 @@ use crate::worker::{WorkerArgs, host_name, stop_flags, work};
 pub struct TaskArgs {
     /// Store URL.
     pub db: String,
-    /// The experiment whose runs the task may claim.
-    pub experiment_id: String,
-    /// The experiment's runs folder (shared by every task): the run trains in `<runs_dir>/<id>/`.
+    /// The file listing the configurations (hashes, one per line) the task may claim: those its
+    /// submission queued.
+    pub configs: PathBuf,
+    /// The runs folder (shared by every task): a run trains in `<runs_dir>/<its experiment>/<id>/`.
     pub runs_dir: PathBuf,
     /// A `running` run whose heartbeat is older is taken over.
     pub stale_after: Duration,
@@ -62,14 +65,27 @@ pub fn run_task(args: &TaskArgs) -> Result<TaskOutcome> {
     // Signals first: a SIGTERM (scancel) or SIGUSR2 between the claim and the first step still
     // stops the run cleanly.
     let flags = stop_flags(false)?;
+    let configs: Vec<String> = std::fs::read_to_string(&args.configs)
+        .map_err(|source| SweepError::File { path: args.configs.clone(), source })?
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let store = rt.block_on(Store::open(&args.db))?;
     let worker = Worker { pid: std::process::id(), host: host_name(), device: None, threads: None };
-    let Some(taken) = rt.block_on(store.claim_next(&args.experiment_id, &worker, args.stale_after))? else {
-        tracing::info!("nothing left to claim for experiment {}", args.experiment_id);
+    let Some(taken) = rt.block_on(store.claim_next(&configs, &worker, args.stale_after))? else {
+        tracing::info!(
+            "nothing left to claim among the {} configuration(s) of {}",
+            configs.len(),
+            args.configs.display()
+        );
         return Ok(TaskOutcome::NothingToClaim);
     };
     let run_id = taken.lease.run_id.clone();
+    // The folder of the experiment that first trained the configuration: its checkpoints are there.
+    let experiment = rt.block_on(store.run(&run_id))?.experiment;
     let task = slurm_task();
     if let Some(task) = &task {
         rt.block_on(store.set_slurm_task(&taken.lease, task))?;
@@ -90,7 +106,7 @@ pub fn run_task(args: &TaskArgs) -> Result<TaskOutcome> {
             run_id: run_id.clone(),
             lease: taken.lease.token.clone(),
             heartbeat_every: args.heartbeat_every,
-            out: args.runs_dir.join(&run_id),
+            out: args.runs_dir.join(safe_name(&experiment)).join(&run_id),
             from_epoch: taken.from_epoch,
             device: None,
             threads,
