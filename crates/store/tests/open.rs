@@ -35,10 +35,21 @@ async fn migrations_create_the_schema_and_rerunning_them_is_a_no_op() {
     assert!(db.path.is_file(), "the file and its parent folders are created");
 
     let (applied, tables) = schema_of(&db.path).await;
-    assert_eq!(applied, 3);
+    assert_eq!(applied, 5);
     assert_eq!(
         tables,
-        ["artefacts", "config_locks", "epochs", "experiments", "rerun_verdicts", "runs", "sweeps"]
+        [
+            "artefacts",
+            "config_locks",
+            "epochs",
+            "experiments",
+            "rerun_verdicts",
+            "rung_decisions",
+            "runs",
+            "search_configs",
+            "searches",
+            "sweeps"
+        ]
     );
 
     // 0003 adds the lease token of a running attempt.
