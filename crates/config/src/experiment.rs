@@ -293,7 +293,8 @@ impl Parsed {
         if let Some(asha) = resolved.asha {
             fit_to_asha(file, &entries, &mut base, asha.max_epochs, search.sets_max_epochs(), &mut notes)?;
         }
-        let Expanded { axes, runs, varying_keys, grid_runs } = expand(file, entries, &base, resolved.trials.as_ref())?;
+        let Expanded { axes, runs, varying_keys, grid_runs } =
+            expand(file, entries, &base, resolved.trials.as_ref())?;
         resolved.grid_runs = grid_runs;
         if let Some(asha) = resolved.asha.filter(|a| a.metric == RungMetric::ValidationNll)
             && let Some(run) = runs.iter().find(|r| r.config.data.validation_size == 0)

@@ -67,15 +67,25 @@ pub struct Search {
 impl Search {
     /// The id under which the store compares the runs of an ASHA search (none for other
     /// strategies): the experiment's name, the numeric identity of its base configuration with
-    /// the data it reads, and the settings. Rerunning the same file finds the same search (a
-    /// restarted search continues, and values added to the grid join it as late arrivals); another
-    /// profile, `--set` or setting starts a new one, whose runs are not ranked against these.
-    pub fn id(&self, experiment: &str, base: &RunConfig, data_checksums: &[(String, String)]) -> Option<String> {
+    /// the data it reads, and the settings that place and judge the rungs. Rerunning the same file
+    /// finds the same search (a restarted search continues, and values added to the grid join it
+    /// as late arrivals); another profile, `--set`, metric, reduction factor or grace starts a new
+    /// one, whose runs are not ranked against these. `max_epochs` is left out, like `train.epochs`
+    /// from a run's identity: raising it continues the search, its survivors training on through
+    /// the rungs it adds.
+    pub fn id(
+        &self,
+        experiment: &str,
+        base: &RunConfig,
+        data_checksums: &[(String, String)],
+    ) -> Option<String> {
         let asha = self.asha?;
         let canonical = serde_json::json!({
             "experiment": experiment,
             "base": config_hash(base, data_checksums),
-            "asha": asha,
+            "metric": asha.metric,
+            "reduction_factor": asha.reduction_factor,
+            "grace_epochs": asha.grace_epochs,
         });
         Some(hex::encode(Sha256::digest(canonical.to_string().as_bytes())))
     }
@@ -134,10 +144,15 @@ impl SearchTable {
                     let strategy = [Strategy::Grid, Strategy::Random, Strategy::Asha]
                         .into_iter()
                         .find(|s| s.as_str() == name)
-                        .ok_or_else(|| bad(format!("unknown strategy `{name}` (expected grid, random or asha)")))?;
+                        .ok_or_else(|| {
+                            bad(format!("unknown strategy `{name}` (expected grid, random or asha)"))
+                        })?;
                     out.strategy = Some(Set::new(strategy, origin));
                 }
-                "trials" => out.trials = Some(Set::new(whole(&value, 1, MAX_RUNS as i64).map_err(&bad)? as usize, origin)),
+                "trials" => {
+                    out.trials =
+                        Some(Set::new(whole(&value, 1, MAX_RUNS as i64).map_err(&bad)? as usize, origin))
+                }
                 "seed" => out.seed = Some(Set::new(whole(&value, 0, i64::MAX).map_err(&bad)? as u64, origin)),
                 "metric" => {
                     let metric = string(&value).map_err(&bad)?.parse::<RungMetric>().map_err(&bad)?;
@@ -236,10 +251,14 @@ impl SearchTable {
             metric: self.metric.as_ref().map_or(RungMetric::ValidationNll, |m| m.value),
             reduction_factor: self.reduction_factor.as_ref().map_or(3, |r| r.value),
             grace_epochs: self.grace_epochs.as_ref().map_or(1, |g| g.value),
-            max_epochs: self.max_epochs.as_ref().map_or(u32::try_from(epochs).unwrap_or(u32::MAX), |m| m.value),
+            max_epochs: self
+                .max_epochs
+                .as_ref()
+                .map_or(u32::try_from(epochs).unwrap_or(u32::MAX), |m| m.value),
         });
         if let Some(a) = asha.filter(|a| a.rungs().is_empty()) {
-            let origin = self.grace_epochs.as_ref().or(self.max_epochs.as_ref()).map_or(file, |s| s.origin.as_str());
+            let origin =
+                self.grace_epochs.as_ref().or(self.max_epochs.as_ref()).map_or(file, |s| s.origin.as_str());
             let max = if self.max_epochs.is_some() { "max_epochs" } else { "max_epochs (train.epochs)" };
             return Err(ConfigError::InvalidValue {
                 origin: origin.into(),
@@ -331,6 +350,8 @@ mod tests {
         assert_eq!(search.id("e", &longer, &[]).unwrap(), id, "train.epochs is not part of a run's identity");
         let eta2 = table("strategy = \"asha\"\nreduction_factor = 2").unwrap().resolve("f.toml", 9).unwrap();
         assert_ne!(eta2.id("e", &base, &[]).unwrap(), id);
+        let longer = table("strategy = \"asha\"").unwrap().resolve("f.toml", 27).unwrap();
+        assert_eq!(longer.id("e", &base, &[]).unwrap(), id, "raising max_epochs continues the search");
         assert_eq!(table("").unwrap().resolve("f.toml", 9).unwrap().id("e", &base, &[]), None);
     }
 }

@@ -15,8 +15,8 @@ mod sample;
 
 pub(crate) use axis::Entry;
 pub use axis::{Axis, AxisKind, Scale};
-pub use expand::{MAX_RUNS, PlannedRun};
 pub(crate) use expand::{Expanded, check_zip_lengths, expand};
+pub use expand::{MAX_RUNS, PlannedRun};
 pub(crate) use grammar::Reader;
 pub(crate) use positions::positions;
 pub(crate) use profile::{apply_profile, fix_key};

@@ -99,7 +99,10 @@ fn trials_from_lists_are_distinct_and_integer_ranges_stay_whole() {
     assert_eq!(trials.len(), 6, "distinct");
     assert!(e.runs.iter().all(|r| (1..=3).contains(&r.config.model.blocks)));
     // Lists only: as many trials as the grid has points is the whole grid, in some order.
-    let all = load("[search]\nstrategy = \"random\"\ntrials = 4\n[sweep]\n\"model.levels\" = [2, 4]\n\"model.hidden\" = [4, 8]\n", None);
+    let all = load(
+        "[search]\nstrategy = \"random\"\ntrials = 4\n[sweep]\n\"model.levels\" = [2, 4]\n\"model.hidden\" = [4, 8]\n",
+        None,
+    );
     assert_eq!(all.search.grid_runs, Some(4));
     let mut points: Vec<(usize, usize)> =
         all.runs.iter().map(|r| (r.config.model.levels.get(), r.config.model.hidden)).collect();
@@ -122,9 +125,16 @@ fn asha_over_the_grid_trains_every_run_up_to_max_epochs() {
     assert_eq!((e.runs.len(), e.search.grid_runs, e.search.trials), (6, Some(6), None));
     assert!(e.runs.iter().all(|r| r.config.train.epochs == 8));
     assert_eq!(e.base.train.epochs, 8);
-    assert!(e.notes.iter().any(|n| n.contains("max_epochs = 8") && n.contains("train.epochs = 9")), "{:?}", e.notes);
+    assert!(
+        e.notes.iter().any(|n| n.contains("max_epochs = 8") && n.contains("train.epochs = 9")),
+        "{:?}",
+        e.notes
+    );
     // max_epochs defaults to train.epochs; the test set may be chosen explicitly without a split.
-    let e = load("[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\ngrace_epochs = 2\n[sweep]\n\"train.lr\" = [1e-3, 1e-2]\n", None);
+    let e = load(
+        "[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\ngrace_epochs = 2\n[sweep]\n\"train.lr\" = [1e-3, 1e-2]\n",
+        None,
+    );
     let asha = e.search.asha.unwrap();
     assert_eq!((asha.metric, asha.max_epochs, asha.grace_epochs), (RungMetric::TestNll, 9, 2));
     assert!(e.notes.is_empty(), "{:?}", e.notes);
@@ -163,13 +173,33 @@ fn bad_search_keys_and_values_name_the_file_and_the_key() {
         ("[search]\nstrategy = 3\n", "search.strategy", "string"),
         ("[search]\nstrategy = \"random\"\n", "search.trials", "trials = N"),
         ("[search]\ntrials = 3\n", "search.trials", "random"),
-        ("[search]\nstrategy = \"random\"\ntrials = 2\nreduction_factor = 2\n", "search.reduction_factor", "asha"),
+        (
+            "[search]\nstrategy = \"random\"\ntrials = 2\nreduction_factor = 2\n",
+            "search.reduction_factor",
+            "asha",
+        ),
         ("[search]\nstrategy = \"grid\"\nmax_epochs = 2\n", "search.max_epochs", "asha"),
         ("[search]\nstrategy = \"random\"\ntrials = 0\n", "search.trials", "outside"),
-        ("[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\nreduction_factor = 1\n", "search.reduction_factor", "outside"),
-        ("[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\ngrace_epochs = 0\n", "search.grace_epochs", "outside"),
-        ("[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\ngrace_epochs = 9\n", "search.grace_epochs", "no rung"),
-        ("[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\nmax_epochs = 2.5\n", "search.max_epochs", "whole number"),
+        (
+            "[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\nreduction_factor = 1\n",
+            "search.reduction_factor",
+            "outside",
+        ),
+        (
+            "[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\ngrace_epochs = 0\n",
+            "search.grace_epochs",
+            "outside",
+        ),
+        (
+            "[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\ngrace_epochs = 9\n",
+            "search.grace_epochs",
+            "no rung",
+        ),
+        (
+            "[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\nmax_epochs = 2.5\n",
+            "search.max_epochs",
+            "whole number",
+        ),
         ("[search]\nstrategy = \"asha\"\nmetric = \"loss\"\n", "search.metric", "validation_nll, test_nll"),
         ("[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\nseed = 2\n", "search.seed", "trials"),
         ("[search]\nstrategy = \"asha\"\n", "search.metric", "validation_size"),
@@ -189,8 +219,16 @@ fn bad_search_keys_and_values_name_the_file_and_the_key() {
             "train.lr",
             "zip group",
         ),
-        ("[search]\nstrategy = \"random\"\ntrials = 2\n[sweep]\nseeds = { linear = [1, 9] }\n", "seeds", "replicates"),
-        ("[search]\nstrategy = \"random\"\ntrials = 2\n[sweep]\n\"model.hidden\" = { linear = [4.5, 9] }\n", "model.hidden", "whole numbers"),
+        (
+            "[search]\nstrategy = \"random\"\ntrials = 2\n[sweep]\nseeds = { linear = [1, 9] }\n",
+            "seeds",
+            "replicates",
+        ),
+        (
+            "[search]\nstrategy = \"random\"\ntrials = 2\n[sweep]\n\"model.hidden\" = { linear = [4.5, 9] }\n",
+            "model.hidden",
+            "whole numbers",
+        ),
     ];
     for (text, key, words) in cases {
         let (_, shown, file) = fail(text, None);
@@ -200,24 +238,37 @@ fn bad_search_keys_and_values_name_the_file_and_the_key() {
     }
     // Unknown keys get a suggestion; the validation message says how to fix it either way.
     let (err, _, _) = fail("[search]\ntrails = 3\n", None);
-    assert!(matches!(&err, ConfigError::UnknownKey { suggestion: Some(s), .. } if s == "search.trials"), "{err:?}");
+    assert!(
+        matches!(&err, ConfigError::UnknownKey { suggestion: Some(s), .. } if s == "search.trials"),
+        "{err:?}"
+    );
     let (_, shown, _) = fail("[search]\nstrategy = \"asha\"\n", None);
     assert!(shown.contains("test_nll") && shown.contains("optimistic"), "{shown}");
     // `[search]` must be a table (written above every header, or it lands in the last table).
     let f = file("search = 3\n[experiment]\nname = \"s\"\n");
     let shown = load_experiment(&f.path, None, &[]).unwrap_err().to_string();
-    assert!(shown.contains(&f.path.display().to_string()) && shown.contains("`search`") && shown.contains("table"), "{shown}");
+    assert!(
+        shown.contains(&f.path.display().to_string())
+            && shown.contains("`search`")
+            && shown.contains("table"),
+        "{shown}"
+    );
 }
 
 #[test]
 fn a_bad_profile_search_fails_the_whole_file_and_names_the_profile() {
-    let text = "[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\n[profile.quick.search]\nreduction_factr = 2\n";
+    let text =
+        "[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\n[profile.quick.search]\nreduction_factr = 2\n";
     let (err, shown, file) = fail(text, None);
     let ConfigError::UnknownKey { origin, key, .. } = &err else { panic!("{err:?}") };
-    assert_eq!((origin.as_str(), key.as_str()), (format!("{file} [profile.quick]").as_str(), "search.reduction_factr"));
+    assert_eq!(
+        (origin.as_str(), key.as_str()),
+        (format!("{file} [profile.quick]").as_str(), "search.reduction_factr")
+    );
     assert!(shown.contains("search.reduction_factor"), "{shown}");
     // A profile's values are checked against the merged search too.
-    let text = "[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\n[profile.quick.search]\nmax_epochs = 1\n";
+    let text =
+        "[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\n[profile.quick.search]\nmax_epochs = 1\n";
     let (_, shown, _) = fail(text, None);
     assert!(shown.contains("[profile.quick]") && shown.contains("no rung"), "{shown}");
 }

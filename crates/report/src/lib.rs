@@ -24,7 +24,7 @@ pub use compare::Comparison;
 pub use error::{ReportError, Result};
 pub use load::{ExperimentData, Picture, RunData};
 pub use output::Written;
+pub use rungs::{RungRowView, RungsView};
 pub use stats::Spread;
 pub use summary::SummaryRow;
-pub use rungs::{RungRowView, RungsView};
 pub use view::{Report, ReportView};

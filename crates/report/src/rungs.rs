@@ -162,7 +162,8 @@ fn survivors(
         if pruned.is_some() {
             panel.points.extend(points.last().map(|p| (p.x, p.y, colour)));
         } else if !points.is_empty() {
-            let label = config.map_or_else(String::new, |c| format!("#{} {}", configs[c].number, configs[c].label));
+            let label =
+                config.map_or_else(String::new, |c| format!("#{} {}", configs[c].number, configs[c].label));
             let seed = run.seed().map_or_else(String::new, |s| format!(", seed {s}"));
             panel.lines.push(Line { label: format!("{label}{seed}"), colour, dashed: false, points });
         }

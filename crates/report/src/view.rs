@@ -229,10 +229,10 @@ fn summary_view(row: &SummaryRow) -> SummaryView {
     SummaryView {
         number: row.configuration.to_string(),
         label: row.label.clone(),
-        n: if row.finished == row.runs {
-            row.finished.to_string()
-        } else {
-            format!("{} of {}", row.finished, row.runs)
+        n: match (row.finished == row.runs, row.pruned) {
+            (true, _) => row.finished.to_string(),
+            (false, 0) => format!("{} of {}", row.finished, row.runs),
+            (false, pruned) => format!("{} of {} ({pruned} pruned)", row.finished, row.runs),
         },
         bits_per_dim: spread(row.bits_per_dim, 4),
         nats_per_pixel: spread(row.nats_per_pixel, 4),

@@ -41,7 +41,9 @@ async fn claim(store: &Store, exp: &str, lr: f64) -> Lease {
     };
     let worker = Worker { pid: 1, host: "h".into(), device: Some("cpu".into()), threads: Some(1) };
     let request = ClaimRequest { run, worker, retry_failed: false, stale_after: None };
-    let Claim::Claimed { lease, .. } = store.claim_config(&request).await.unwrap() else { panic!("not claimed") };
+    let Claim::Claimed { lease, .. } = store.claim_config(&request).await.unwrap() else {
+        panic!("not claimed")
+    };
     lease
 }
 
@@ -56,7 +58,9 @@ async fn the_rungs_show_which_run_stopped_where_and_the_survivors_curves() {
     let hashes: Vec<String> = [1e-3, 2e-3, 3e-3, 4e-3].iter().map(|lr| format!("lr-{lr}")).collect();
     store.join_search(&exp, Some(&search), &hashes).await.unwrap();
     // Each run: its test NLL per epoch, deciding at rungs 1 and 2 as a worker would.
-    for (lr, nlls) in [(1e-3, &[0.5, 0.4, 0.35, 0.3][..]), (2e-3, &[0.6][..]), (3e-3, &[0.3, 0.45][..]), (4e-3, &[0.2][..])] {
+    for (lr, nlls) in
+        [(1e-3, &[0.5, 0.4, 0.35, 0.3][..]), (2e-3, &[0.6][..]), (3e-3, &[0.3, 0.45][..]), (4e-3, &[0.2][..])]
+    {
         let lease = claim(&store, &exp, lr).await;
         let mut pruned = false;
         for (i, nll) in nlls.iter().enumerate() {
@@ -92,8 +96,18 @@ async fn the_rungs_show_which_run_stopped_where_and_the_survivors_curves() {
     assert_eq!(rungs.rows[1].cells, ["0.60000 · 2 of 2 · stop", ""]);
     assert_eq!(rungs.rows[2].cells[1], "0.45000 · 2 of 2 · stop");
     assert_eq!(rungs.rows[3].cells, ["0.20000 · 1 of 4 · continue", ""]);
-    assert!(rungs.summary.contains("1 pruned at epoch 1, 1 pruned at epoch 2; 2 not stopped"), "{}", rungs.summary);
-    assert!(rungs.summary.contains("trained 8 epochs, against 16") && rungs.summary.contains("50% fewer"), "{}", rungs.summary);
+    assert!(
+        rungs.summary.contains("1 pruned at epoch 1, 1 pruned at epoch 2; 2 not stopped"),
+        "{}",
+        rungs.summary
+    );
+    assert!(
+        rungs.summary.contains("trained 8 epochs, against 16") && rungs.summary.contains("50% fewer"),
+        "{}",
+        rungs.summary
+    );
+    let n: Vec<&str> = view.summary.iter().filter(|r| !r.reference).map(|r| r.n.as_str()).collect();
+    assert_eq!(n, ["1", "0 of 1 (1 pruned)", "0 of 1 (1 pruned)", "0 of 1"]);
     // Pruned runs stopped as asked: not failures. The running one is still listed.
     let problems: Vec<&str> = view.problems.iter().map(|p| p.status.as_str()).collect();
     assert_eq!(problems, ["running"]);

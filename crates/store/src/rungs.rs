@@ -60,7 +60,11 @@ impl Store {
     /// recorded.
     pub async fn decide_rung(&self, lease: &Lease, search: &Search, rung: u32) -> Result<RungRecord> {
         let epoch = search.asha.rung_epoch(rung).ok_or_else(|| {
-            self.invalid(format!("search {} has no rung {rung} (rungs at epochs {:?})", search.id, search.asha.rungs()))
+            self.invalid(format!(
+                "search {} has no rung {rung} (rungs at epochs {:?})",
+                search.id,
+                search.asha.rungs()
+            ))
         })?;
         let now = clock::now();
         let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
@@ -82,13 +86,15 @@ impl Store {
         }
         let metric = search.asha.metric;
         // The column name is one of our own constants, never user text.
-        let value: Option<Option<f64>> =
-            sqlx::query_scalar(&format!("SELECT {} FROM epochs WHERE run_id = $1 AND epoch = $2", metric.as_str()))
-                .bind(&lease.run_id)
-                .bind(i64::from(epoch))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| self.err(e))?;
+        let value: Option<Option<f64>> = sqlx::query_scalar(&format!(
+            "SELECT {} FROM epochs WHERE run_id = $1 AND epoch = $2",
+            metric.as_str()
+        ))
+        .bind(&lease.run_id)
+        .bind(i64::from(epoch))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
         let Some(value) = value else {
             return Err(self.invalid(format!(
                 "run {} has no recorded epoch {epoch}: rung {rung} is decided from the recorded epoch",
@@ -165,14 +171,20 @@ impl Store {
     }
 
     /// The recorded decision of a run at a rung, on a given connection.
-    async fn rung_record_on(&self, conn: &mut AnyConnection, run_id: &str, rung: u32) -> Result<Option<RungRecord>> {
-        let row: Option<RungRow> =
-            sqlx::query_as(&format!("SELECT {RUNG_COLUMNS} FROM rung_decisions d WHERE d.run_id = $1 AND d.rung = $2"))
-                .bind(run_id)
-                .bind(i64::from(rung))
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(|e| self.err(e))?;
+    async fn rung_record_on(
+        &self,
+        conn: &mut AnyConnection,
+        run_id: &str,
+        rung: u32,
+    ) -> Result<Option<RungRecord>> {
+        let row: Option<RungRow> = sqlx::query_as(&format!(
+            "SELECT {RUNG_COLUMNS} FROM rung_decisions d WHERE d.run_id = $1 AND d.rung = $2"
+        ))
+        .bind(run_id)
+        .bind(i64::from(rung))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| self.err(e))?;
         row.map(|r| self.rung_record(r)).transpose()
     }
 
@@ -203,8 +215,20 @@ impl Store {
     }
 
     fn rung_record(&self, r: RungRow) -> Result<RungRecord> {
-        let (run_id, search_id, config_hash, rung, epoch, metric, value, rank, recorded, quota, decision, decided_at) =
-            r;
+        let (
+            run_id,
+            search_id,
+            config_hash,
+            rung,
+            epoch,
+            metric,
+            value,
+            rank,
+            recorded,
+            quota,
+            decision,
+            decided_at,
+        ) = r;
         Ok(RungRecord {
             metric: self.parse_metric("rung_decisions.metric", &run_id, &metric)?,
             ranking: RungRanking {

@@ -24,9 +24,10 @@ pub struct Search {
 
 impl Store {
     /// Records that `config_hashes` of experiment `experiment_id` now take part in `search`
-    /// (created when new; its settings are part of its id, so an existing one is the same), or,
-    /// with `None`, in no search: a grid or random sweep of the same configurations trains them
-    /// to the end. One transaction, before any claim of the sweep.
+    /// (created when new; an existing one takes its `max_epochs`, the one setting its id leaves
+    /// out, so that raising it continues the search), or, with `None`, in no search: a grid or
+    /// random sweep of the same configurations trains them to the end. One transaction, before any
+    /// claim of the sweep.
     pub async fn join_search(
         &self,
         experiment_id: &str,
@@ -38,7 +39,7 @@ impl Store {
         if let Some(s) = search {
             sqlx::query(
                 "INSERT INTO searches (id, experiment_id, metric, reduction_factor, grace_epochs, max_epochs, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET max_epochs = excluded.max_epochs",
             )
             .bind(&s.id)
             .bind(experiment_id)
@@ -62,9 +63,11 @@ impl Store {
                 .bind(hash)
                 .bind(&s.id)
                 .bind(&now),
-                None => sqlx::query("DELETE FROM search_configs WHERE experiment_id = $1 AND config_hash = $2")
-                    .bind(experiment_id)
-                    .bind(hash),
+                None => {
+                    sqlx::query("DELETE FROM search_configs WHERE experiment_id = $1 AND config_hash = $2")
+                        .bind(experiment_id)
+                        .bind(hash)
+                }
             }
             .execute(&mut *tx)
             .await

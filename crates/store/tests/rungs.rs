@@ -65,7 +65,10 @@ async fn decisions_follow_the_rule_and_a_stop_prunes_the_run(db: TestDb) {
     assert_eq!((detail.status, detail.error.as_deref()), (RunStatus::Pruned, None));
     assert!(detail.ended_at.is_some());
     assert!(!store.heartbeat(pruned).await.unwrap(), "a stop ends the lease");
-    assert!(matches!(store.record_epoch(pruned, &epoch_row(2), &[]).await, Err(StoreError::LeaseLost { .. })));
+    assert!(matches!(
+        store.record_epoch(pruned, &epoch_row(2), &[]).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
     let (running, _) = &decided[0];
     assert_eq!(store.run(&running.run_id).await.unwrap().status, RunStatus::Running, "continue: trains on");
 
@@ -78,7 +81,10 @@ async fn decisions_follow_the_rule_and_a_stop_prunes_the_run(db: TestDb) {
 
     // Only a rung decision prunes.
     let other = claimed_run(&store, &exp, "c9", 9, 2).await;
-    assert!(matches!(store.finish_run(&other, RunStatus::Pruned, None).await, Err(StoreError::Invalid { .. })));
+    assert!(matches!(
+        store.finish_run(&other, RunStatus::Pruned, None).await,
+        Err(StoreError::Invalid { .. })
+    ));
 }
 
 async fn a_pruned_configuration_is_never_trained_again(db: TestDb) {
@@ -99,11 +105,14 @@ async fn a_pruned_configuration_is_never_trained_again(db: TestDb) {
         };
         let claim = store.claim_config(&request).await.unwrap();
         assert_eq!(claim, Claim::Skipped { run_id: bad.run_id.clone(), reason: SkipReason::Pruned });
-        let queued = store.enqueue_config(&new_run(&exp, "bad", 2, 20), retry_failed, Some(STALE)).await.unwrap();
+        let queued =
+            store.enqueue_config(&new_run(&exp, "bad", 2, 20), retry_failed, Some(STALE)).await.unwrap();
         assert_eq!(queued, Enqueued::Skipped { run_id: bad.run_id.clone(), reason: SkipReason::Pruned });
     }
-    assert!(store.claim_next(&exp, &worker(6), Duration::ZERO).await.unwrap().map(|t| t.lease.run_id)
-        != Some(bad.run_id.clone()));
+    assert!(
+        store.claim_next(&exp, &worker(6), Duration::ZERO).await.unwrap().map(|t| t.lease.run_id)
+            != Some(bad.run_id.clone())
+    );
     // Marking stale runs interrupted leaves it alone too.
     store.mark_stale_running_as_interrupted(Duration::ZERO).await.unwrap();
     assert_eq!(store.run(&bad.run_id).await.unwrap().status, RunStatus::Pruned);
@@ -150,7 +159,9 @@ async fn concurrent_deciders_of_one_search_are_serialised(db: TestDb) {
         .cloned()
         .map(|lease| {
             let (url, s) = (db.url(), s.clone());
-            tokio::spawn(async move { Store::open(&url).await.unwrap().decide_rung(&lease, &s, 0).await.unwrap() })
+            tokio::spawn(
+                async move { Store::open(&url).await.unwrap().decide_rung(&lease, &s, 0).await.unwrap() },
+            )
         })
         .collect();
     let mut records = Vec::new();
@@ -174,7 +185,8 @@ async fn concurrent_deciders_of_one_search_are_serialised(db: TestDb) {
         let own = pixelcnn_record::RungEntry { config_hash: &r.config_hash, value: r.value };
         assert_eq!(pixelcnn_record::rank_at_rung(3, own, &earlier), r.ranking);
     }
-    let pruned = store.list_runs(&RunFilter { status: Some(RunStatus::Pruned), ..RunFilter::default() }).await;
+    let pruned =
+        store.list_runs(&RunFilter { status: Some(RunStatus::Pruned), ..RunFilter::default() }).await;
     let stops = records.iter().filter(|r| r.ranking.decision == RungDecision::Stop).count();
     assert_eq!(pruned.unwrap().len(), stops);
 }
@@ -191,6 +203,12 @@ async fn membership_follows_the_latest_sweep_and_skips_reruns(db: TestDb) {
     store.join_search(&exp, Some(&s), &["a".to_owned()]).await.unwrap();
     store.join_search(&exp, Some(&s), &["a".to_owned()]).await.unwrap();
     assert_eq!(store.search_of(&lease.run_id).await.unwrap(), Some(s.clone()));
+    // A longer search under the same id continues it with the new length.
+    let mut longer = s.clone();
+    longer.asha.max_epochs = 27;
+    store.join_search(&exp, Some(&longer), &["a".to_owned()]).await.unwrap();
+    assert_eq!(store.search_of(&lease.run_id).await.unwrap(), Some(longer.clone()));
+    store.join_search(&exp, Some(&s), &["a".to_owned()]).await.unwrap();
     // Another experiment's run of the same configuration is not in this search.
     let other = store.record_experiment("other", "").await.unwrap();
     let mut run = new_run(&other, "a", 2, 9);

@@ -32,11 +32,19 @@ async fn previous_release(url: &str) {
     }
     let mut conn = sqlx::AnyConnection::connect(&connect).await.unwrap();
     migrator.run_direct(&mut conn).await.unwrap();
-    sqlx::query("INSERT INTO experiments (id, name, created_at) VALUES ('e', 'old', '2025-01-01T00:00:00.000000Z')")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    for (id, status) in [("r-q", "queued"), ("r-r", "running"), ("r-f", "finished"), ("r-x", "failed"), ("r-i", "interrupted")] {
+    sqlx::query(
+        "INSERT INTO experiments (id, name, created_at) VALUES ('e', 'old', '2025-01-01T00:00:00.000000Z')",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    for (id, status) in [
+        ("r-q", "queued"),
+        ("r-r", "running"),
+        ("r-f", "finished"),
+        ("r-x", "failed"),
+        ("r-i", "interrupted"),
+    ] {
         sqlx::query(
             "INSERT INTO runs (id, experiment_id, config_hash, config_json, config_toml, status, epochs_target, created_at) \
              VALUES ($1, 'e', $2, '{}', '', $3, 3, '2025-01-01T00:00:00.000000Z')",

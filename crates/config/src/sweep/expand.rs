@@ -92,7 +92,8 @@ pub(crate) fn expand(
             continuous: entry.members.iter().find_map(|m| m.continuous),
             section: entry.section.clone(),
         };
-        let repeated = axis.steps.iter().enumerate().find_map(|(i, s)| axis.steps[..i].contains(s).then_some(s));
+        let repeated =
+            axis.steps.iter().enumerate().find_map(|(i, s)| axis.steps[..i].contains(s).then_some(s));
         if let Some(repeat) = repeated.filter(|_| axis.continuous.is_none()) {
             let shown = if repeat.len() == 1 {
                 repeat[0].to_string()

@@ -305,7 +305,15 @@ impl<'a> Reader<'a> {
 
     /// The two bounds of a continuous range, as the key takes them: whole numbers for an integer
     /// key (drawn values are whole numbers too).
-    fn bounds(&self, section: &str, name: &str, key: &str, integer: bool, start: f64, end: f64) -> Result<Vec<Value>> {
+    fn bounds(
+        &self,
+        section: &str,
+        name: &str,
+        key: &str,
+        integer: bool,
+        start: f64,
+        end: f64,
+    ) -> Result<Vec<Value>> {
         if !integer {
             return Ok(vec![Value::Float(start), Value::Float(end)]);
         }
@@ -315,7 +323,13 @@ impl<'a> Reader<'a> {
                 if x.fract() == 0.0 && x.abs() < 9.0e15 {
                     Ok(Value::Integer(x as i64))
                 } else {
-                    Err(self.bad(section, name, format!("{key} takes whole numbers; the range's bounds must be whole numbers, found {x}")))
+                    Err(self.bad(
+                        section,
+                        name,
+                        format!(
+                            "{key} takes whole numbers; the range's bounds must be whole numbers, found {x}"
+                        ),
+                    ))
                 }
             })
             .collect()

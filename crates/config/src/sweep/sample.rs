@@ -27,7 +27,12 @@ pub struct Trials {
 const REDRAWS: usize = 1000;
 
 /// The trials' runs, trial by trial, each with every seed.
-pub(super) fn draw(file: &str, axes: &[Axis], base_table: &toml::Table, trials: &Trials) -> Result<Vec<Drawn>> {
+pub(super) fn draw(
+    file: &str,
+    axes: &[Axis],
+    base_table: &toml::Table,
+    trials: &Trials,
+) -> Result<Vec<Drawn>> {
     let (seeds, drawn): (Vec<&Axis>, Vec<&Axis>) = axes.iter().partition(|a| a.kind == AxisKind::Seeds);
     let replicates = seeds.first().map_or(1, |a| a.steps.len());
     if trials.count.checked_mul(replicates).is_none_or(|n| n > MAX_RUNS) {
@@ -101,11 +106,17 @@ fn pick(axis: &Axis, rng: &mut ChaCha8Rng) -> Vec<Value> {
     let (a, b) = (bound(low), bound(high));
     let value = match (scale, low.is_integer()) {
         // Every whole number from a to b inclusive equally likely.
-        (Scale::Linear, true) => Value::Integer((a.min(b) + (u * ((a - b).abs() + 1.0)).floor()).min(a.max(b)) as i64),
+        (Scale::Linear, true) => {
+            Value::Integer((a.min(b) + (u * ((a - b).abs() + 1.0)).floor()).min(a.max(b)) as i64)
+        }
         (Scale::Linear, false) => Value::Float(round(a + (b - a) * u)),
         (Scale::Log, integer) => {
             let x = (a.ln() + (b.ln() - a.ln()) * u).exp();
-            if integer { Value::Integer(x.round().clamp(a.min(b), a.max(b)) as i64) } else { Value::Float(round(x)) }
+            if integer {
+                Value::Integer(x.round().clamp(a.min(b), a.max(b)) as i64)
+            } else {
+                Value::Float(round(x))
+            }
         }
     };
     vec![value]

@@ -33,7 +33,11 @@ impl Asha {
             previous = epoch;
         }
         let full = n as u64 * u64::from(self.max_epochs);
-        let least = segments.iter().enumerate().map(|(k, s)| s * if k == 0 { n as u64 } else { n.min(1) as u64 }).sum();
+        let least = segments
+            .iter()
+            .enumerate()
+            .map(|(k, s)| s * if k == 0 { n as u64 } else { n.min(1) as u64 })
+            .sum();
         // The distribution of how many runs reach each segment, rung by rung.
         let mut reaching = vec![0.0; n + 1];
         reaching[n] = 1.0;
@@ -82,7 +86,12 @@ mod tests {
     use super::*;
 
     fn asha(eta: u32, grace: u32, max: u32) -> Asha {
-        Asha { metric: RungMetric::ValidationNll, reduction_factor: eta, grace_epochs: grace, max_epochs: max }
+        Asha {
+            metric: RungMetric::ValidationNll,
+            reduction_factor: eta,
+            grace_epochs: grace,
+            max_epochs: max,
+        }
     }
 
     #[test]

@@ -120,7 +120,12 @@ mod tests {
     use super::*;
 
     fn asha(eta: u32, grace: u32, max: u32) -> Asha {
-        Asha { metric: RungMetric::ValidationNll, reduction_factor: eta, grace_epochs: grace, max_epochs: max }
+        Asha {
+            metric: RungMetric::ValidationNll,
+            reduction_factor: eta,
+            grace_epochs: grace,
+            max_epochs: max,
+        }
     }
 
     #[test]

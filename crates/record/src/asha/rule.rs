@@ -134,8 +134,11 @@ mod tests {
         assert_eq!(best, RungRanking { rank: 1, recorded: 6, quota: 2, decision: Continue });
         assert_eq!(rank_at_rung(3, entry("f", 0.25), &earlier).decision, Continue, "rank 2 of 6");
         // n = 9, eta = 3: three continue.
-        let nine: Vec<RungEntry<'_>> =
-            ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(1..).map(|(h, i)| entry(h, i as f64)).collect();
+        let nine: Vec<RungEntry<'_>> = ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(1..)
+            .map(|(h, i)| entry(h, i as f64))
+            .collect();
         assert_eq!(rank_at_rung(3, entry("z", 2.5), &nine).quota, 3);
         assert_eq!(rank_at_rung(3, entry("z", 2.5), &nine).decision, Continue);
         assert_eq!(rank_at_rung(3, entry("z", 3.5), &nine).decision, Stop);
