@@ -2,49 +2,18 @@
 //! where, the epochs saved, the survivors' curves, pruned runs kept out of the failures, and the
 //! optimistic label when the rungs compared the test set.
 
-use pixelcnn_record::{Asha, EpochMetrics, RungMetric};
+mod common;
+
+use common::{claim, epoch, new_run};
+use pixelcnn_record::{Asha, RungMetric};
 use pixelcnn_report::{ExperimentData, Report};
-use pixelcnn_store::{Claim, ClaimRequest, Lease, NewRun, RunStatus, Search, Store, Worker, url_from_path};
+use pixelcnn_store::{Lease, RunStatus, Search, Store, url_from_path};
 use serde_json::json;
 
-fn epoch(epoch: u32, test_nll: f64) -> EpochMetrics {
-    EpochMetrics {
-        epoch,
-        step: u64::from(epoch) * 10,
-        train_nll: test_nll + 0.05,
-        validation_nll: None,
-        test_nll,
-        test_bits_per_dim: test_nll / std::f64::consts::LN_2,
-        test_nats_per_image: test_nll * 784.0,
-        lr: 1e-3,
-        seconds: 1.0,
-        images_per_second: 50.0,
-    }
-}
-
 /// Claims the run of learning rate `lr` in experiment `exp`, to train 4 epochs.
-async fn claim(store: &Store, exp: &str, lr: f64) -> Lease {
-    let run = NewRun {
-        experiment_id: exp.into(),
-        sweep_id: None,
-        config_hash: format!("lr-{lr}"),
-        config: json!({"seed": 1, "model": {"levels": 2}, "train": {"epochs": 4, "lr": lr}}),
-        config_toml: String::new(),
-        varying: json!({"train.lr": lr}),
-        epochs_target: 4,
-        git_commit: None,
-        git_dirty: None,
-        versions: json!({}),
-        tags: vec![],
-        note: None,
-        rerun_of: None,
-    };
-    let worker = Worker { pid: 1, host: "h".into(), device: Some("cpu".into()), threads: Some(1) };
-    let request = ClaimRequest { run, worker, retry_failed: false, stale_after: None };
-    let Claim::Claimed { lease, .. } = store.claim_config(&request).await.unwrap() else {
-        panic!("not claimed")
-    };
-    lease
+async fn claim_lr(store: &Store, exp: &str, lr: f64) -> Lease {
+    let config = json!({"seed": 1, "model": {"levels": 2}, "train": {"epochs": 4, "lr": lr}});
+    claim(store, new_run(exp, &format!("lr-{lr}"), config, json!({"train.lr": lr}), 4)).await
 }
 
 #[tokio::test]
@@ -61,7 +30,7 @@ async fn the_rungs_show_which_run_stopped_where_and_the_survivors_curves() {
     for (lr, nlls) in
         [(1e-3, &[0.5, 0.4, 0.35, 0.3][..]), (2e-3, &[0.6][..]), (3e-3, &[0.3, 0.45][..]), (4e-3, &[0.2][..])]
     {
-        let lease = claim(&store, &exp, lr).await;
+        let lease = claim_lr(&store, &exp, lr).await;
         let mut pruned = false;
         for (i, nll) in nlls.iter().enumerate() {
             let e = i as u32 + 1;
@@ -130,7 +99,7 @@ async fn an_experiment_without_a_search_has_no_rungs_section() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&url_from_path(&dir.path().join("r.db"))).await.unwrap();
     let exp = store.record_experiment("grid", "").await.unwrap();
-    let lease = claim(&store, &exp, 1e-3).await;
+    let lease = claim_lr(&store, &exp, 1e-3).await;
     store.record_epoch(&lease, &epoch(1, 0.5), &[]).await.unwrap();
     store.finish_run(&lease, RunStatus::Finished, None).await.unwrap();
     let data = ExperimentData::load(&store, "grid").await.unwrap();

@@ -62,7 +62,7 @@ impl Asha {
         let mut out = vec![0.0; reaching.len()];
         out[0] = reaching[0];
         let mut count = vec![1.0];
-        for i in 1..=top {
+        for (i, &arrived) in reaching.iter().enumerate().take(top + 1).skip(1) {
             let p = (i / eta).max(1) as f64 / i as f64;
             let mut next = vec![0.0; count.len() + 1];
             for (j, q) in count.iter().enumerate() {
@@ -70,9 +70,9 @@ impl Asha {
                 next[j + 1] += q * p;
             }
             count = next;
-            if reaching[i] > 0.0 {
+            if arrived > 0.0 {
                 for (j, q) in count.iter().enumerate() {
-                    out[j] += reaching[i] * q;
+                    out[j] += arrived * q;
                 }
             }
         }
@@ -82,17 +82,8 @@ impl Asha {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{RungEntry, RungMetric, rank_at_rung};
+    use super::super::{RungEntry, asha, rank_at_rung};
     use super::*;
-
-    fn asha(eta: u32, grace: u32, max: u32) -> Asha {
-        Asha {
-            metric: RungMetric::ValidationNll,
-            reduction_factor: eta,
-            grace_epochs: grace,
-            max_epochs: max,
-        }
-    }
 
     #[test]
     fn small_searches_by_hand() {

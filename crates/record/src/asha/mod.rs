@@ -115,18 +115,15 @@ impl Asha {
     }
 }
 
+/// Settings for tests: reduction factor `eta`, `grace` and `max` epochs, ranking validation NLL.
+#[cfg(test)]
+pub(crate) fn asha(eta: u32, grace: u32, max: u32) -> Asha {
+    Asha { metric: RungMetric::ValidationNll, reduction_factor: eta, grace_epochs: grace, max_epochs: max }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn asha(eta: u32, grace: u32, max: u32) -> Asha {
-        Asha {
-            metric: RungMetric::ValidationNll,
-            reduction_factor: eta,
-            grace_epochs: grace,
-            max_epochs: max,
-        }
-    }
 
     #[test]
     fn rungs_grow_by_eta_and_stop_below_max_epochs() {
