@@ -190,3 +190,20 @@ fn a_search_killed_with_9_and_restarted_makes_the_same_decisions() {
     assert_eq!(epoch_rows(&db), epoch_rows(&fresh), "the same epochs, none trained twice");
     assert_eq!(outcomes(&fresh)["2e-7"].0, "pruned", "{:?}", outcomes(&fresh));
 }
+
+#[test]
+fn plan_sets_a_random_search_against_its_full_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let search = "[search]\nstrategy = \"random\"\ntrials = 2\nseed = 5\n[sweep]\n\"train.lr\" = [0.01, 0.005, 0.001]\n";
+    let file = tiny_experiment(dir.path(), "random", 3, search);
+    let planned = ok(run(&["plan", file.to_str().unwrap()]));
+    assert!(planned.contains("2 runs"), "{planned}");
+    assert!(planned.contains("search: random over 2 runs (2 trials drawn with seed 5)"), "{planned}");
+    assert!(planned.contains("budget: 6 epochs; the full grid: 9 epochs (3 runs)"), "{planned}");
+    // The same file plans the same trials.
+    assert_eq!(ok(run(&["plan", file.to_str().unwrap()])), planned);
+    let continuous = search.replace("[0.01, 0.005, 0.001]", "{ log = [1e-3, 1e-2] }");
+    let file = tiny_experiment(dir.path(), "random", 3, &continuous);
+    let planned = ok(run(&["plan", file.to_str().unwrap()]));
+    assert!(planned.contains("no full grid to compare with (a range is continuous)"), "{planned}");
+}
