@@ -86,7 +86,7 @@ pub struct RunSelection {
     /// Only runs whose configuration has this value, e.g. `--where model.levels=2` (repeatable).
     #[arg(long = "where", value_name = "KEY=VALUE")]
     pub filters: Vec<String>,
-    /// Only runs with this status (queued, running, finished, failed, interrupted).
+    /// Only runs with this status (queued, running, finished, failed, interrupted, pruned).
     #[arg(long)]
     pub status: Option<String>,
 }

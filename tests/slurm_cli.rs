@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{epoch_rows, json, pixelcnn, run, text, tiny_experiment};
+use common::{epoch_rows, json, pixelcnn, run, run_outcomes, rung_decisions, text, tiny_experiment};
 use pixelcnn_store::scratch::ScratchPostgres;
 
 /// The partition of the test cluster, or `None` to skip.
@@ -285,4 +285,22 @@ async fn an_sqlite_database_is_refused_unless_allowed() {
     let out = ok(c.sweep_on(db.to_str().unwrap(), &["--allow-sqlite", "--wait"]).output().unwrap());
     assert!(out.contains("1 finished"), "{out}");
     assert_eq!(json(&["runs"], &db)[0]["status"], "finished");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_asha_search_through_slurm_makes_the_local_launcher_s_decisions() {
+    let extra = "[search]\nstrategy = \"asha\"\nmetric = \"test_nll\"\nmax_epochs = 3\n\
+                 [sweep]\n\"train.lr\" = [0.01, 1e-7, 2e-7]\n";
+    let Some(c) = Cluster::new("slurm-asha", 3, extra, false).await else { return };
+    // One task at a time: the runs reach the rung in queue order, as one local worker takes them.
+    let out = ok(c.sweep(&["--wait", "--array-parallelism", "1"]).output().unwrap());
+    assert!(out.contains("1 finished, 2 pruned"), "{out}");
+    let statuses: Vec<(String, u64)> = run_outcomes(c.db()).into_values().collect();
+    assert_eq!(statuses, [("finished".into(), 3), ("pruned".into(), 1), ("pruned".into(), 1)]);
+    assert_eq!(epoch_rows(c.db()), c.local_reference(), "Slurm + PostgreSQL equals local + SQLite");
+    let local = c.dir.path().join("local.db");
+    assert_eq!(rung_decisions(c.db()), rung_decisions(&local), "the same decisions");
+    // A resubmission queues nothing: pruned runs are final.
+    let again = ok(c.sweep(&[]).output().unwrap());
+    assert!(again.contains("0 run(s) queued") && again.contains("nothing submitted"), "{again}");
 }

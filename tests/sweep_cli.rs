@@ -108,7 +108,10 @@ fn a_configuration_of_another_experiment_is_extended_where_it_lives() {
     let runs = json(&["runs"], &db);
     let runs = runs.as_array().unwrap();
     assert_eq!(runs.len(), 1, "one attempt of the shared configuration: {runs:?}");
-    assert_eq!((runs[0]["experiment"].as_str(), runs[0]["status"].as_str()), (Some("first"), Some("finished")));
+    assert_eq!(
+        (runs[0]["experiment"].as_str(), runs[0]["status"].as_str()),
+        (Some("first"), Some("finished"))
+    );
     assert_eq!(epoch_rows(&db).len(), 2, "epoch 2 trained on top of epoch 1");
     let id = runs[0]["id"].as_str().unwrap();
     assert!(db.with_extension("runs").join("first").join(id).join("checkpoints/epoch-0002.ckpt").is_file());

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use pixelcnn_config::{Experiment, Override, load_experiment};
-use pixelcnn_sweep::estimate;
+use pixelcnn_config::{Experiment, Override, Strategy, load_experiment};
+use pixelcnn_sweep::estimate::{self, EpochBudget};
 use pixelcnn_train::model_params;
 
 use crate::cli::ExperimentArgs;
@@ -19,7 +19,8 @@ pub fn run(args: &ExperimentArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints the resolved runs (only the keys that vary), each model's size and the time estimate.
+/// Prints the resolved runs (only the keys that vary), each model's size, the search's budget and
+/// the time estimate.
 pub fn print(exp: &Experiment) {
     let profile = exp.profile.as_deref().map(|p| format!(", profile {p}")).unwrap_or_default();
     println!("experiment {} ({}{profile}): {} runs", exp.name, exp.file.display(), exp.runs.len());
@@ -47,8 +48,18 @@ pub fn print(exp: &Experiment) {
         rows.push(row);
     }
     print_table(&rows);
+    let budget = estimate::epoch_budget(exp);
+    print_search(exp, &budget);
     let device = if cuda { "one CUDA device" } else { "this machine's CPU (libtorch)" };
-    println!("estimated total: {} on {device}, one run at a time", estimate::human(total));
+    match budget.asha {
+        // Runs cost about the same per epoch; scale the every-run-to-the-end estimate.
+        Some(b) if b.full > 0 => println!(
+            "estimated total: {} expected, {} at most, on {device}, one run at a time",
+            estimate::human(total * b.expected / b.full as f64),
+            estimate::human(total)
+        ),
+        _ => println!("estimated total: {} on {device}, one run at a time", estimate::human(total)),
+    }
     if !cuda && total > 3600.0 && exp.profile.is_none() {
         let hint = if exp.profiles.iter().any(|p| p == "quick") {
             "`--profile quick` shrinks it to minutes".to_owned()
@@ -56,6 +67,51 @@ pub fn print(exp: &Experiment) {
             format!("profiles in this file: {}", exp.profiles.join(", "))
         };
         println!("warning: no CUDA device here and this takes over an hour; {hint}");
+    }
+}
+
+/// Says how a random or ASHA search chose its runs and what it trains, in epochs, against the
+/// full grid.
+fn print_search(exp: &Experiment, budget: &EpochBudget) {
+    let search = &exp.search;
+    if search.strategy == Strategy::Grid {
+        return;
+    }
+    let drawn = match search.trials {
+        Some(t) => format!("{} trials drawn with seed {}", t.count, t.seed),
+        None => "every configuration of the grid".to_owned(),
+    };
+    let grid = match (budget.grid, search.grid_runs) {
+        (Some(epochs), Some(runs)) => format!("the full grid: {epochs} epochs ({runs} runs)"),
+        _ => "no full grid to compare with (a range is continuous)".to_owned(),
+    };
+    match (search.asha, budget.asha) {
+        (Some(a), Some(b)) => {
+            let rungs: Vec<String> = a.rungs().iter().map(u32::to_string).collect();
+            println!(
+                "search: asha over {} runs ({drawn}); at epochs {} a run continues only among the best \
+                 1/{} of those recorded there by {}; survivors train to epoch {}",
+                exp.runs.len(),
+                rungs.join(", "),
+                a.reduction_factor,
+                a.metric,
+                a.max_epochs
+            );
+            println!(
+                "budget: {:.0} epochs expected (at least {}, at most {} if no run is stopped); {grid}",
+                b.expected, b.least, b.full
+            );
+            if a.metric.is_optimistic() {
+                println!(
+                    "note: metric = test_nll: the search selects on the test set, so its test numbers are \
+                     optimistic (the report says so)"
+                );
+            }
+        }
+        _ => {
+            println!("search: {} over {} runs ({drawn})", search.strategy.as_str(), exp.runs.len());
+            println!("budget: {} epochs; {grid}", budget.planned);
+        }
     }
 }
 

@@ -11,9 +11,11 @@ pub fn run(run: &str, db: Option<&str>, json: bool) -> anyhow::Result<ExitCode> 
     let epochs = rt.block_on(store.epochs(&detail.id))?;
     let artefacts = rt.block_on(store.artefacts(&detail.id))?;
     let verdicts = rt.block_on(store.verdicts(&detail.id))?;
+    let rungs = rt.block_on(store.rung_decisions(&detail.id))?;
     if json {
         let all = serde_json::json!({
-            "run": detail, "epochs": epochs, "artefacts": artefacts, "rerun_verdicts": verdicts
+            "run": detail, "epochs": epochs, "artefacts": artefacts, "rerun_verdicts": verdicts,
+            "rung_decisions": rungs
         });
         println!("{}", serde_json::to_string_pretty(&all)?);
         return Ok(ExitCode::SUCCESS);
@@ -47,6 +49,14 @@ pub fn run(run: &str, db: Option<&str>, json: bool) -> anyhow::Result<ExitCode> 
     }
     for v in &verdicts {
         println!("verdict     {}", crate::commands::rerun::describe(v));
+    }
+    for r in &rungs {
+        let value = r.value.map_or_else(|| "missing".to_owned(), |v| format!("{v:.5}"));
+        let k = &r.ranking;
+        println!(
+            "rung {}      epoch {}: {} {value}, rank {} of {} recorded, top {} continue: {}",
+            r.rung, r.epoch, r.metric, k.rank, k.recorded, k.quota, k.decision
+        );
     }
     println!("\nconfiguration:\n{}", detail.config_toml);
     let mut rows = vec![

@@ -62,10 +62,11 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
     let report = runtime.block_on(run_sweep(&exp, &options))?;
     let count = |s: RunStatus| report.trained.iter().filter(|(_, st)| *st == s).count();
     println!(
-        "sweep {}: {} trained ({} finished, {} failed, {} interrupted), {} taken over by another sweep, {} already done or running elsewhere; database {}",
+        "sweep {}: {} trained ({} finished, {} pruned, {} failed, {} interrupted), {} taken over by another sweep, {} already done or running elsewhere; database {}",
         exp.name,
         report.trained.len(),
         count(RunStatus::Finished),
+        count(RunStatus::Pruned),
         count(RunStatus::Failed),
         count(RunStatus::Interrupted),
         report.taken_over.len(),
@@ -144,9 +145,9 @@ fn submit(
         return Ok(ExitCode::SUCCESS);
     }
     let count = |s: RunStatus| done.final_statuses.values().filter(|v| **v == s).count();
-    let finished = count(RunStatus::Finished);
+    let (finished, pruned) = (count(RunStatus::Finished), count(RunStatus::Pruned));
     println!(
-        "sweep {}: {finished} finished, {} failed, {} interrupted, {} still queued of {} configurations",
+        "sweep {}: {finished} finished, {pruned} pruned, {} failed, {} interrupted, {} still queued of {} configurations",
         exp.name,
         count(RunStatus::Failed),
         count(RunStatus::Interrupted),
@@ -154,5 +155,6 @@ fn submit(
         exp.runs.len()
     );
     let reported = write_report(runtime, &options.db_url, &exp.name, args.reports_dir.as_deref());
-    Ok(if finished == exp.runs.len() && reported { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let ok = finished + pruned == exp.runs.len() && reported;
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

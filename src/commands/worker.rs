@@ -16,19 +16,21 @@ pub fn seconds(option: &str, value: f64) -> anyhow::Result<Duration> {
 
 pub fn run(args: &WorkerArgs) -> anyhow::Result<ExitCode> {
     Ok(match run_worker(args)? {
-        RunStatus::Finished => ExitCode::SUCCESS,
+        // Pruned: a rung of its search ended it, as asked.
+        RunStatus::Finished | RunStatus::Pruned => ExitCode::SUCCESS,
         RunStatus::Interrupted => ExitCode::from(130),
         _ => ExitCode::FAILURE,
     })
 }
 
-/// A Slurm task: success when it trained its run to the end, found nothing left to claim, or
-/// requeued itself after the time-limit warning (the requeued task goes on).
+/// A Slurm task: success when it trained its run to the end (or to the rung that pruned it), found
+/// nothing left to claim, or requeued itself after the time-limit warning (the requeued task goes
+/// on).
 pub fn task(args: &TaskArgs) -> anyhow::Result<ExitCode> {
     Ok(match run_task(args)? {
         TaskOutcome::NothingToClaim => ExitCode::SUCCESS,
         TaskOutcome::Trained { requeued: true, .. } => ExitCode::SUCCESS,
-        TaskOutcome::Trained { status: RunStatus::Finished, .. } => ExitCode::SUCCESS,
+        TaskOutcome::Trained { status: RunStatus::Finished | RunStatus::Pruned, .. } => ExitCode::SUCCESS,
         TaskOutcome::Trained { status: RunStatus::Interrupted, .. } => ExitCode::from(130),
         TaskOutcome::Trained { .. } => ExitCode::FAILURE,
     })

@@ -110,3 +110,40 @@ pub fn epoch_rows(db: &Path) -> Vec<(String, u64, serde_json::Value)> {
     out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     out
 }
+
+/// Every run's status and last epoch, keyed by its swept `train.lr` (as JSON text).
+pub fn run_outcomes(db: &Path) -> std::collections::BTreeMap<String, (String, u64)> {
+    json(&["runs"], db)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let lr = r["varying"]["train.lr"].to_string();
+            (lr, (r["status"].as_str().unwrap().to_owned(), r["last_epoch"].as_u64().unwrap_or(0)))
+        })
+        .collect()
+}
+
+/// One rung decision as `show --json` gives it: (rung, epoch, value, rank, recorded, decision).
+pub type RungDecision = (u64, u64, f64, u64, u64, String);
+
+/// Every run's rung decisions, keyed by its swept `train.lr` (as JSON text).
+pub fn rung_decisions(db: &Path) -> std::collections::BTreeMap<String, Vec<RungDecision>> {
+    let mut out = std::collections::BTreeMap::new();
+    for r in json(&["runs"], db).as_array().unwrap() {
+        let shown = json(&["show", r["id"].as_str().unwrap()], db);
+        let rungs = shown["rung_decisions"].as_array().unwrap().iter().map(|d| {
+            let k = &d["ranking"];
+            (
+                d["rung"].as_u64().unwrap(),
+                d["epoch"].as_u64().unwrap(),
+                d["value"].as_f64().unwrap(),
+                k["rank"].as_u64().unwrap(),
+                k["recorded"].as_u64().unwrap(),
+                k["decision"].as_str().unwrap().to_owned(),
+            )
+        });
+        out.insert(r["varying"]["train.lr"].to_string(), rungs.collect());
+    }
+    out
+}

@@ -1,5 +1,5 @@
-//! Experiment files: a name, a base run configuration, sweep axes and named profiles in one TOML
-//! file, resolved into the list of runs a sweep trains. Layers, lowest first: built-in defaults <
+//! Experiment files: a name, a base run configuration, sweep axes, a search strategy and named
+//! profiles in one TOML file, resolved into the list of runs a sweep trains. Layers, lowest first: built-in defaults <
 //! the file's base < the selected profile < the environment (`PIXELCNN_CFG__SECTION__KEY`) <
 //! `--set key=value`. A higher layer that fixes a swept key replaces that axis, and the
 //! experiment's notes say so. The whole file (every profile) is checked before anything runs, so a
@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use pixelcnn_record::RungMetric;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use toml::Value;
@@ -17,12 +18,13 @@ use crate::error::{ConfigError, Result};
 use crate::launcher::{LauncherConfig, read_launcher};
 use crate::layers::{ENV_PREFIX, Override, closest, config_keys, extract, layered, parse_toml};
 use crate::run::RunConfig;
+use crate::search::{Search, SearchTable};
 use crate::sweep::{
-    self, Axis, Entry, PlannedRun, Reader, apply_profile, check_zip_lengths, expand, fix_key,
+    self, Axis, Entry, Expanded, PlannedRun, Reader, apply_profile, check_zip_lengths, expand, fix_key,
 };
 
 /// Top-level tables of an experiment file that are not run configuration.
-const EXPERIMENT_TABLES: [&str; 4] = ["experiment", "sweep", "profile", "launcher"];
+const EXPERIMENT_TABLES: [&str; 5] = ["experiment", "sweep", "search", "profile", "launcher"];
 
 /// Keys of the `[experiment]` table.
 const EXPERIMENT_KEYS: [&str; 2] = ["name", "description"];
@@ -53,6 +55,9 @@ pub struct Experiment {
     pub runs: Vec<PlannedRun>,
     /// Dotted keys whose values differ between runs, in axis order (`seed` included).
     pub varying_keys: Vec<String>,
+    /// How the runs were chosen and how long they train: `[search]` with the selected profile's
+    /// over it.
+    pub search: Search,
     /// Where the runs train when launched on a cluster: the file's `[launcher]` with the selected
     /// profile's over it.
     pub launcher: LauncherConfig,
@@ -122,6 +127,7 @@ pub fn load_experiment(path: &Path, profile: Option<&str>, overrides: &[Override
         axes: plan.axes,
         runs: plan.runs,
         varying_keys: plan.varying_keys,
+        search: plan.search,
         launcher: match profile {
             Some(name) => LauncherConfig {
                 slurm: parsed.launcher.slurm.overlaid(&parsed.profiles[name].launcher.slurm),
@@ -138,14 +144,16 @@ struct Parsed {
     name: String,
     description: Option<String>,
     launcher: LauncherConfig,
+    search: SearchTable,
     base: toml::Table,
     sweep: Vec<Entry>,
     profiles: BTreeMap<String, Profile>,
 }
 
-/// One `[profile.NAME]`: run keys and sweep entries.
+/// One `[profile.NAME]`: run keys, sweep entries and search settings.
 struct Profile {
     launcher: LauncherConfig,
+    search: SearchTable,
     table: toml::Table,
     sweep: Vec<Entry>,
 }
@@ -156,6 +164,7 @@ struct Plan {
     axes: Vec<Axis>,
     runs: Vec<PlannedRun>,
     varying_keys: Vec<String>,
+    search: Search,
     notes: Vec<String>,
 }
 
@@ -185,6 +194,10 @@ impl Parsed {
             Some(value) => reader.read(&["sweep".to_owned()], &value)?,
             None => Vec::new(),
         };
+        let search = match document.remove("search") {
+            Some(value) => SearchTable::read(file, value)?,
+            None => SearchTable::default(),
+        };
         let mut profiles = BTreeMap::new();
         match document.remove("profile") {
             None => {}
@@ -203,6 +216,7 @@ impl Parsed {
                     };
                     let mut allowed = sections.clone();
                     allowed.push("sweep".into());
+                    allowed.push("search".into());
                     allowed.push("launcher".into());
                     if let Some(key) = table.keys().find(|k| !allowed.contains(k)) {
                         let mut candidates = allowed.clone();
@@ -223,7 +237,11 @@ impl Parsed {
                         Some(value) => read_launcher(&origin, value)?,
                         None => LauncherConfig::default(),
                     };
-                    profiles.insert(name, Profile { launcher, table, sweep });
+                    let search = match table.remove("search") {
+                        Some(value) => SearchTable::read(&origin, value)?,
+                        None => SearchTable::default(),
+                    };
+                    profiles.insert(name, Profile { launcher, search, table, sweep });
                 }
             }
             Some(other) => {
@@ -237,7 +255,7 @@ impl Parsed {
                 });
             }
         }
-        Ok(Self { file: file.into(), name, description, launcher, base: document, sweep, profiles })
+        Ok(Self { file: file.into(), name, description, launcher, search, base: document, sweep, profiles })
     }
 
     /// Layers the file with `profile`, the environment (when `env`) and `overrides`, and expands
@@ -247,8 +265,10 @@ impl Parsed {
         let mut layers = vec![(file.clone(), self.base.clone())];
         let mut entries = self.sweep.clone();
         let mut notes = Vec::new();
+        let mut search = self.search.clone();
         if let Some(name) = profile {
             let p = &self.profiles[name];
+            search = search.overlaid(&p.search);
             layers.push((format!("{file} [profile.{name}]"), p.table.clone()));
             let swept: Vec<&str> =
                 p.sweep.iter().flat_map(|e| e.members.iter().map(|m| m.key.as_str())).collect();
@@ -260,7 +280,7 @@ impl Parsed {
             apply_profile(file, &mut entries, p.sweep.clone(), &mut notes)?;
         }
         check_zip_lengths(file, &entries)?;
-        let base = extract(&layered(&layers, env, overrides))?;
+        let mut base = extract(&layered(&layers, env, overrides))?;
         if env {
             for (var, key, value) in environment() {
                 fix_key(&mut entries, &key, &format!("environment {var}={value}"), &mut notes);
@@ -269,9 +289,67 @@ impl Parsed {
         for o in overrides {
             fix_key(&mut entries, &o.key, &format!("--set {o}"), &mut notes);
         }
-        let (axes, runs, varying_keys) = expand(file, entries, &base)?;
-        Ok(Plan { base, axes, runs, varying_keys, notes })
+        let mut resolved = search.resolve(file, base.train.epochs)?;
+        if let Some(asha) = resolved.asha {
+            fit_to_asha(file, &entries, &mut base, asha.max_epochs, search.sets_max_epochs(), &mut notes)?;
+        }
+        let Expanded { axes, runs, varying_keys, grid_runs } =
+            expand(file, entries, &base, resolved.trials.as_ref())?;
+        resolved.grid_runs = grid_runs;
+        if let Some(asha) = resolved.asha.filter(|a| a.metric == RungMetric::ValidationNll)
+            && let Some(run) = runs.iter().find(|r| r.config.data.validation_size == 0)
+        {
+            let which = if runs.len() == 1 { String::new() } else { format!(" (run {})", describe_run(run)) };
+            return Err(ConfigError::InvalidValue {
+                origin: search.metric_origin(file).into(),
+                key: "search.metric".into(),
+                message: format!(
+                    "{} ranks runs on the validation split, and data.validation_size is 0{which}: hold some \
+                     training images out ([data] validation_size = 5000, say), or choose metric = \"test_nll\" \
+                     explicitly: the search then selects on the test set it reports, and the report labels \
+                     those numbers optimistic",
+                    asha.metric
+                ),
+            });
+        }
+        Ok(Plan { base, axes, runs, varying_keys, search: resolved, notes })
     }
+}
+
+/// Makes every run of an ASHA search train up to `max_epochs`: `train.epochs` of the base, which
+/// no axis may sweep (the search decides how long each run trains).
+fn fit_to_asha(
+    file: &str,
+    entries: &[Entry],
+    base: &mut RunConfig,
+    max_epochs: u32,
+    explicit: bool,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    if let Some(member) = entries.iter().flat_map(|e| &e.members).find(|m| m.key == "train.epochs") {
+        return Err(ConfigError::BadSweep {
+            file: file.into(),
+            section: member.section.clone(),
+            key: member.key.clone(),
+            message: "an ASHA search decides how long each run trains, up to [search] max_epochs; \
+                      train.epochs cannot be swept"
+                .into(),
+        });
+    }
+    let max = max_epochs as usize;
+    if explicit && base.train.epochs != max {
+        notes.push(format!(
+            "[search] max_epochs = {max} sets train.epochs of every run (train.epochs = {} is not used)",
+            base.train.epochs
+        ));
+    }
+    base.train.epochs = max;
+    Ok(())
+}
+
+/// A run in a message: its swept values.
+fn describe_run(run: &PlannedRun) -> String {
+    run.varying.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The top-level sections and keys of a run configuration (`seed`, `device`, `data`, ...).

@@ -2,7 +2,8 @@
 //!
 //! The seed notebook's recipe is the default of every key; files, the environment and `--set`
 //! layer over it with figment, and every value is checked before anything runs. An experiment file
-//! adds a name, sweep axes and profiles on top of one run's keys (see `experiments/README.md`).
+//! adds a name, sweep axes, a search strategy and profiles on top of one run's keys (see
+//! `experiments/README.md`).
 
 mod device;
 mod dotted_keys;
@@ -15,6 +16,7 @@ mod layers;
 mod levels;
 mod run;
 mod sampler;
+mod search;
 mod sweep;
 mod validate;
 
@@ -28,5 +30,6 @@ pub use layers::{ENV_PREFIX, Override, extract, figment, read_toml, resolve_run}
 pub use levels::Levels;
 pub use run::{DataConfig, ModelConfig, ModelFamily, RunConfig, SampleConfig, TrainConfig};
 pub use sampler::Sampler;
-pub use sweep::{Axis, AxisKind, MAX_RUNS, PlannedRun};
+pub use search::{DEFAULT_TRIALS_SEED, Search, Strategy};
+pub use sweep::{Axis, AxisKind, MAX_RUNS, PlannedRun, Scale, Trials};
 pub use validate::{Violation, violations};

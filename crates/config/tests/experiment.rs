@@ -317,8 +317,13 @@ fn experiments_dir() -> PathBuf {
 #[test]
 fn shipped_experiment_files_load_with_and_without_the_quick_profile() {
     // (file, runs of the full sweep, runs of the quick profile)
-    let expected =
-        [("levels.toml", 6, 6), ("blocks.toml", 9, 9), ("filters.toml", 9, 9), ("lr-decay.toml", 12, 12)];
+    let expected = [
+        ("levels.toml", 6, 6),
+        ("blocks.toml", 9, 9),
+        ("filters.toml", 9, 9),
+        ("lr-decay.toml", 12, 12),
+        ("lr-search.toml", 18, 18),
+    ];
     let mut seen = Vec::new();
     for entry in std::fs::read_dir(experiments_dir()).unwrap() {
         let path = entry.unwrap().path();
@@ -346,7 +351,7 @@ fn shipped_experiment_files_load_with_and_without_the_quick_profile() {
         seen.push(name);
     }
     seen.sort();
-    assert_eq!(seen, vec!["blocks.toml", "filters.toml", "levels.toml", "lr-decay.toml"]);
+    assert_eq!(seen, vec!["blocks.toml", "filters.toml", "levels.toml", "lr-decay.toml", "lr-search.toml"]);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Everything a report shows, read from the results store and nothing else.
 
 use pixelcnn_record::{ArtefactKind, EpochMetrics};
-use pixelcnn_store::{Experiment, RerunVerdict, RunDetail, RunFilter, RunStatus, Store};
+use pixelcnn_store::{Experiment, RerunVerdict, RunDetail, RunFilter, RunStatus, RungRecord, Store};
 
 use crate::error::{ReportError, Result};
 
@@ -64,7 +64,7 @@ impl RunData {
         self.epochs.last()
     }
 
-    /// Whether the run still trains or waits to (its numbers will change).
+    /// Whether the run still trains or waits to (its numbers will change). A pruned run has ended.
     pub fn in_progress(&self) -> bool {
         matches!(self.detail.status, RunStatus::Running | RunStatus::Queued)
     }
@@ -82,6 +82,9 @@ pub struct ExperimentData {
     pub experiment: Experiment,
     /// Its runs, in creation order.
     pub runs: Vec<RunData>,
+    /// The rung decisions of its adaptive searches, in the order they were taken (none when it
+    /// ran no ASHA search).
+    pub rungs: Vec<RungRecord>,
 }
 
 impl ExperimentData {
@@ -99,6 +102,7 @@ impl ExperimentData {
             runs.push(RunData::load(store, &summary.id).await?);
         }
         runs.sort_by(|a, b| a.detail.created_at.cmp(&b.detail.created_at));
-        Ok(ExperimentData { experiment, runs })
+        let rungs = store.experiment_rung_decisions(name).await?;
+        Ok(ExperimentData { experiment, runs, rungs })
     }
 }

@@ -22,6 +22,8 @@ pub struct SummaryRow {
     pub finished: usize,
     /// All its original runs, whatever their status.
     pub runs: usize,
+    /// Original runs an adaptive search stopped at a rung (not counted: they did not finish).
+    pub pruned: usize,
     /// Seeds of the counted runs.
     pub seeds: Vec<u64>,
     /// Final test bits/dim.
@@ -73,6 +75,7 @@ pub fn summarise(config: &Configuration, runs: &[RunData]) -> SummaryRow {
         levels: config.levels,
         finished: counted.len(),
         runs: originals.len(),
+        pruned: originals.iter().filter(|r| r.detail.status == RunStatus::Pruned).count(),
         seeds: counted.iter().filter_map(|r| r.seed()).collect(),
         bits_per_dim: spread(&|e| e.test_bits_per_dim),
         nats_per_pixel: spread(&|e| e.test_nll),

@@ -13,6 +13,7 @@ use crate::curves::{NamedPanel, final_against_parameters, learning_curves};
 use crate::error::Result;
 use crate::load::{ExperimentData, Picture, RunData};
 use crate::reference::{SEED_RECIPE, THRESHOLD_NOTE, seed_result};
+use crate::rungs::{RungsView, rungs};
 use crate::stats::Spread;
 use crate::summary::{SummaryRow, summarise};
 
@@ -146,13 +147,17 @@ pub struct ReportView {
     pub curves: Vec<FigureView>,
     /// Final bits/dim against swept numeric keys.
     pub parameters: Vec<FigureView>,
+    /// The rungs of an ASHA search: which run stopped where.
+    pub rungs: Option<RungsView>,
+    /// The survivors' curves of the metric the rungs compared.
+    pub survivors: Option<FigureView>,
     /// Keys whose values differ between runs (the configuration diff).
     pub diff_keys: Vec<String>,
     /// Per configuration.
     pub configurations: Vec<ConfigView>,
     /// Full configuration of the first run (TOML).
     pub base_config: String,
-    /// Runs that did not finish.
+    /// Runs that did not finish (pruned runs excepted: they stopped as their search decided).
     pub problems: Vec<ProblemView>,
     /// Environment and reproducibility facts.
     pub environment: Vec<Fact>,
@@ -224,10 +229,10 @@ fn summary_view(row: &SummaryRow) -> SummaryView {
     SummaryView {
         number: row.configuration.to_string(),
         label: row.label.clone(),
-        n: if row.finished == row.runs {
-            row.finished.to_string()
-        } else {
-            format!("{} of {}", row.finished, row.runs)
+        n: match (row.finished == row.runs, row.pruned) {
+            (true, _) => row.finished.to_string(),
+            (false, 0) => format!("{} of {}", row.finished, row.runs),
+            (false, pruned) => format!("{} of {} ({pruned} pruned)", row.finished, row.runs),
         },
         bits_per_dim: spread(row.bits_per_dim, 4),
         nats_per_pixel: spread(row.nats_per_pixel, 4),
@@ -450,6 +455,10 @@ impl Report {
             .filter(|k| k != "seed")
             .collect();
         let configurations = configs.iter().map(|c| config_view(c, runs, &diff_keys, &mut files)).collect();
+        let (rungs, survivors) = match rungs(&data.rungs, runs, &configs) {
+            Some((view, panel)) => (Some(view), Some(figure(panel, &mut files)?)),
+            None => (None, None),
+        };
         let in_progress = runs.iter().filter(|r| r.in_progress()).count();
         let partial = (in_progress > 0).then(|| {
             format!(
@@ -472,6 +481,13 @@ impl Report {
         if configs.iter().any(|c| c.levels == Some(2)) {
             notes.push(THRESHOLD_NOTE.into());
         }
+        if rungs.as_ref().is_some_and(|r| r.optimistic) {
+            notes.push(
+                "Optimistic: the ASHA search ranked its runs on the test NLL ([search] metric = \"test_nll\"), \
+                 so the runs it kept were chosen on the test set these numbers come from."
+                    .into(),
+            );
+        }
         let view = ReportView {
             name: data.experiment.name.clone(),
             description: data.experiment.description.clone(),
@@ -482,13 +498,15 @@ impl Report {
             best_note: best_note.into(),
             curves,
             parameters,
+            rungs,
+            survivors,
             diff_keys,
             configurations,
             base_config: runs.first().map(|r| r.detail.config_toml.clone()).unwrap_or_default(),
             problems: runs
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.detail.status != RunStatus::Finished)
+                .filter(|(_, r)| !matches!(r.detail.status, RunStatus::Finished | RunStatus::Pruned))
                 .map(|(i, r)| problem_view(r, &configs, i))
                 .collect(),
             environment: environment(runs),

@@ -3,14 +3,15 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use pixelcnn_record::{ArtefactKind, EpochMetrics};
+use common::{claim, epoch, new_run};
+use pixelcnn_record::ArtefactKind;
 use pixelcnn_report::{ExperimentData, Report};
-use pixelcnn_store::{
-    ArtefactContent, Claim, ClaimRequest, NewArtefact, NewRun, RunStatus, Store, Worker, url_from_path,
-};
+use pixelcnn_store::{ArtefactContent, NewArtefact, RunStatus, Store, url_from_path};
 use serde_json::json;
 
 /// The process umask (Linux reports it in /proc; elsewhere assume the usual 022).
@@ -35,44 +36,16 @@ async fn report_files_and_folders_have_ordinary_modes() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&url_from_path(&dir.path().join("results.db"))).await.unwrap();
     let experiment_id = store.record_experiment("modes", "file modes").await.unwrap();
-    let run = NewRun {
-        experiment_id,
-        sweep_id: None,
-        config_hash: "h".into(),
-        config: json!({"seed": 1, "model": {"levels": 2}, "train": {"epochs": 2}}),
-        config_toml: "seed = 1\n".into(),
-        varying: json!({"model.levels": 2, "seed": 1}),
-        epochs_target: 2,
-        git_commit: None,
-        git_dirty: None,
-        versions: json!({}),
-        tags: vec![],
-        note: None,
-        rerun_of: None,
-    };
-    let worker = Worker { pid: 1, host: "testhost".into(), device: Some("cpu".into()), threads: Some(1) };
-    let request = ClaimRequest { run, worker, retry_failed: false, stale_after: None };
-    let Claim::Claimed { lease, .. } = store.claim_config(&request).await.unwrap() else {
-        panic!("not claimed")
-    };
-    for (epoch, nll) in [(1u32, 0.3), (2, 0.2)] {
-        let row = EpochMetrics {
-            epoch,
-            step: u64::from(epoch) * 10,
-            train_nll: nll + 0.05,
-            validation_nll: None,
-            test_nll: nll,
-            test_bits_per_dim: nll / std::f64::consts::LN_2,
-            test_nats_per_image: nll * 784.0,
-            lr: 1e-3,
-            seconds: 1.0,
-            images_per_second: 50.0,
-        };
+    let config = json!({"seed": 1, "model": {"levels": 2}, "train": {"epochs": 2}});
+    let lease =
+        claim(&store, new_run(&experiment_id, "h", config, json!({"model.levels": 2, "seed": 1}), 2)).await;
+    for (e, nll) in [(1u32, 0.3), (2, 0.2)] {
+        let row = epoch(e, nll);
         let picture = NewArtefact {
             kind: ArtefactKind::Samples,
             name: "samples.png".into(),
             media_type: "image/png".into(),
-            content: ArtefactContent::Blob(vec![0x89, b'P', b'N', b'G', epoch as u8]),
+            content: ArtefactContent::Blob(vec![0x89, b'P', b'N', b'G', e as u8]),
         };
         store.record_epoch(&lease, &row, &[picture]).await.unwrap();
     }

@@ -1,31 +1,17 @@
 //! Reports built from a database filled here: statistics over seeds, reference rows, partial and
 //! failed runs, escaping of hostile strings, and Markdown links that all resolve.
 
+mod common;
+
 use std::path::Path;
 
-use pixelcnn_record::{ArtefactKind, EpochMetrics};
+use common::{claim, epoch, new_run};
+use pixelcnn_record::ArtefactKind;
 use pixelcnn_report::{ExperimentData, Report, Spread};
-use pixelcnn_store::{
-    ArtefactContent, Claim, ClaimRequest, NewArtefact, NewRun, RunStatus, Store, Worker, url_from_path,
-};
+use pixelcnn_store::{ArtefactContent, NewArtefact, RunStatus, Store, url_from_path};
 use serde_json::json;
 
 const LN_2: f64 = std::f64::consts::LN_2;
-
-fn epoch(epoch: u32, test_nll: f64) -> EpochMetrics {
-    EpochMetrics {
-        epoch,
-        step: u64::from(epoch) * 10,
-        train_nll: test_nll + 0.05,
-        validation_nll: None,
-        test_nll,
-        test_bits_per_dim: test_nll / LN_2,
-        test_nats_per_image: test_nll * 784.0,
-        lr: 1e-3,
-        seconds: 2.0 * f64::from(epoch),
-        images_per_second: 50.0,
-    }
-}
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -54,28 +40,16 @@ impl Fixture {
         let levels = varying["model.levels"].as_u64().unwrap_or(2);
         let mut all = varying.clone();
         all["seed"] = json!(seed);
-        let run = NewRun {
-            experiment_id: self.experiment_id.clone(),
-            sweep_id: None,
-            config_hash: format!("{all}"),
-            config: json!({"seed": seed, "model": {"levels": levels, "blocks": 2, "hidden": 4},
-                           "train": {"epochs": test_nlls.len(), "batch_size": 8},
-                           "note": varying.get("note").cloned().unwrap_or(json!("plain"))}),
-            config_toml: format!("seed = {seed}\n[model]\nlevels = {levels}\n"),
-            varying: all,
-            epochs_target: test_nlls.len() as u32,
-            git_commit: Some("0123456789abcdef".into()),
-            git_dirty: Some(false),
-            versions: json!({"burn": "0.22.1"}),
-            tags: vec![],
-            note: None,
-            rerun_of: None,
-        };
-        let worker = Worker { pid: 1, host: "testhost".into(), device: Some("cpu".into()), threads: Some(1) };
-        let request = ClaimRequest { run, worker, retry_failed: false, stale_after: None };
-        let Claim::Claimed { run_id, lease, .. } = self.store.claim_config(&request).await.unwrap() else {
-            panic!("not claimed")
-        };
+        let config = json!({"seed": seed, "model": {"levels": levels, "blocks": 2, "hidden": 4},
+                            "train": {"epochs": test_nlls.len(), "batch_size": 8},
+                            "note": varying.get("note").cloned().unwrap_or(json!("plain"))});
+        let mut run = new_run(&self.experiment_id, &format!("{all}"), config, all, test_nlls.len() as u32);
+        run.config_toml = format!("seed = {seed}\n[model]\nlevels = {levels}\n");
+        run.git_commit = Some("0123456789abcdef".into());
+        run.git_dirty = Some(false);
+        run.versions = json!({"burn": "0.22.1"});
+        let lease = claim(&self.store, run).await;
+        let run_id = lease.run_id.clone();
         for (i, nll) in test_nlls.iter().enumerate() {
             let picture = NewArtefact {
                 kind: ArtefactKind::Samples,

@@ -24,6 +24,9 @@ pub enum SkipReason {
     Failed,
     /// Another worker is training it (its heartbeat is fresh).
     RunningElsewhere,
+    /// Its latest attempt was stopped at a rung of an adaptive search: final, whatever the
+    /// sweep's flags (`--retry-failed` included).
+    Pruned,
 }
 
 /// How a claimed attempt starts.
@@ -72,7 +75,8 @@ pub enum Decision {
 ///   stored timestamps), then resume it;
 /// - interrupted: resume from its last completed epoch;
 /// - finished with at least `epochs_wanted` epochs: skip; with fewer: extend;
-/// - failed: skip, unless `retry_failed`, then a new attempt (the failed one stays).
+/// - failed: skip, unless `retry_failed`, then a new attempt (the failed one stays);
+/// - pruned: skip, always: a rung decision is final.
 pub fn decide(
     latest: Option<&Attempt>,
     epochs_wanted: u32,
@@ -99,6 +103,7 @@ pub fn decide(
         RunStatus::Finished => take(ClaimKind::Extend),
         RunStatus::Failed if retry_failed => Decision::New,
         RunStatus::Failed => skip(SkipReason::Failed),
+        RunStatus::Pruned => skip(SkipReason::Pruned),
     }
 }
 
@@ -328,5 +333,12 @@ mod tests {
             skip(SkipReason::Failed)
         );
         assert_eq!(decide(Some(&attempt(RunStatus::Failed, 1, old)), 3, true, None), Decision::New);
+        for retry_failed in [false, true] {
+            assert_eq!(
+                decide(Some(&attempt(RunStatus::Pruned, 1, old)), 3, retry_failed, cutoff),
+                skip(SkipReason::Pruned),
+                "a pruned run is never resumed, retried or extended"
+            );
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Results store of pixelcnn-lab: experiments, sweeps, execution attempts ("runs"), per-epoch
-//! metrics and artefacts, in a database chosen by URL.
+//! metrics and artefacts, and the rung decisions of adaptive searches, in a database chosen by
+//! URL.
 //!
 //! Two engines, chosen by URL: SQLite (`sqlite://PATH`, one machine) and PostgreSQL
 //! (`postgres://...`, shared by the tasks of a cluster job array, where SQLite over a network file
@@ -27,8 +28,10 @@ mod postgres;
 mod query;
 mod queue;
 mod rows;
+mod rungs;
 mod runs;
 pub mod scratch;
+mod searches;
 mod sqlite;
 mod verdicts;
 
@@ -49,6 +52,8 @@ pub use open::{
 };
 pub use query::parse_where;
 pub use queue::{Enqueued, Taken};
+pub use rungs::RungRecord;
+pub use searches::Search;
 pub use verdicts::{Difference, RerunVerdict, Verdict};
 
 /// The schema, embedded at compile time so that the binary carries it.

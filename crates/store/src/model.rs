@@ -23,16 +23,20 @@ pub enum RunStatus {
     Failed,
     /// Stopped by Ctrl-C or a dead worker; resumed from its last completed epoch.
     Interrupted,
+    /// Stopped at a rung of an adaptive search (ASHA) because better runs were recorded there;
+    /// its decision is in `rung_decisions`. Final: never resumed, retried or extended by a sweep.
+    Pruned,
 }
 
 impl RunStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [RunStatus; 5] = [
+    pub const ALL: [RunStatus; 6] = [
         RunStatus::Queued,
         RunStatus::Running,
         RunStatus::Finished,
         RunStatus::Failed,
         RunStatus::Interrupted,
+        RunStatus::Pruned,
     ];
 
     /// The text stored in the database.
@@ -43,12 +47,14 @@ impl RunStatus {
             RunStatus::Finished => "finished",
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
+            RunStatus::Pruned => "pruned",
         }
     }
 
-    /// Whether the attempt has ended (the statuses [`crate::Store::finish_run`] accepts).
+    /// Whether the attempt has ended. [`crate::Store::finish_run`] accepts these but `pruned`,
+    /// which only a rung decision sets ([`crate::Store::decide_rung`]).
     pub fn is_terminal(self) -> bool {
-        matches!(self, RunStatus::Finished | RunStatus::Failed | RunStatus::Interrupted)
+        matches!(self, RunStatus::Finished | RunStatus::Failed | RunStatus::Interrupted | RunStatus::Pruned)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The life of an execution attempt: created (queued), claimed (running, with a worker, a lease
-//! and a heartbeat), ended (finished, failed or interrupted), removed. Every state change is one
+//! and a heartbeat), ended (finished, failed or interrupted; pruned by a rung decision, see
+//! `searches.rs`), removed. Every state change is one
 //! conditional statement, so concurrent schedulers on one database cannot both win, and a worker
 //! changes its run only while it holds the run's current lease (see `lease.rs`).
 
@@ -182,12 +183,15 @@ impl Store {
     }
 
     /// Ends the attempt `lease` holds: `finished`, `failed` (with the reason) or `interrupted`,
-    /// and ends the lease. Fails with [`StoreError::LeaseLost`] when the lease is not current (the
+    /// and ends the lease (`pruned` is refused: only a rung decision prunes). Fails with [`StoreError::LeaseLost`] when the lease is not current (the
     /// run now belongs to someone else, whose status must stand), [`StoreError::RunNotFound`] for
     /// an unknown id, and refuses `queued` and `running`.
     pub async fn finish_run(&self, lease: &Lease, status: RunStatus, error: Option<&str>) -> Result<()> {
         if !status.is_terminal() {
             return Err(self.invalid(format!("finish_run needs an end status, not `{status}`")));
+        }
+        if status == RunStatus::Pruned {
+            return Err(self.invalid("`pruned` is set by a rung decision (decide_rung), not by finish_run"));
         }
         let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
         self.require_lease(&mut tx, lease).await?;

@@ -1,13 +1,14 @@
 //! `store copy`: a database moved to the other engine and back is the same, row for row and value
-//! for value (NaN metrics, booleans, PNG bytes and NULLs included), and a non-empty target is
-//! refused without writing anything.
+//! for value (NaN metrics, booleans, PNG bytes, NULLs and rung decisions included), and a
+//! non-empty target is refused without writing anything.
 
 mod common;
 
 use common::{TempDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
+use pixelcnn_record::{Asha, RungMetric};
 use pixelcnn_store::scratch::ScratchPostgres;
 use pixelcnn_store::{
-    Claim, ClaimRequest, NewSweep, RerunVerdict, RunFilter, RunStatus, Store, StoreError, Verdict,
+    Claim, ClaimRequest, NewSweep, RerunVerdict, RunFilter, RunStatus, Search, Store, StoreError, Verdict,
 };
 use serde_json::json;
 
@@ -38,6 +39,16 @@ async fn fill(store: &Store) {
     store.finish_run(&finished, RunStatus::Finished, None).await.unwrap();
     let running = claimed_run(store, &exp, "h-running", 3, 2).await;
     store.record_epoch(&running, &epoch_row(1), &[]).await.unwrap();
+    // An ASHA search: the running run continues past its first rung, a worse one is pruned there.
+    let asha = Asha { metric: RungMetric::TestNll, reduction_factor: 2, grace_epochs: 1, max_epochs: 3 };
+    let search = Search { id: "search-levels".into(), experiment_id: exp.clone(), asha };
+    store.join_search(&exp, Some(&search), &["h-running".into(), "h-pruned".into()]).await.unwrap();
+    store.decide_rung(&running, &search, 0).await.unwrap();
+    let pruned = claimed_run(store, &exp, "h-pruned", 3, 5).await;
+    let mut worse = epoch_row(1);
+    worse.test_nll = 0.9;
+    store.record_epoch(&pruned, &worse, &[]).await.unwrap();
+    store.decide_rung(&pruned, &search, 0).await.unwrap();
     let request = ClaimRequest {
         run: new_run(&exp, "h-claimed", 2, 1),
         worker: worker(4),
@@ -81,7 +92,7 @@ async fn sqlite_to_postgres_and_back_is_lossless() {
 
     let server = Store::open(pg.url()).await.unwrap();
     let counts = source.copy_to(&server).await.unwrap();
-    assert_eq!(counts.iter().find(|(t, _)| *t == "runs").unwrap().1, 5);
+    assert_eq!(counts.iter().find(|(t, _)| *t == "runs").unwrap().1, 6);
     assert_eq!(server.dump().await.unwrap(), original, "SQLite -> PostgreSQL");
 
     let back = TempDb::new();

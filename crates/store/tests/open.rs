@@ -40,7 +40,18 @@ async fn migrations_create_the_schema_and_rerunning_them_is_a_no_op() {
     assert_eq!(applied, i64::try_from(files).unwrap());
     assert_eq!(
         tables,
-        ["artefacts", "config_locks", "epochs", "experiments", "rerun_verdicts", "runs", "sweeps"]
+        [
+            "artefacts",
+            "config_locks",
+            "epochs",
+            "experiments",
+            "rerun_verdicts",
+            "rung_decisions",
+            "runs",
+            "search_configs",
+            "searches",
+            "sweeps"
+        ]
     );
 
     // 0003 adds the lease token of a running attempt.

@@ -1,8 +1,9 @@
 //! Rough wall-time estimate of a run, from the multiply-adds of the model (which the model crate
 //! counts for each family) and assumed throughputs. It only has to tell a user whether a sweep
-//! takes minutes or days.
+//! takes minutes or days. And the epochs a search trains against its full grid.
 
-use pixelcnn_config::RunConfig;
+use pixelcnn_config::{Experiment, RunConfig};
+use pixelcnn_record::Budget;
 use pixelcnn_train::model_config;
 
 /// Assumed sustained FLOP/s of libtorch on a CPU core pair (the seed model trains at about
@@ -22,6 +23,28 @@ pub fn run_seconds(config: &RunConfig, train_images: usize, test_images: usize, 
     // The naive sampler runs the whole batch once per generated pixel.
     let sampling = forward * pixels * (s.count + s.complete) as f64 * sample_rounds;
     (train + eval + sampling) / if cuda { CUDA_FLOPS } else { CPU_FLOPS }
+}
+
+/// What a sweep trains, in epochs of all its runs together, against the full grid of its axes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochBudget {
+    /// Every planned run trained to its `train.epochs` (`max_epochs` in an ASHA search): the
+    /// search without early stopping.
+    pub planned: u64,
+    /// Every configuration of the full grid of the axes trained to `train.epochs`; `None` when an
+    /// axis is a continuous range.
+    pub grid: Option<u64>,
+    /// An ASHA search's epochs over the planned runs: least, expected, at most.
+    pub asha: Option<Budget>,
+}
+
+/// The epoch budget of an experiment's search.
+pub fn epoch_budget(exp: &Experiment) -> EpochBudget {
+    EpochBudget {
+        planned: exp.runs.iter().map(|r| r.config.train.epochs as u64).sum(),
+        grid: exp.search.grid_runs.map(|n| (n as u64).saturating_mul(exp.base.train.epochs as u64)),
+        asha: exp.search.asha.map(|a| a.budget(exp.runs.len())),
+    }
 }
 
 /// Human-readable duration.

@@ -10,6 +10,7 @@ mod launch;
 mod progress;
 mod register;
 mod rerun;
+mod rungs;
 mod scheduler;
 mod slots;
 pub mod worker;

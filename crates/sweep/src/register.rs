@@ -1,16 +1,17 @@
-//! What a sweep records before anything runs: the experiment and sweep rows, and one [`NewRun`] per
-//! planned configuration with its identity (`config_hash`) and provenance.
+//! What a sweep records before anything runs: the experiment and sweep rows, one [`NewRun`] per
+//! planned configuration with its identity (`config_hash`) and provenance, and the search the
+//! configurations take part in (so that every worker finds its rung rules in the store).
 
 use pixelcnn_config::{Experiment, RunConfig, config_hash};
-use pixelcnn_store::{NewRun, NewSweep, Store};
+use pixelcnn_store::{NewRun, NewSweep, Search, Store};
 
 use crate::error::Result;
 use crate::git::GitState;
 use crate::scheduler::SweepOptions;
 use pixelcnn_train::preflight::{self, DataChecksums};
 
-/// Records the experiment and this sweep, and returns the runs to claim, in plan order.
-/// `checksums` are preflight's, by data folder.
+/// Records the experiment, this sweep and its search, and returns the runs to claim, in plan
+/// order. `checksums` are preflight's, by data folder.
 pub(crate) async fn register(
     store: &Store,
     experiment: &Experiment,
@@ -31,7 +32,7 @@ pub(crate) async fn register(
         })
         .await?;
     let git = GitState::current();
-    let runs = experiment
+    let runs: Vec<NewRun> = experiment
         .runs
         .iter()
         .map(|run| {
@@ -53,7 +54,31 @@ pub(crate) async fn register(
             }
         })
         .collect();
+    // Before any claim: a worker started from here on reads its run's search from the store.
+    let hashes: Vec<String> = runs.iter().map(|r| r.config_hash.clone()).collect();
+    let search = search(experiment, &experiment_id, checksums);
+    if let Some(s) = &search {
+        tracing::info!(
+            "ASHA search {}: rungs at epochs {:?} of {}",
+            &s.id[..12],
+            s.asha.rungs(),
+            s.asha.max_epochs
+        );
+    }
+    store.join_search(&experiment_id, search.as_ref(), &hashes).await?;
     Ok(runs)
+}
+
+/// The store's record of the experiment's ASHA search, if it runs one.
+fn search(experiment: &Experiment, experiment_id: &str, checksums: &DataChecksums) -> Option<Search> {
+    let asha = experiment.search.asha?;
+    // The base reads the runs' data unless `data.dir` is swept; then any run's stands for it.
+    let data = checksums
+        .get(&preflight::data_dir(&experiment.base))
+        .or_else(|| experiment.runs.first().and_then(|r| checksums.get(&preflight::data_dir(&r.config))))
+        .map_or(&[][..], Vec::as_slice);
+    let id = experiment.search.id(&experiment.name, &experiment.base, data)?;
+    Some(Search { id, experiment_id: experiment_id.to_owned(), asha })
 }
 
 /// Checks the device and data of every configuration before anything is written

@@ -4,7 +4,9 @@
 //! (`heartbeat.rs`). It stops (status `interrupted`) on Ctrl-C, SIGTERM, SIGUSR2 (Slurm's warning
 //! before the time limit) or, when started by a local sweep, when its scheduler goes away (its
 //! stdin reaches end-of-file, which also happens after `kill -9` of the scheduler), and stops
-//! without writing anything more when the lease is gone (another worker took the run over).
+//! without writing anything more when the lease is gone (another worker took the run over). In an
+//! adaptive search it asks the store at each rung whether to go on (`rungs.rs`); a run stopped
+//! there ends `pruned`.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -22,6 +24,7 @@ use tokio::runtime::Runtime;
 use crate::error::{Result, SweepError};
 use crate::events::WorkerEvent;
 use crate::heartbeat::{Flags, Heartbeat};
+use crate::rungs::Rungs;
 
 pub use crate::heartbeat::HEARTBEAT_EVERY;
 
@@ -67,12 +70,17 @@ pub(crate) fn work(args: &WorkerArgs, flags: &Flags) -> Result<RunStatus> {
     let heartbeat = Heartbeat::start(&args.db, lease.clone(), args.heartbeat_every, flags.clone())?;
     let outcome = train(&rt, &store, args, &lease, flags);
     drop(heartbeat);
+    if matches!(outcome, Ok(Trained::Pruned)) {
+        // The rung decision ended the run and its lease in the same transaction.
+        rt.block_on(store.close());
+        return Ok(RunStatus::Pruned);
+    }
     let lost = || SweepError::LeaseLost { run: args.run_id.clone() };
     if flags.is_lost() || matches!(outcome, Err(SweepError::Store(StoreError::LeaseLost { .. }))) {
         return Err(lost());
     }
     let (status, error) = match &outcome {
-        Ok(()) => (RunStatus::Finished, None),
+        Ok(_) => (RunStatus::Finished, None),
         Err(SweepError::Train(TrainError::Stopped(_))) => (RunStatus::Interrupted, None),
         Err(e) => (RunStatus::Failed, Some(e.to_string())),
     };
@@ -84,8 +92,22 @@ pub(crate) fn work(args: &WorkerArgs, flags: &Flags) -> Result<RunStatus> {
     Ok(status)
 }
 
-fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, lease: &Lease, flags: &Flags) -> Result<()> {
+/// How a worker's training ended without an error.
+enum Trained {
+    /// Every epoch asked for.
+    Complete,
+    /// Stopped at a rung of its search.
+    Pruned,
+}
+
+fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, lease: &Lease, flags: &Flags) -> Result<Trained> {
     let detail = rt.block_on(store.run(&args.run_id))?;
+    let rungs = rt.block_on(Rungs::of(store, &args.run_id))?;
+    if let Some(rungs) = &rungs
+        && rt.block_on(rungs.catch_up(store, lease, args.from_epoch))?.is_some()
+    {
+        return Ok(Trained::Pruned);
+    }
     let mut config: RunConfig = serde_json::from_value(detail.config)
         .map_err(|e| SweepError::StoredConfig { run: args.run_id.clone(), message: e.to_string() })?;
     config.train.epochs = detail.epochs_target as usize;
@@ -107,9 +129,17 @@ fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, lease: &Lease, flags: &
         }
         None => Trainer::new(config, &args.out)?,
     };
-    let mut observer = StoreObserver { rt, store, lease, flags: flags.clone(), last_event: Instant::now() };
+    let mut observer = StoreObserver {
+        rt,
+        store,
+        lease,
+        flags: flags.clone(),
+        last_event: Instant::now(),
+        rungs: rungs.as_ref(),
+        pruned: false,
+    };
     trainer.run(&mut observer)?;
-    Ok(())
+    Ok(if observer.pruned { Trained::Pruned } else { Trained::Complete })
 }
 
 /// Flags whose `stop` is raised by Ctrl-C, SIGTERM, SIGUSR2 (which also raises `requeue`), or,
@@ -139,6 +169,10 @@ struct StoreObserver<'a> {
     lease: &'a Lease,
     flags: Flags,
     last_event: Instant,
+    /// The run's search, when it takes part in one.
+    rungs: Option<&'a Rungs>,
+    /// A rung stopped the run.
+    pruned: bool,
 }
 
 impl StoreObserver<'_> {
@@ -198,6 +232,14 @@ impl RunObserver for StoreObserver<'_> {
             .map_err(|e| e.to_string())?;
         self.rt.block_on(self.store.record_epoch(self.lease, m, &artefacts)).map_err(|e| self.stopping(e))?;
         emit(&WorkerEvent::Epoch { epoch: m.epoch, test_bits_per_dim: m.test_bits_per_dim });
+        if let Some(rungs) = self.rungs {
+            let decided = self.rt.block_on(rungs.at_epoch(self.store, self.lease, m.epoch));
+            self.pruned = match decided {
+                Ok(stop) => stop.is_some(),
+                Err(SweepError::Store(e)) => return Err(self.stopping(e)),
+                Err(e) => return Err(e.to_string()),
+            };
+        }
         Ok(())
     }
 
@@ -223,6 +265,10 @@ impl RunObserver for StoreObserver<'_> {
 
     fn stop_requested(&self) -> bool {
         self.flags.stop.load(Ordering::SeqCst)
+    }
+
+    fn ended_early(&self) -> bool {
+        self.pruned
     }
 }
 

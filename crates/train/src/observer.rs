@@ -79,6 +79,11 @@ pub trait RunObserver {
     fn stop_requested(&self) -> bool {
         false
     }
+    /// Asked after each epoch is recorded: when true the run ends there, complete, without the
+    /// epochs it had left (an adaptive search stopped it at a rung: more epochs would be wasted).
+    fn ended_early(&self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything (tests, library use).

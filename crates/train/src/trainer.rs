@@ -111,8 +111,8 @@ impl Trainer {
         &self.config
     }
 
-    /// Trains the remaining epochs, reporting to `observer`. Returns every epoch's metrics (those
-    /// of earlier invocations included, when resumed).
+    /// Trains the remaining epochs, reporting to `observer` (which may end the run early after an
+    /// epoch). Returns every epoch's metrics (those of earlier invocations included, when resumed).
     pub fn run(mut self, observer: &mut dyn RunObserver) -> Result<Vec<EpochMetrics>> {
         let dir = self.out_dir.join("checkpoints");
         std::fs::create_dir_all(&dir).map_err(|source| TrainError::Io { path: dir.clone(), source })?;
@@ -141,6 +141,9 @@ impl Trainer {
             let pruned = checkpoint::prune(&dir, &self.config.checkpoint, best)?;
             if !pruned.is_empty() {
                 observer.pruned(&pruned);
+            }
+            if observer.ended_early() {
+                break;
             }
         }
         Ok(self.position.history)

@@ -22,6 +22,27 @@ pub enum AxisKind {
     Seeds,
 }
 
+/// How a range without `num` is drawn from when a search samples trials: uniformly, or
+/// uniformly in log (log-uniform, the usual prior for a learning rate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scale {
+    /// `{ linear = [start, end] }`.
+    Linear,
+    /// `{ log = [start, end] }`.
+    Log,
+}
+
+impl Scale {
+    /// The range's key in a file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scale::Linear => "linear",
+            Scale::Log => "log",
+        }
+    }
+}
+
 /// One axis of a resolved sweep, after the profile and the higher layers had their say: what a
 /// plan shows and a store records.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,8 +52,12 @@ pub struct Axis {
     /// Dotted configuration keys the axis sets (one, except for a zip group; `seed` for seeds).
     pub keys: Vec<String>,
     /// One entry per step of the axis: the value of each of `keys`, in order, normalised to the
-    /// key's type (an integer written for a float key shows as a float).
+    /// key's type (an integer written for a float key shows as a float). For a continuous range,
+    /// its two bounds.
     pub steps: Vec<Vec<Value>>,
+    /// A range without `num`: a search that samples trials draws any value between the two
+    /// bounds of `steps` on this scale; a grid cannot expand it.
+    pub continuous: Option<Scale>,
     /// Table of the file the axis was written in, e.g. `sweep`, `sweep.zip.schedule` or
     /// `profile.quick.sweep`.
     pub section: String,
@@ -49,12 +74,24 @@ impl Axis {
     }
 }
 
-/// One key of a sweep entry with its values as written, and the table it was written in.
+/// One key of a sweep entry with its values as written (the two bounds of a continuous range),
+/// and the table it was written in.
 #[derive(Debug, Clone)]
 pub(crate) struct Member {
     pub key: String,
     pub values: Vec<Value>,
+    pub continuous: Option<Scale>,
     pub section: String,
+}
+
+impl Member {
+    /// The values as written: a list, or a continuous range.
+    pub(super) fn shown(&self) -> String {
+        match self.continuous {
+            Some(scale) => format!("{{ {} = {} }}", scale.as_str(), Value::Array(self.values.clone())),
+            None => Value::Array(self.values.clone()).to_string(),
+        }
+    }
 }
 
 /// A sweep entry as read from the file: a grid key, a zip group or the seeds.
@@ -82,7 +119,7 @@ impl Entry {
             AxisKind::Zip(group) => format!(" (zip group {group})"),
             _ => String::new(),
         };
-        format!("{} = {}{zip}", self.member_name(member), Value::Array(member.values.clone()))
+        format!("{} = {}{zip}", self.member_name(member), member.shown())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Expansion of the resolved axes into runs: the cartesian product in file order, first axis
-//! slowest, seeds innermost. Every value is checked against the run configuration before any run
-//! exists, so a bad value is reported by the key and value the user wrote rather than by run number.
+//! slowest, seeds innermost, or the trials a search samples from the axes (`sample.rs`). Every
+//! value is checked against the run configuration before any run exists, so a bad value is
+//! reported by the key and value the user wrote rather than by run number.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use serde::Serialize;
 use toml::Value;
 
 use super::axis::{Axis, AxisKind, Entry};
+use super::sample::{self, Trials};
 use crate::dotted_keys::{get_path, set_path};
 use crate::error::{ConfigError, Result};
 use crate::run::RunConfig;
@@ -46,13 +48,28 @@ pub(crate) fn check_zip_lengths(file: &str, entries: &[Entry]) -> Result<()> {
     Ok(())
 }
 
+/// What a sweep expands to.
+pub(crate) struct Expanded {
+    /// The axes after the layers, seeds last.
+    pub axes: Vec<Axis>,
+    /// Every run, in order.
+    pub runs: Vec<PlannedRun>,
+    /// Keys whose values differ between runs, in axis order.
+    pub varying_keys: Vec<String>,
+    /// How many runs the full grid of the axes has (saturating); `None` when an axis is a
+    /// continuous range, which has no grid.
+    pub grid_runs: Option<usize>,
+}
+
 /// The runs of a sweep over `base`: every value checked on its own first (so an error names the key
-/// and value written), then the product of the axes, each run checked again.
+/// and value written), then the product of the axes, or `trials` sampled from them, each run
+/// checked again.
 pub(crate) fn expand(
     file: &str,
     entries: Vec<Entry>,
     base: &RunConfig,
-) -> Result<(Vec<Axis>, Vec<PlannedRun>, Vec<String>)> {
+    trials: Option<&Trials>,
+) -> Result<Expanded> {
     let base_table = toml::Table::try_from(base).expect("a run configuration serialises");
     let mut axes = Vec::new();
     for entry in entries {
@@ -72,11 +89,12 @@ pub(crate) fn expand(
             kind: entry.kind.clone(),
             keys: entry.members.iter().map(|m| m.key.clone()).collect(),
             steps,
+            continuous: entry.members.iter().find_map(|m| m.continuous),
             section: entry.section.clone(),
         };
-        if let Some(repeat) =
-            axis.steps.iter().enumerate().find_map(|(i, s)| axis.steps[..i].contains(s).then_some(s))
-        {
+        let repeated =
+            axis.steps.iter().enumerate().find_map(|(i, s)| axis.steps[..i].contains(s).then_some(s));
+        if let Some(repeat) = repeated.filter(|_| axis.continuous.is_none()) {
             let shown = if repeat.len() == 1 {
                 repeat[0].to_string()
             } else {
@@ -93,25 +111,42 @@ pub(crate) fn expand(
     }
     // Seeds are the innermost axis wherever they were written.
     axes.sort_by_key(|a| a.kind == AxisKind::Seeds);
+    let grid_runs = axes
+        .iter()
+        .all(|a| a.continuous.is_none())
+        .then(|| axes.iter().fold(1usize, |n, a| n.saturating_mul(a.steps.len())));
+    let runs = match trials {
+        Some(trials) => sample::draw(file, &axes, &base_table, trials)?,
+        None => grid(file, &axes, &base_table)?,
+    };
+    let varying_keys = varying_keys(&axes, &runs);
+    let runs = runs
+        .into_iter()
+        .map(|(config, assigned)| {
+            let varying = assigned.into_iter().filter(|(k, _)| varying_keys.contains(k)).collect();
+            PlannedRun { config, varying }
+        })
+        .collect();
+    Ok(Expanded { axes, runs, varying_keys, grid_runs })
+}
 
-    let total = axes.iter().try_fold(1usize, |n, a| n.checked_mul(a.steps.len()).filter(|n| *n <= MAX_RUNS));
-    let Some(total) = total else {
-        let sizes: Vec<String> = axes.iter().map(|a| format!("{} ({})", a.name(), a.steps.len())).collect();
+/// A run before its varying keys are known: its configuration and the value of every swept key.
+pub(super) type Drawn = (RunConfig, BTreeMap<String, Value>);
+
+/// The cartesian product of the axes, first axis slowest.
+fn grid(file: &str, axes: &[Axis], base_table: &toml::Table) -> Result<Vec<Drawn>> {
+    if let Some(axis) = axes.iter().find(|a| a.continuous.is_some()) {
         return Err(ConfigError::BadSweep {
             file: file.into(),
-            section: "sweep".into(),
-            key: sizes.join(" x "),
-            message: format!("expands to more than {MAX_RUNS} runs"),
+            section: axis.section.clone(),
+            key: axis.name(),
+            message: "a range needs num = N, how many values to take; without num it is continuous, \
+                      which only a search sampling trials can draw from ([search] trials = N)"
+                .into(),
         });
-    };
-
-    let varying_keys: Vec<String> = axes
-        .iter()
-        .flat_map(|a| a.keys.iter().enumerate().map(move |(j, k)| (a, j, k)))
-        .filter(|(a, j, _)| a.steps.iter().any(|s| s[*j] != a.steps[0][*j]))
-        .map(|(_, _, k)| k.clone())
-        .collect();
-
+    }
+    let total = axes.iter().try_fold(1usize, |n, a| n.checked_mul(a.steps.len()).filter(|n| *n <= MAX_RUNS));
+    let Some(total) = total else { return Err(too_many(file, axes)) };
     let mut runs = Vec::with_capacity(total);
     for index in 0..total {
         let mut rest = index;
@@ -120,44 +155,74 @@ pub(crate) fn expand(
             picks[i] = rest % axis.steps.len();
             rest /= axis.steps.len();
         }
-        let mut table = base_table.clone();
-        let mut assigned: Vec<(&Axis, &String, &Value)> = Vec::new();
-        for (axis, pick) in axes.iter().zip(&picks) {
-            for (key, value) in axis.keys.iter().zip(&axis.steps[*pick]) {
-                set_path(&mut table, key, value.clone());
-                assigned.push((axis, key, value));
-            }
-        }
-        let config: RunConfig =
-            Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::InvalidValue {
-                origin: format!("{file} [sweep] run {}", index + 1),
-                key: String::new(),
-                message: e.message().to_owned(),
-            })?;
-        if let Some(v) = validate::violations(&config).into_iter().next() {
-            return Err(match assigned.iter().find(|(_, k, _)| k.as_str() == v.key) {
-                Some((axis, key, value)) => ConfigError::SweepValue {
-                    file: file.into(),
-                    section: axis.section.clone(),
-                    key: (*key).clone(),
-                    value: value.to_string(),
-                    message: v.message,
-                },
-                None => ConfigError::InvalidValue {
-                    origin: format!("{file} [sweep] run {}", index + 1),
-                    key: v.key.into(),
-                    message: v.message,
-                },
-            });
-        }
-        let varying: BTreeMap<String, Value> = assigned
+        let assigned: Vec<(&Axis, &String, Value)> = axes
             .iter()
-            .filter(|(_, k, _)| varying_keys.contains(k))
-            .map(|(_, k, v)| ((*k).clone(), (*v).clone()))
+            .zip(&picks)
+            .flat_map(|(axis, pick)| {
+                axis.keys.iter().zip(&axis.steps[*pick]).map(move |(key, value)| (axis, key, value.clone()))
+            })
             .collect();
-        runs.push(PlannedRun { config, varying });
+        runs.push(build_run(file, index, base_table, &assigned)?);
     }
-    Ok((axes, runs, varying_keys))
+    Ok(runs)
+}
+
+/// The error for a sweep over [`MAX_RUNS`] runs, naming the axes and their sizes.
+pub(super) fn too_many(file: &str, axes: &[Axis]) -> ConfigError {
+    let sizes: Vec<String> = axes.iter().map(|a| format!("{} ({})", a.name(), a.steps.len())).collect();
+    ConfigError::BadSweep {
+        file: file.into(),
+        section: "sweep".into(),
+        key: sizes.join(" x "),
+        message: format!("expands to more than {MAX_RUNS} runs"),
+    }
+}
+
+/// One run: `base_table` with the `assigned` (axis, key, value) set, checked; an invalid value is
+/// reported by the key and value the file swept.
+pub(super) fn build_run(
+    file: &str,
+    index: usize,
+    base_table: &toml::Table,
+    assigned: &[(&Axis, &String, Value)],
+) -> Result<Drawn> {
+    let mut table = base_table.clone();
+    for (_, key, value) in assigned {
+        set_path(&mut table, key, value.clone());
+    }
+    let config: RunConfig =
+        Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::InvalidValue {
+            origin: format!("{file} [sweep] run {}", index + 1),
+            key: String::new(),
+            message: e.message().to_owned(),
+        })?;
+    if let Some(v) = validate::violations(&config).into_iter().next() {
+        return Err(match assigned.iter().find(|(_, k, _)| k.as_str() == v.key) {
+            Some((axis, key, value)) => ConfigError::SweepValue {
+                file: file.into(),
+                section: axis.section.clone(),
+                key: (*key).clone(),
+                value: value.to_string(),
+                message: v.message,
+            },
+            None => ConfigError::InvalidValue {
+                origin: format!("{file} [sweep] run {}", index + 1),
+                key: v.key.into(),
+                message: v.message,
+            },
+        });
+    }
+    let swept = assigned.iter().map(|(_, k, v)| ((*k).clone(), v.clone())).collect();
+    Ok((config, swept))
+}
+
+/// The swept keys whose values differ between runs, in axis order.
+fn varying_keys(axes: &[Axis], runs: &[Drawn]) -> Vec<String> {
+    axes.iter()
+        .flat_map(|a| a.keys.iter())
+        .filter(|k| runs.iter().any(|(_, swept)| swept.get(*k) != runs[0].1.get(*k)))
+        .cloned()
+        .collect()
 }
 
 /// Checks one value of an axis on top of the resolved base and returns it as the configuration

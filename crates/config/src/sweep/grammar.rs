@@ -1,11 +1,12 @@
 //! The grammar of a sweep table: `KEY = [values]` (a grid axis), `seeds = [...]` (the replicate
 //! axis), `[SECTION.zip.NAME]` (keys that move together), `{ linear | log = [a, b], num = n }` (a
-//! numeric range) and nested tables that spell dotted keys. Every key is checked against the run
+//! numeric range; without `num`, a continuous range that only a search sampling trials can draw
+//! from) and nested tables that spell dotted keys. Every key is checked against the run
 //! configuration here, so a typo is reported with the table it was written in and a suggestion.
 
 use toml::Value;
 
-use super::axis::{AxisKind, Entry, Member, check_duplicates};
+use super::axis::{AxisKind, Entry, Member, Scale, check_duplicates};
 use super::expand::MAX_RUNS;
 use super::positions::Positions;
 use crate::error::{ConfigError, Result};
@@ -55,8 +56,16 @@ impl<'a> Reader<'a> {
             let at = self.position(&key_path);
             match key.as_str() {
                 "seeds" => {
-                    let values = self.values(&section, "seeds", "seed", value)?;
-                    let members = vec![Member { key: "seed".into(), values, section: section.clone() }];
+                    let (values, continuous) = self.values(&section, "seeds", "seed", value)?;
+                    if continuous.is_some() {
+                        return Err(self.bad(
+                            &section,
+                            "seeds",
+                            "seeds are replicates: list them, or give the range a num".into(),
+                        ));
+                    }
+                    let members =
+                        vec![Member { key: "seed".into(), values, continuous, section: section.clone() }];
                     found.push((at, Entry { kind: AxisKind::Seeds, members, section: section.clone() }));
                 }
                 "zip" => self.zip(&section, &key_path, value, &mut found)?,
@@ -101,6 +110,13 @@ impl<'a> Reader<'a> {
             let mut members = Vec::new();
             for (key, value) in table {
                 self.flatten(&group_section, &child(&group_path, key), key, value, false, &mut members)?;
+            }
+            if let Some((_, m)) = members.iter().find(|(_, m)| m.continuous.is_some()) {
+                return Err(self.bad(
+                    &group_section,
+                    &m.key,
+                    "a zip group moves in steps: give the range a num, or sweep it outside the group".into(),
+                ));
             }
             if members.is_empty() {
                 return Err(ConfigError::EmptyAxis {
@@ -147,18 +163,26 @@ impl<'a> Reader<'a> {
                 suggestion: closest(key, &candidates),
             });
         }
-        let values = self.values(section, key, key, value)?;
-        out.push((self.position(path), Member { key: key.to_owned(), values, section: section.to_owned() }));
+        let (values, continuous) = self.values(section, key, key, value)?;
+        let member = Member { key: key.to_owned(), values, continuous, section: section.to_owned() };
+        out.push((self.position(path), member));
         Ok(())
     }
 
-    /// The values of one axis: a non-empty list, or a range table.
-    fn values(&self, section: &str, name: &str, key: &str, value: &Value) -> Result<Vec<Value>> {
+    /// The values of one axis: a non-empty list, or a range table (with `num`, its values; without,
+    /// its two bounds and its scale).
+    fn values(
+        &self,
+        section: &str,
+        name: &str,
+        key: &str,
+        value: &Value,
+    ) -> Result<(Vec<Value>, Option<Scale>)> {
         match value {
             Value::Array(values) if values.is_empty() => {
                 Err(ConfigError::EmptyAxis { file: self.file.into(), section: section.into(), key: name.into() })
             }
-            Value::Array(values) => Ok(values.clone()),
+            Value::Array(values) => Ok((values.clone(), None)),
             Value::Table(table) if is_range(table) => self.range(section, name, key, table),
             other => Err(self.bad(section, name, format!(
                 "a sweep axis is a list of values, e.g. \"{name}\" = [{other}], or a range such as {{ linear = [a, b], num = n }}; found {} {other}",
@@ -169,8 +193,14 @@ impl<'a> Reader<'a> {
 
     /// Expands `{ linear = [a, b], num = n }` or `{ log = [a, b], num = n }`: n values from a to b
     /// inclusive, evenly spaced or evenly spaced in log. Integer keys get integers when every value
-    /// is a whole number.
-    fn range(&self, section: &str, name: &str, key: &str, table: &toml::Table) -> Result<Vec<Value>> {
+    /// is a whole number. Without `num`, the range stays continuous: its bounds and scale.
+    fn range(
+        &self,
+        section: &str,
+        name: &str,
+        key: &str,
+        table: &toml::Table,
+    ) -> Result<(Vec<Value>, Option<Scale>)> {
         for k in table.keys() {
             if !RANGE_KEYS.contains(&k.as_str()) {
                 let candidates: Vec<String> = RANGE_KEYS.iter().map(|r| format!("{name}.{r}")).collect();
@@ -190,8 +220,8 @@ impl<'a> Reader<'a> {
             ));
         }
         let (scale, bounds) = match (table.get("linear"), table.get("log")) {
-            (Some(b), None) => ("linear", b),
-            (None, Some(b)) => ("log", b),
+            (Some(b), None) => (Scale::Linear, b),
+            (None, Some(b)) => (Scale::Log, b),
             (Some(_), Some(_)) => {
                 return Err(self.bad(section, name, "a range is either linear or log, not both".into()));
             }
@@ -209,13 +239,19 @@ impl<'a> Reader<'a> {
             return Err(self.bad(
                 section,
                 name,
-                format!("`{scale}` must be [start, end], two numbers; found {bounds}"),
+                format!("`{}` must be [start, end], two numbers; found {bounds}", scale.as_str()),
             ));
         };
+        if scale == Scale::Log && !(start > 0.0 && end > 0.0) {
+            return Err(self.bad(
+                section,
+                name,
+                format!("log bounds must be positive, found [{start}, {end}]"),
+            ));
+        }
+        let integer = self.integers.iter().any(|k| k == key);
         let num = match table.get("num") {
-            None => {
-                return Err(self.bad(section, name, "a range needs num = N, how many values to take".into()));
-            }
+            None => return Ok((self.bounds(section, name, key, integer, start, end)?, Some(scale))),
             Some(Value::Integer(n)) if *n < 0 => {
                 return Err(self.bad(section, name, format!("num = {n} must be a positive whole number")));
             }
@@ -238,15 +274,7 @@ impl<'a> Reader<'a> {
                 ));
             }
         };
-        if scale == "log" && !(start > 0.0 && end > 0.0) {
-            return Err(self.bad(
-                section,
-                name,
-                format!("log bounds must be positive, found [{start}, {end}]"),
-            ));
-        }
-        let integer = self.integers.iter().any(|k| k == key);
-        (0..num)
+        let values = (0..num)
             .map(|i| {
                 let x = if i == 0 {
                     start
@@ -254,7 +282,7 @@ impl<'a> Reader<'a> {
                     end
                 } else {
                     let t = i as f64 / (num - 1) as f64;
-                    let x = if scale == "log" { (start.ln() + (end.ln() - start.ln()) * t).exp() } else { start + (end - start) * t };
+                    let x = if scale == Scale::Log { (start.ln() + (end.ln() - start.ln()) * t).exp() } else { start + (end - start) * t };
                     // Twelve significant digits: 1e-3, not 0.0009999999999999998.
                     format!("{x:.11e}").parse().unwrap_or(x)
                 };
@@ -266,8 +294,42 @@ impl<'a> Reader<'a> {
                     Ok(Value::Integer(whole as i64))
                 } else {
                     Err(self.bad(section, name, format!(
-                        "the {scale} range gives {x}, but {key} takes whole numbers; choose bounds and num that land on whole numbers, or list the values"
+                        "the {} range gives {x}, but {key} takes whole numbers; choose bounds and num that land on whole numbers, or list the values",
+                        scale.as_str()
                     )))
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((values, None))
+    }
+
+    /// The two bounds of a continuous range, as the key takes them: whole numbers for an integer
+    /// key (drawn values are whole numbers too).
+    fn bounds(
+        &self,
+        section: &str,
+        name: &str,
+        key: &str,
+        integer: bool,
+        start: f64,
+        end: f64,
+    ) -> Result<Vec<Value>> {
+        if !integer {
+            return Ok(vec![Value::Float(start), Value::Float(end)]);
+        }
+        [start, end]
+            .into_iter()
+            .map(|x| {
+                if x.fract() == 0.0 && x.abs() < 9.0e15 {
+                    Ok(Value::Integer(x as i64))
+                } else {
+                    Err(self.bad(
+                        section,
+                        name,
+                        format!(
+                            "{key} takes whole numbers; the range's bounds must be whole numbers, found {x}"
+                        ),
+                    ))
                 }
             })
             .collect()

@@ -2,8 +2,6 @@
 //! a key that a profile, the environment or `--set` fixes to one value leaves every axis. Each
 //! change is noted, so that a plan says why an axis written in the file is gone.
 
-use toml::Value;
-
 use super::axis::{AxisKind, Entry, Member, check_duplicates};
 use crate::error::Result;
 
@@ -43,7 +41,7 @@ pub(crate) fn apply_profile(
                         let who = format!("[{}] {}", new.section, entry.member_name(new));
                         notes.push(format!(
                             "{who} = {} replaces the sweep axis {}",
-                            Value::Array(new.values.clone()),
+                            new.shown(),
                             slot.describe(&slot.members[at])
                         ));
                         if matches!(slot.kind, AxisKind::Zip(_)) {

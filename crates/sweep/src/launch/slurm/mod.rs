@@ -154,7 +154,10 @@ async fn follow(
     let mut last = String::new();
     loop {
         let now = statuses(store, hashes).await?;
-        let ended = now.values().filter(|s| matches!(s, RunStatus::Finished | RunStatus::Failed)).count();
+        let ended = now
+            .values()
+            .filter(|s| matches!(s, RunStatus::Finished | RunStatus::Failed | RunStatus::Pruned))
+            .count();
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for s in now.values() {
             *counts.entry(s.as_str()).or_default() += 1;

@@ -1,0 +1,155 @@
+//! Asynchronous successive halving (ASHA, Li et al. 2018), as a search of an experiment file runs
+//! it: the settings (`[search]` with `strategy = "asha"`), where its rungs lie, the rule that
+//! decides at a rung ([`rule`]) and what a search costs in epochs ([`budget`]). Shared by the
+//! config crate (which reads the settings), the store (which applies the rule inside a
+//! transaction), the sweep (whose workers ask at each rung) and the report (which shows the rungs).
+
+mod budget;
+mod rule;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::EpochMetrics;
+
+pub use budget::Budget;
+pub use rule::{RungDecision, RungEntry, RungRanking, rank_at_rung};
+
+/// The metric the rungs compare, lower is better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RungMetric {
+    /// NLL of the held-out validation split: the honest choice.
+    ValidationNll,
+    /// NLL of the test set, chosen explicitly: the search then selects on the numbers it reports,
+    /// so they are optimistic, and the report says so.
+    TestNll,
+}
+
+impl RungMetric {
+    /// Every metric, as written in `[search] metric`.
+    pub const ALL: [RungMetric; 2] = [RungMetric::ValidationNll, RungMetric::TestNll];
+
+    /// The name in experiment files and in the store (the `epochs` column it reads).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RungMetric::ValidationNll => "validation_nll",
+            RungMetric::TestNll => "test_nll",
+        }
+    }
+
+    /// Its value in an epoch; `None` when the epoch has none (no validation split) or it is not
+    /// finite (a diverged run), which never continues.
+    pub fn of(self, epoch: &EpochMetrics) -> Option<f64> {
+        let value = match self {
+            RungMetric::ValidationNll => epoch.validation_nll,
+            RungMetric::TestNll => Some(epoch.test_nll),
+        };
+        value.filter(|v| v.is_finite())
+    }
+
+    /// Whether choosing by it makes the reported test numbers optimistic.
+    pub fn is_optimistic(self) -> bool {
+        self == RungMetric::TestNll
+    }
+}
+
+impl fmt::Display for RungMetric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RungMetric {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RungMetric::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
+            let valid: Vec<&str> = RungMetric::ALL.iter().map(|m| m.as_str()).collect();
+            format!("unknown metric `{s}` (expected one of {})", valid.join(", "))
+        })
+    }
+}
+
+/// The settings of an ASHA search. Every run trains up to `max_epochs`; at each rung epoch
+/// `grace_epochs x reduction_factor^k` below `max_epochs` it continues only if [`rank_at_rung`]
+/// says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Asha {
+    /// What the rungs compare.
+    pub metric: RungMetric,
+    /// eta: about one run in eta continues past each rung (at least 2).
+    pub reduction_factor: u32,
+    /// The first rung's epoch (at least 1).
+    pub grace_epochs: u32,
+    /// The epochs of a run that is never stopped.
+    pub max_epochs: u32,
+}
+
+impl Asha {
+    /// The rung epochs, ascending: `grace x eta^k` for every k that stays below `max_epochs` (a
+    /// run that reaches `max_epochs` has finished; nothing is left to decide).
+    pub fn rungs(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut epoch = self.grace_epochs.max(1);
+        while epoch < self.max_epochs {
+            out.push(epoch);
+            match epoch.checked_mul(self.reduction_factor.max(2)) {
+                Some(next) => epoch = next,
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// The rung (its index, from 0) whose epoch is `epoch`, if any.
+    pub fn rung_of(&self, epoch: u32) -> Option<u32> {
+        self.rungs().iter().position(|&r| r == epoch).map(|k| k as u32)
+    }
+
+    /// The epoch of rung `rung`, if the search has that rung.
+    pub fn rung_epoch(&self, rung: u32) -> Option<u32> {
+        self.rungs().get(rung as usize).copied()
+    }
+}
+
+/// Settings for tests: reduction factor `eta`, `grace` and `max` epochs, ranking validation NLL.
+#[cfg(test)]
+pub(crate) fn asha(eta: u32, grace: u32, max: u32) -> Asha {
+    Asha { metric: RungMetric::ValidationNll, reduction_factor: eta, grace_epochs: grace, max_epochs: max }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rungs_grow_by_eta_and_stop_below_max_epochs() {
+        assert_eq!(asha(3, 1, 27).rungs(), [1, 3, 9]);
+        assert_eq!(asha(3, 1, 28).rungs(), [1, 3, 9, 27]);
+        assert_eq!(asha(2, 2, 16).rungs(), [2, 4, 8]);
+        assert_eq!(asha(3, 5, 5).rungs(), Vec::<u32>::new());
+        assert_eq!(asha(4, 1, u32::MAX).rungs().len(), 16, "no overflow");
+        assert_eq!(asha(3, 1, 27).rung_of(3), Some(1));
+        assert_eq!(asha(3, 1, 27).rung_of(4), None);
+        assert_eq!(asha(3, 1, 27).rung_of(27), None, "max_epochs is the end, not a rung");
+        assert_eq!(asha(3, 1, 27).rung_epoch(2), Some(9));
+    }
+
+    #[test]
+    fn metrics_read_their_column_and_refuse_what_cannot_rank() {
+        let mut values = vec![None; EpochMetrics::METRICS.len()];
+        values[0] = Some(0.5);
+        let mut epoch = EpochMetrics::from_values(1, 10, &values);
+        epoch.test_nll = 0.25;
+        assert_eq!(RungMetric::TestNll.of(&epoch), Some(0.25));
+        assert_eq!(RungMetric::ValidationNll.of(&epoch), None, "no validation split");
+        epoch.validation_nll = Some(f64::NAN);
+        assert_eq!(RungMetric::ValidationNll.of(&epoch), None, "a diverged value cannot rank");
+        assert_eq!("test_nll".parse(), Ok(RungMetric::TestNll));
+        assert!("nll".parse::<RungMetric>().unwrap_err().contains("validation_nll, test_nll"));
+        assert!(RungMetric::TestNll.is_optimistic() && !RungMetric::ValidationNll.is_optimistic());
+    }
+}
