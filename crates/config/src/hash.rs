@@ -105,7 +105,8 @@ mod tests {
         default.model.gated = crate::GatedKeys { layers: 3, channels: 8, kernel: 5 };
         let before = "2c2a4f3b44511b0df1e8635a4ee6baab1fd053e3f42e46757a408e48e25609b8";
         assert_eq!(config_hash(&default, &sums()), before);
-        let named: RunConfig = toml::from_str("[model]\ncondition = \"none\"\n[model.gated]\nlayers = 2\n").unwrap();
+        let named: RunConfig =
+            toml::from_str("[model]\ncondition = \"none\"\n[model.gated]\nlayers = 2\n").unwrap();
         assert_eq!(config_hash(&named, &sums()), before);
     }
 
@@ -132,8 +133,10 @@ mod tests {
         kernel.model.gated.kernel = 5;
         let mut conditional = gated.clone();
         conditional.model.condition = crate::Condition::Label;
-        let hashes: std::collections::BTreeSet<String> =
-            [&gated, &layers, &channels, &kernel, &conditional].iter().map(|c| config_hash(c, &sums())).collect();
+        let hashes: std::collections::BTreeSet<String> = [&gated, &layers, &channels, &kernel, &conditional]
+            .iter()
+            .map(|c| config_hash(c, &sums()))
+            .collect();
         assert_eq!(hashes.len(), 5, "every gated key changes the identity");
     }
 }

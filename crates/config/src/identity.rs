@@ -46,7 +46,8 @@ pub fn identity_of(mut value: Value, added: &[(&str, &str)]) -> Value {
     for key in EXCLUDED_KEYS {
         remove_path(&mut value, key);
     }
-    let family = value.pointer("/model/family").and_then(Value::as_str).unwrap_or(ModelFamily::PixelCnn.name());
+    let family =
+        value.pointer("/model/family").and_then(Value::as_str).unwrap_or(ModelFamily::PixelCnn.name());
     let foreign: Vec<&str> = FAMILY_KEYS
         .iter()
         .filter(|(other, _)| other.name() != family)

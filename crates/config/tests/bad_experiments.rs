@@ -483,7 +483,10 @@ fn unknown_model_family() {
     let (err, shown, file) = fail(&with_head("[model]\nfamily = \"pixelsnail\"\n"), None, &[]);
     let ConfigError::InvalidValue { key, origin, message } = &err else { panic!("{err:?}") };
     assert_eq!((key.as_str(), origin.as_str()), ("model.family", file.as_str()));
-    assert!(message.contains("pixelsnail") && message.contains("pixelcnn") && message.contains("gated"), "{message}");
+    assert!(
+        message.contains("pixelsnail") && message.contains("pixelcnn") && message.contains("gated"),
+        "{message}"
+    );
     names(&shown, &file, &["model.family"]);
     let (err, _, _) = fail(HEAD, None, &["model.family=PixelCnn"]);
     assert!(matches!(&err, ConfigError::InvalidValue { key, .. } if key == "model.family"), "{err:?}");
@@ -525,13 +528,19 @@ fn zip_steps_are_checked_together() {
                \"model.condition\" = [\"none\", \"none\", \"label\"]\n";
     let case = Case::new(&with_head(zip));
     let experiment = load_experiment(&case.path, None, &[]).unwrap();
-    let architectures: Vec<(&str, &str)> =
-        experiment.runs.iter().map(|r| (r.config.model.family.name(), r.config.model.condition.name())).collect();
+    let architectures: Vec<(&str, &str)> = experiment
+        .runs
+        .iter()
+        .map(|r| (r.config.model.family.name(), r.config.model.condition.name()))
+        .collect();
     assert_eq!(architectures, [("pixelcnn", "none"), ("gated", "none"), ("gated", "label")]);
     let bad = "[sweep.zip.architecture]\n\"model.family\" = [\"pixelcnn\", \"gated\"]\n\
                \"model.condition\" = [\"label\", \"none\"]\n";
     let (err, shown, file) = fail(&with_head(bad), None, &[]);
     let ConfigError::SweepValue { key, value, section, .. } = &err else { panic!("{err:?}") };
-    assert_eq!((key.as_str(), value.as_str(), section.as_str()), ("model.condition", "\"label\"", "sweep.zip.architecture"));
+    assert_eq!(
+        (key.as_str(), value.as_str(), section.as_str()),
+        ("model.condition", "\"label\"", "sweep.zip.architecture")
+    );
     names(&shown, &file, &["model.condition", "gated"]);
 }

@@ -353,7 +353,10 @@ fn shipped_experiment_files_load_with_and_without_the_quick_profile() {
         seen.push(name);
     }
     seen.sort();
-    assert_eq!(seen, vec!["architectures.toml", "blocks.toml", "filters.toml", "levels.toml", "lr-decay.toml"]);
+    assert_eq!(
+        seen,
+        vec!["architectures.toml", "blocks.toml", "filters.toml", "levels.toml", "lr-decay.toml"]
+    );
 }
 
 /// The architecture comparison: each q holds the seed's PixelCNN, the gated PixelCNN and its
@@ -367,7 +370,9 @@ fn architectures_compares_families_per_level_count() {
     let runs: Vec<(usize, ModelFamily, Condition, u64)> = e
         .runs
         .iter()
-        .map(|r| (r.config.model.levels.get(), r.config.model.family, r.config.model.condition, r.config.seed))
+        .map(|r| {
+            (r.config.model.levels.get(), r.config.model.family, r.config.model.condition, r.config.seed)
+        })
         .collect();
     let mut expected = Vec::new();
     for q in [2, 256] {

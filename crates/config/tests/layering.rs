@@ -145,7 +145,10 @@ fn unknown_model_family_names_the_key_and_the_families() {
     let ConfigError::InvalidValue { origin, key, message } = &err else { panic!("{err}") };
     assert_eq!(key, "model.family");
     assert!(origin.contains(&f.path().display().to_string()), "{origin}");
-    assert!(message.contains("pixelsnail") && message.contains("pixelcnn") && message.contains("gated"), "{message}");
+    assert!(
+        message.contains("pixelsnail") && message.contains("pixelcnn") && message.contains("gated"),
+        "{message}"
+    );
     let err = resolve_run(None, &sets(&["model.family=pixelsnail"])).unwrap_err();
     assert!(err.to_string().contains("--set model.family") && err.to_string().contains("pixelcnn"), "{err}");
 }
