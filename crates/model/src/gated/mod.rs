@@ -4,12 +4,14 @@
 //! above and to the right of the current one, its blind spot), and the seed's head and loss on the
 //! horizontal stack. Optionally conditioned on the digit's class.
 //!
-//! The family's folder holds the module and its configuration (here), its layer (`layer.rs`) and
-//! its step of the cached sampler (`cached.rs`). No mask is needed: every convolution is made
-//! causal by where its input is padded ([`crate::native::padded_conv2d`]).
+//! The family's folder holds the module and its configuration (here), its layer (`layer.rs`), its
+//! fused libtorch step (`native.rs`: all gated layers as one step of burn's graph) and its step of
+//! the cached sampler (`cached.rs`). No mask is needed: every convolution is made causal by where
+//! its input is padded ([`crate::native::padded_conv2d`]).
 
 pub(crate) mod cached;
 pub mod layer;
+mod native;
 
 use burn::config::Config;
 use burn::module::Module;
@@ -19,6 +21,7 @@ use burn::tensor::{Device, Int, Tensor};
 use crate::init::conv1x1;
 use crate::native::{conv1x1_forward, relu};
 use layer::{GatedLayer, GatedLayerConfig};
+use native::gated_layers;
 
 /// Configuration of a [`GatedPixelCnn`].
 #[derive(Config, Debug)]
@@ -105,11 +108,8 @@ impl GatedPixelCnn {
     /// If the model is conditional and `labels` are missing.
     pub fn forward(&self, input: Tensor<4>, labels: Option<Tensor<1, Int>>) -> Tensor<4> {
         let labels = labels.filter(|_| self.classes().is_some());
-        let (mut vertical, mut horizontal) = (Some(input.clone()), input);
-        for layer in &self.layers {
-            let v = vertical.take().expect("every layer but the last passes its vertical stack on");
-            (vertical, horizontal) = layer.forward(v, horizontal, labels.as_ref());
-        }
+        // All layers in one call: on libtorch one step of burn's graph (`native.rs`).
+        let horizontal = gated_layers(&self.layers, input, labels.as_ref());
         let x = conv1x1_forward(&self.hidden_conv, relu(horizontal));
         conv1x1_forward(&self.output_conv, relu(x))
     }

@@ -41,7 +41,7 @@ mod layout;
 mod relu;
 
 #[cfg(feature = "tch")]
-pub(crate) use conv::libtorch::convolve;
+pub(crate) use conv::libtorch::{convolve, convolve_padded};
 pub use conv::{ConvParams, Padding, causal_conv2d, padded_conv2d};
 pub(crate) use conv::{conv_params, conv1x1_forward, conv1x1_params};
 /// The seed's training loss on libtorch ([`crate::nll_per_pixel`] on any tensor).
