@@ -5,7 +5,8 @@
 //! some input (a batch of random images: for one image, the head's ReLUs may happen to cut every
 //! path at a pixel): it sees every earlier pixel. The seed's PixelCNN, however deep, never sees the
 //! pixels above and to the right that its masked convolutions cannot reach, for any input: its
-//! blind spot, which the same test exhibits.
+//! blind spot, which the same test exhibits. On flex (burn's operations) and, built with the `tch`
+//! feature, on libtorch (where the gated layers run as one native step).
 
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use pixelcnn_model::{GatedPixelCnnConfig, Model, ModelConfig, PixelCnnConfig};
@@ -34,13 +35,22 @@ fn input_gradients(model: &Model, images: &Tensor<4>, p: usize) -> Vec<f32> {
     input.grad(&grads).expect("input gradient").try_into_vec_as::<f32>().expect("f32 gradients")
 }
 
+/// The autodiff devices of this build: flex, and libtorch CPU with the `tch` feature.
+fn devices() -> Vec<Device> {
+    #[allow(unused_mut)]
+    let mut devices = vec![Device::flex().autodiff()];
+    #[cfg(feature = "tch")]
+    #[allow(deprecated)] // burn 0.22 marks its libtorch device deprecated; it is our main backend
+    devices.push(Device::libtorch().autodiff());
+    devices
+}
+
 /// For every pixel `p`, the earlier pixels `k < p` whose gradient is exactly zero for every image,
 /// after checking that every later pixel's (and `p`'s own) is exactly zero for every image.
-fn unseen_earlier_pixels(config: ModelConfig, seed: u64) -> Vec<Vec<usize>> {
-    let device = Device::flex().autodiff();
+fn unseen_earlier_pixels(config: &ModelConfig, seed: u64, device: &Device) -> Vec<Vec<usize>> {
     device.seed(seed);
-    let model = config.init(&device);
-    let images = Tensor::<4>::random([IMAGES, 1, HEIGHT, WIDTH], Distribution::Uniform(0.0, 1.0), &device);
+    let model = config.init(device);
+    let images = Tensor::<4>::random([IMAGES, 1, HEIGHT, WIDTH], Distribution::Uniform(0.0, 1.0), device);
     let pixels = HEIGHT * WIDTH;
     (0..pixels)
         .map(|p| {
@@ -67,10 +77,12 @@ fn gated(layers: usize, kernel: usize, classes: Option<usize>) -> ModelConfig {
 #[test]
 fn the_gated_pixelcnn_sees_every_earlier_pixel() {
     // Kernel 3 reaches one more column per layer; kernel 5 two: 5 and 3 layers cover 5 x 6 images.
-    for (config, seed) in [(gated(5, 3, None), 1), (gated(3, 5, None), 2), (gated(5, 3, Some(10)), 3)] {
-        let unseen = unseen_earlier_pixels(config, seed);
-        for (p, pixels) in unseen.iter().enumerate() {
-            assert!(pixels.is_empty(), "seed {seed}: the logits at pixel {p} do not see pixels {pixels:?}");
+    for device in devices() {
+        for (config, seed) in [(gated(5, 3, None), 1), (gated(3, 5, None), 2), (gated(5, 3, Some(10)), 3)] {
+            let unseen = unseen_earlier_pixels(&config, seed, &device);
+            for (p, pixels) in unseen.iter().enumerate() {
+                assert!(pixels.is_empty(), "{device:?} seed {seed}: pixel {p} does not see pixels {pixels:?}");
+            }
         }
     }
 }
@@ -87,15 +99,17 @@ fn blind_spot(p: usize) -> Vec<usize> {
 #[test]
 fn the_seed_pixelcnn_has_a_blind_spot_however_deep() {
     // Six blocks reach every other earlier pixel of a 5 x 6 image; eight see no further.
-    for (blocks, seed) in [(6, 4), (8, 5)] {
-        let config = ModelConfig::PixelCnn(
-            PixelCnnConfig::new(4).with_blocks(blocks).with_hidden(4).with_first_kernel(3),
-        );
-        let unseen = unseen_earlier_pixels(config, seed);
-        for (p, pixels) in unseen.iter().enumerate() {
-            assert_eq!(*pixels, blind_spot(p), "{blocks} blocks: the unseen pixels of pixel {p}");
+    for device in devices() {
+        for (blocks, seed) in [(6, 4), (8, 5)] {
+            let config = ModelConfig::PixelCnn(
+                PixelCnnConfig::new(4).with_blocks(blocks).with_hidden(4).with_first_kernel(3),
+            );
+            let unseen = unseen_earlier_pixels(&config, seed, &device);
+            for (p, pixels) in unseen.iter().enumerate() {
+                assert_eq!(*pixels, blind_spot(p), "{device:?}, {blocks} blocks: the unseen pixels of {p}");
+            }
+            // E.g. from (2, 1): (1, 3..6) and (0, 4..6).
+            assert_eq!(unseen[2 * WIDTH + 1], [4, 5, WIDTH + 3, WIDTH + 4, WIDTH + 5]);
         }
-        // E.g. from (2, 1): (1, 3..6) and (0, 4..6).
-        assert_eq!(unseen[2 * WIDTH + 1], [4, 5, WIDTH + 3, WIDTH + 4, WIDTH + 5]);
     }
 }
