@@ -100,6 +100,11 @@ impl Plan {
         }
     }
 
+    /// Every network measured: each model at each q, the seed's PixelCNN first.
+    fn sizes(&self) -> impl Iterator<Item = ModelSize> + '_ {
+        self.models.iter().flat_map(|&architecture| LEVELS.map(|levels| ModelSize { levels, architecture }))
+    }
+
     /// The seed's PixelCNN's size.
     fn seed_model(&self) -> [usize; 2] {
         match self.models[0] {
@@ -164,63 +169,59 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
 
     let mut train = Vec::new();
     if wanted(Group::Train) {
-        for architecture in plan.models {
-            let family = architecture.family();
-            for levels in LEVELS {
-                for &backend in backends(architecture) {
-                    if backend == Backend::LibtorchCpu && !cfg!(feature = "tch") {
-                        errors.push("train libtorch-cpu: this build has no libtorch (feature `tch`)".into());
-                        continue;
+        for size in plan.sizes() {
+            let (family, levels) = (size.architecture.family(), size.levels);
+            for &backend in backends(size.architecture) {
+                if backend == Backend::LibtorchCpu && !cfg!(feature = "tch") {
+                    errors.push("train libtorch-cpu: this build has no libtorch (feature `tch`)".into());
+                    continue;
+                }
+                let spec = Spec::Train(TrainSpec {
+                    backend,
+                    model: size,
+                    batch: plan.batch,
+                    warmup: plan.warmup,
+                    steps: plan.steps,
+                    reps: plan.train_reps,
+                    threads,
+                    data: data.clone(),
+                    seed: SEED,
+                });
+                let what = format!("train {family} {} q={levels}", backend.label());
+                match in_child::<TrainOutcome>(&spec) {
+                    Ok(o) => {
+                        progress!("{what}: {:.2} images/s", o.images_per_second);
+                        train.push(TrainFigure {
+                            backend: backend.label().into(),
+                            family: family.into(),
+                            levels,
+                            params: Some(o.params),
+                            images_per_second: o.images_per_second,
+                            reps: o.reps,
+                            setup_seconds: o.setup_seconds,
+                            peak_rss_bytes: o.peak_rss_bytes,
+                            pytorch_fastest_layout: None,
+                            pytorch_fastest_images_per_second: None,
+                            speed_vs_pytorch: None,
+                        });
                     }
-                    let spec = Spec::Train(TrainSpec {
-                        backend,
-                        model: ModelSize { levels, architecture },
-                        batch: plan.batch,
-                        warmup: plan.warmup,
-                        steps: plan.steps,
-                        reps: plan.train_reps,
-                        threads,
-                        data: data.clone(),
-                        seed: SEED,
-                    });
-                    let what = format!("train {family} {} q={levels}", backend.label());
-                    match in_child::<TrainOutcome>(&spec) {
-                        Ok(o) => {
-                            progress!("{what}: {:.2} images/s", o.images_per_second);
-                            train.push(TrainFigure {
-                                backend: backend.label().into(),
-                                family: family.into(),
-                                levels,
-                                params: Some(o.params),
-                                images_per_second: o.images_per_second,
-                                reps: o.reps,
-                                setup_seconds: o.setup_seconds,
-                                peak_rss_bytes: o.peak_rss_bytes,
-                                pytorch_fastest_layout: None,
-                                pytorch_fastest_images_per_second: None,
-                                speed_vs_pytorch: None,
-                            });
-                        }
-                        Err(e) => errors.push(format!("{what}: {e:#}")),
-                    }
+                    Err(e) => errors.push(format!("{what}: {e:#}")),
                 }
             }
         }
     }
     if wanted(Group::Pytorch) && wanted(Group::Train) {
-        for architecture in plan.models {
-            let family = architecture.family();
-            for levels in LEVELS {
-                for layout in Layout::ALL {
-                    let windows = [plan.warmup, plan.steps, plan.train_reps];
-                    let what = format!("train pytorch {family} {} q={levels}", layout.label());
-                    match reference.train(ModelSize { levels, architecture }, layout, plan.batch, windows) {
-                        Ok(figure) => {
-                            progress!("{what}: {:.2} images/s", figure.images_per_second);
-                            pytorch.train.push(PyTrainFigure { family: family.into(), levels, figure });
-                        }
-                        Err(e) => errors.push(format!("{what}: {e:#}")),
+        for size in plan.sizes() {
+            let (family, levels) = (size.architecture.family(), size.levels);
+            for layout in Layout::ALL {
+                let windows = [plan.warmup, plan.steps, plan.train_reps];
+                let what = format!("train pytorch {family} {} q={levels}", layout.label());
+                match reference.train(size, layout, plan.batch, windows) {
+                    Ok(figure) => {
+                        progress!("{what}: {:.2} images/s", figure.images_per_second);
+                        pytorch.train.push(PyTrainFigure { family: family.into(), levels, figure });
                     }
+                    Err(e) => errors.push(format!("{what}: {e:#}")),
                 }
             }
         }
@@ -228,69 +229,59 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
 
     let mut sample = Vec::new();
     if wanted(Group::Sample) {
-        for architecture in plan.models {
-            let family = architecture.family();
-            for levels in LEVELS {
-                for sampler in [Sampler::Naive, Sampler::Cached] {
-                    let spec = Spec::Sample(SampleSpec {
-                        sampler,
-                        model: ModelSize { levels, architecture },
-                        images: plan.sample_images,
-                        rows: plan.naive_rows,
-                        reps: plan.sample_reps,
-                        threads,
-                        seed: SEED,
-                    });
-                    let what = format!("sample {family} {} q={levels}", sampler.name());
-                    match in_child::<SampleOutcome>(&spec) {
-                        Ok(o) => {
-                            match o.seconds {
-                                Some(s) => progress!("{what}: {s:.2} s for {} images", plan.sample_images),
-                                None => progress!("{what}: not available in this build"),
-                            }
-                            sample.push(SampleFigure {
-                                sampler,
-                                family: family.into(),
-                                levels,
-                                images: plan.sample_images,
-                                outcome: o,
-                                pytorch_naive_seconds: None,
-                                speed_vs_pytorch: None,
-                                speedup_vs_naive: None,
-                            });
+        for size in plan.sizes() {
+            let (family, levels) = (size.architecture.family(), size.levels);
+            for sampler in [Sampler::Naive, Sampler::Cached] {
+                let spec = Spec::Sample(SampleSpec {
+                    sampler,
+                    model: size,
+                    images: plan.sample_images,
+                    rows: plan.naive_rows,
+                    reps: plan.sample_reps,
+                    threads,
+                    seed: SEED,
+                });
+                let what = format!("sample {family} {} q={levels}", sampler.name());
+                match in_child::<SampleOutcome>(&spec) {
+                    Ok(o) => {
+                        match o.seconds {
+                            Some(s) => progress!("{what}: {s:.2} s for {} images", plan.sample_images),
+                            None => progress!("{what}: not available in this build"),
                         }
-                        Err(e) => errors.push(format!("{what}: {e:#}")),
+                        sample.push(SampleFigure {
+                            sampler,
+                            family: family.into(),
+                            levels,
+                            images: plan.sample_images,
+                            outcome: o,
+                            pytorch_naive_seconds: None,
+                            speed_vs_pytorch: None,
+                            speedup_vs_naive: None,
+                        });
                     }
+                    Err(e) => errors.push(format!("{what}: {e:#}")),
                 }
             }
         }
     }
     if wanted(Group::Pytorch) && wanted(Group::Sample) {
-        for architecture in plan.models {
-            let family = architecture.family();
-            for levels in LEVELS {
-                for layout in Layout::ALL {
-                    let size = ModelSize { levels, architecture };
-                    let what = format!("sample pytorch {family} {} q={levels}", layout.label());
-                    match reference.sample(
-                        size,
-                        layout,
-                        plan.sample_images,
-                        plan.pytorch_pixels,
-                        plan.sample_reps,
-                    ) {
-                        Ok(figure) => {
-                            progress!("{what}: {:.2} s (extrapolated)", figure.seconds);
-                            let images = plan.sample_images;
-                            pytorch.sample.push(PySampleFigure {
-                                family: family.into(),
-                                levels,
-                                images,
-                                figure,
-                            });
-                        }
-                        Err(e) => errors.push(format!("{what}: {e:#}")),
+        for size in plan.sizes() {
+            let (family, levels) = (size.architecture.family(), size.levels);
+            for layout in Layout::ALL {
+                let what = format!("sample pytorch {family} {} q={levels}", layout.label());
+                match reference.sample(
+                    size,
+                    layout,
+                    plan.sample_images,
+                    plan.pytorch_pixels,
+                    plan.sample_reps,
+                ) {
+                    Ok(figure) => {
+                        progress!("{what}: {:.2} s (extrapolated)", figure.seconds);
+                        let images = plan.sample_images;
+                        pytorch.sample.push(PySampleFigure { family: family.into(), levels, images, figure });
                     }
+                    Err(e) => errors.push(format!("{what}: {e:#}")),
                 }
             }
         }

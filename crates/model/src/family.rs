@@ -55,6 +55,8 @@ impl ModelConfig {
 /// make checkpoints written before families existed unreadable, and the checkpoint's
 /// configuration names the family anyway.
 #[derive(Module, Debug)]
+// A few hundred bytes of handles either way, one model per run: boxing a variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Model {
     /// The seed's PixelCNN.
     PixelCnn(PixelCnn),

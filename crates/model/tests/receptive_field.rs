@@ -81,7 +81,10 @@ fn the_gated_pixelcnn_sees_every_earlier_pixel() {
         for (config, seed) in [(gated(5, 3, None), 1), (gated(3, 5, None), 2), (gated(5, 3, Some(10)), 3)] {
             let unseen = unseen_earlier_pixels(&config, seed, &device);
             for (p, pixels) in unseen.iter().enumerate() {
-                assert!(pixels.is_empty(), "{device:?} seed {seed}: pixel {p} does not see pixels {pixels:?}");
+                assert!(
+                    pixels.is_empty(),
+                    "{device:?} seed {seed}: pixel {p} does not see pixels {pixels:?}"
+                );
             }
         }
     }

@@ -13,7 +13,11 @@ use crate::native::conv_params;
 /// The gated layers one after another on the image `input` `[B, 1, H, W]` (as both stacks):
 /// the last layer's horizontal stack, `[B, c, H, W]`. `labels` (`[B]`) are required by
 /// conditional layers.
-pub(crate) fn gated_layers(layers: &[GatedLayer], input: Tensor<4>, labels: Option<&Tensor<1, Int>>) -> Tensor<4> {
+pub(crate) fn gated_layers(
+    layers: &[GatedLayer],
+    input: Tensor<4>,
+    labels: Option<&Tensor<1, Int>>,
+) -> Tensor<4> {
     #[cfg(feature = "tch")]
     if crate::native::on_libtorch(&input) {
         return libtorch::gated_layers(layers, input, labels);
@@ -95,7 +99,12 @@ mod libtorch {
     /// Without autodiff (evaluation, sampling): the same computation as in training, so logits do
     /// not depend on whether gradients are tracked.
     impl GatedOps for LibTorch {
-        fn native_gated_layers(x: TchTensor, params: TchTensor, biases: TchTensor, shapes: GatedShapes) -> TchTensor {
+        fn native_gated_layers(
+            x: TchTensor,
+            params: TchTensor,
+            biases: TchTensor,
+            shapes: GatedShapes,
+        ) -> TchTensor {
             TchTensor::new(layers(&x.tensor, &params.tensor, &biases.tensor, shapes))
         }
     }
