@@ -6,7 +6,8 @@
 //! during raster-order generation each layer needs computing only once, at the new position, from
 //! activations of earlier positions. Each family cuts its network into such per-position steps
 //! with caches of the activations later positions read (a `CachedStep`; the PixelCNN's is in
-//! `pixelcnn/cached.rs`); this module runs them in raster order and draws. A 1x1 convolution at
+//! `pixelcnn/cached.rs`, the gated PixelCNN's in `gated/cached.rs`); this module runs them in raster
+//! order and draws. A 1x1 convolution at
 //! one position is a matrix product of that position's channels, and a masked convolution the
 //! product of the cached inputs at its unmasked taps with those taps (`Dense`).
 //!
