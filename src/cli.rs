@@ -324,6 +324,9 @@ pub enum Command {
         resume: Option<PathBuf>,
     },
     /// Draw images from a checkpoint: a grid from scratch, or completions of occluded test images.
+    ///
+    /// A label-conditional model (`model.condition = "label"`) draws the class `--label` asks for,
+    /// else one row per class.
     Sample {
         /// Checkpoint file.
         #[arg(long)]
@@ -334,6 +337,11 @@ pub enum Command {
         /// Complete the first 10 test images occluded from row 14 instead.
         #[arg(long)]
         complete: bool,
+        /// Draw digits of this class (0-9; label-conditional models only). Without it a
+        /// conditional model draws one row per class, and completes each test image given its
+        /// own class.
+        #[arg(long, value_name = "N")]
+        label: Option<u8>,
         /// Seed of the draws (default: the run's seed).
         #[arg(long)]
         seed: Option<u64>,

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""PyTorch reference of the seed notebook's PixelCNN, for pixelcnn-lab's benchmark harness.
+"""PyTorch references of pixelcnn-lab's model families, for its benchmark harness: the seed
+notebook's PixelCNN (`--family pixelcnn`, the default) and the gated PixelCNN (`--family gated`).
 
 The same architecture as crates/model (a 7x7 mask-A convolution 1 -> 2h, residual blocks
 relu -> 1x1 (2h -> h) -> relu -> 3x3 mask B (h -> h) -> relu -> 1x1 (h -> 2h) plus the input,
@@ -10,10 +11,21 @@ gradient clipping at 1.0 (`tf.clip_by_global_norm`). PyTorch's Adam adds epsilon
 bias-corrected sqrt(v) where Keras adds it to the uncorrected one: the numbers differ slightly in the
 first steps, the cost does not.
 
+The gated PixelCNN is crates/model/src/gated/ (van den Oord et al., 2016, "Conditional Image
+Generation with PixelCNN Decoders"): `--layers` gated layers of `--channels` channels, kernel
+`--kernel` n; each layer's vertical stack is a (n//2 + 1) x n convolution over the input padded by
+n//2 zeros above and on the sides (none below), its horizontal stack a 1 x (n//2 + 1) convolution
+(1 x n//2 in the first layer, which must not see the current pixel) over the input padded by n//2
+zeros on the left; the vertical pre-activations go one row down (one zero row above, the last row
+dropped) through a 1x1 convolution into the horizontal pre-activations; gates tanh(a) * sigmoid(b);
+a 1x1 convolution after the horizontal gate, plus the layer's input except in the first layer;
+the head relu -> 1x1 (c -> c) -> relu -> 1x1 (c -> q). Same initialisation, loss and optimiser.
+
 One invocation makes one measurement and prints one JSON object on stdout (the harness starts a
 fresh process per measurement so that the peak RSS it reports belongs to that measurement):
 
   python pixelcnn_reference.py train  --levels 256 --layout channels_last --threads 2
+  python pixelcnn_reference.py train  --family gated --layers 15 --channels 64 --kernel 3
   python pixelcnn_reference.py sample --levels 2 --layout nchw --threads 2 --pixels 8
   python pixelcnn_reference.py info
 
@@ -75,11 +87,16 @@ class MaskedConv2d(nn.Module):
         return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
 
 
+def conv(in_channels, out_channels, kernel=(1, 1)):
+    """An unpadded convolution, Glorot-uniform kernel and zero bias (the caller pads)."""
+    layer = nn.Conv2d(in_channels, out_channels, kernel)
+    glorot_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
 def conv1x1(in_channels, out_channels):
-    conv = nn.Conv2d(in_channels, out_channels, 1)
-    glorot_(conv.weight)
-    nn.init.zeros_(conv.bias)
-    return conv
+    return conv(in_channels, out_channels)
 
 
 class ResidualBlock(nn.Module):
@@ -110,6 +127,54 @@ class PixelCnn(nn.Module):
         for block in self.blocks:
             x = block(x)
         x = self.hidden_conv(F.relu(x))
+        return self.output_conv(F.relu(x))
+
+
+def gate(x):
+    a, b = x.chunk(2, dim=1)
+    return torch.tanh(a) * torch.sigmoid(b)
+
+
+class GatedLayer(nn.Module):
+    """crates/model/src/gated/layer.rs: vertical and horizontal stacks, no masks (causal padding)."""
+
+    def __init__(self, in_channels, channels, kernel, first):
+        super().__init__()
+        half = kernel // 2
+        self.half = half
+        self.first = first
+        self.vertical = conv(in_channels, 2 * channels, (half + 1, kernel))
+        self.horizontal = conv(in_channels, 2 * channels, (1, half if first else half + 1))
+        self.vertical_to_horizontal = conv(2 * channels, 2 * channels)
+        self.output = conv(channels, channels)
+
+    def forward(self, v, h, keep_vertical):
+        height, width = h.shape[2], h.shape[3]
+        p = self.half
+        v_pre = self.vertical(F.pad(v, (p, p, p, 0)))
+        h_pre = self.horizontal(F.pad(h, (p, 0, 0, 0)))[:, :, :, :width]
+        shifted = self.vertical_to_horizontal(F.pad(v_pre, (0, 0, 1, 0)))[:, :, :height, :]
+        out = self.output(gate(h_pre + shifted))
+        if not self.first:
+            out = out + h
+        return (gate(v_pre) if keep_vertical else None), out
+
+
+class GatedPixelCnn(nn.Module):
+    def __init__(self, levels, layers=15, channels=64, kernel=3):
+        super().__init__()
+        self.levels = levels
+        self.layers = nn.ModuleList(
+            GatedLayer(1 if i == 0 else channels, channels, kernel, i == 0) for i in range(layers)
+        )
+        self.hidden_conv = conv1x1(channels, channels)
+        self.output_conv = conv1x1(channels, levels)
+
+    def forward(self, x):
+        v, h = x, x
+        for i, layer in enumerate(self.layers):
+            v, h = layer(v, h, i + 1 < len(self.layers))
+        x = self.hidden_conv(F.relu(h))
         return self.output_conv(F.relu(x))
 
 
@@ -150,7 +215,10 @@ def peak_rss_bytes():
 
 def build_model(args):
     torch.manual_seed(args.seed)
-    model = PixelCnn(args.levels, args.blocks, args.hidden, args.first_kernel)
+    if args.family == "gated":
+        model = GatedPixelCnn(args.levels, args.layers, args.channels, args.kernel)
+    else:
+        model = PixelCnn(args.levels, args.blocks, args.hidden, args.first_kernel)
     if args.layout == "channels_last":
         model = model.to(memory_format=torch.channels_last)
     return model
@@ -199,6 +267,7 @@ def measure_train(args):
         "reps": windows,
         "data": source,
         "final_loss_nats": float(loss.item()),
+        "params": sum(p.numel() for p in model.parameters()),
     }
 
 
@@ -265,9 +334,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["train", "sample", "info"])
     parser.add_argument("--levels", type=int, default=256)
-    parser.add_argument("--blocks", type=int, default=15)
-    parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--first-kernel", type=int, default=7)
+    parser.add_argument("--family", choices=["pixelcnn", "gated"], default="pixelcnn")
+    parser.add_argument("--blocks", type=int, default=15, help="pixelcnn: residual blocks")
+    parser.add_argument("--hidden", type=int, default=64, help="pixelcnn: h")
+    parser.add_argument("--first-kernel", type=int, default=7, help="pixelcnn: mask-A kernel")
+    parser.add_argument("--layers", type=int, default=15, help="gated: layers")
+    parser.add_argument("--channels", type=int, default=64, help="gated: channels")
+    parser.add_argument("--kernel", type=int, default=3, help="gated: kernel size n")
     parser.add_argument("--layout", choices=["nchw", "channels_last"], default="nchw")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--batch", type=int, default=128, help="training batch")
@@ -285,14 +358,11 @@ def main():
     if args.mode == "info":
         out.update(info())
     else:
-        out.update(
-            {
-                "levels": args.levels,
-                "layout": args.layout,
-                "blocks": args.blocks,
-                "hidden": args.hidden,
-            }
-        )
+        out.update({"levels": args.levels, "layout": args.layout, "family": args.family})
+        if args.family == "gated":
+            out.update({"layers": args.layers, "channels": args.channels, "kernel": args.kernel})
+        else:
+            out.update({"blocks": args.blocks, "hidden": args.hidden})
         if args.mode == "train":
             out.update({"batch": args.batch, "warmup": args.warmup, "steps": args.steps})
             out.update(measure_train(args))

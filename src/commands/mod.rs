@@ -29,8 +29,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Train { config, sets, out, resume } => {
             train::run(config.as_deref(), &sets, &out, resume.as_deref())
         }
-        Command::Sample { checkpoint, n, complete, seed, sampler, device, data, out } => {
-            sample::run(&sample::Args { checkpoint, n, complete, seed, sampler, device, data, out })
+        Command::Sample { checkpoint, n, complete, label, seed, sampler, device, data, out } => {
+            sample::run(&sample::Args { checkpoint, n, complete, label, seed, sampler, device, data, out })
         }
         Command::Eval { checkpoint, data, device, json } => eval::run(&checkpoint, data, device, json),
         Command::Plan { experiment } => plan::run(&experiment),

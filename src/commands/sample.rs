@@ -13,6 +13,7 @@ pub struct Args {
     pub checkpoint: PathBuf,
     pub n: usize,
     pub complete: bool,
+    pub label: Option<u8>,
     pub seed: Option<u64>,
     pub sampler: Option<Sampler>,
     pub device: Option<DeviceSpec>,
@@ -33,6 +34,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         occlude_from_row: config.sample.occlude_from_row,
         // --sampler, else the checkpoint configuration's `sample.sampler`.
         sampler: args.sampler.unwrap_or(config.sample.sampler),
+        label: args.label,
     };
     let files = request.run(&trained.model, &test)?;
     let bytes = files.samples.or(files.completion).context("nothing to draw (--n 0)")?;

@@ -1,7 +1,9 @@
-//! Where a training step of the seed PixelCNN spends its time on libtorch CPU (issue 7, part 4).
+//! Where a training step of the seed PixelCNN spends its time on libtorch CPU (issue 7, part 4),
+//! and of the gated PixelCNN (`--gated`, section `step`; issue 15).
 //!
 //! ```sh
 //! cargo run --release -p pixelcnn-bench --example profile_step -- --threads 1 --section all
+//! cargo run --release -p pixelcnn-bench --example profile_step -- --threads 1 --section step --gated
 //! ```
 //!
 //! Sections:
@@ -32,7 +34,7 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use clap::Parser;
 use pixelcnn_model::mask::mask_tensor;
-use pixelcnn_model::{MaskType, PixelCnnConfig, nll_per_pixel};
+use pixelcnn_model::{GatedPixelCnnConfig, MaskType, ModelConfig, PixelCnnConfig, nll_per_pixel};
 use pixelcnn_train::optim::{KerasAdam, clip_global_norm};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -59,6 +61,18 @@ struct Args {
     /// Timed repetitions (medians are printed).
     #[arg(long, default_value_t = 3)]
     reps: usize,
+    /// Profile the gated PixelCNN's step (`[model.gated]` sizes below) instead of the seed's.
+    #[arg(long)]
+    gated: bool,
+    /// Gated layers.
+    #[arg(long, default_value_t = 15)]
+    layers: usize,
+    /// Gated channels.
+    #[arg(long, default_value_t = 64)]
+    channels: usize,
+    /// Gated kernel size.
+    #[arg(long, default_value_t = 3)]
+    kernel: usize,
     /// `step`, `ops`, `loss`, `elementwise`, `candidates` or `all`.
     #[arg(long, default_value = "all")]
     section: String,
@@ -72,13 +86,16 @@ fn main() {
     CPU_TIME.store(args.threads == 1, std::sync::atomic::Ordering::Relaxed);
     #[allow(deprecated)] // burn 0.22 marks its libtorch device deprecated; it is our main backend
     let device = Device::libtorch();
+    let model = if args.gated {
+        format!("gated PixelCNN, {} layers, {} channels, kernel {}", args.layers, args.channels, args.kernel)
+    } else {
+        format!("{} blocks, h = {}", args.blocks, args.hidden)
+    };
     println!(
-        "# libtorch CPU, {} thread(s), q = {}, batch {}, {} blocks, h = {}, medians of {} reps ({} ms)",
+        "# libtorch CPU, {} thread(s), q = {}, batch {}, {model}, medians of {} reps ({} ms)",
         args.threads,
         args.levels,
         args.batch,
-        args.blocks,
-        args.hidden,
         args.reps,
         if args.threads == 1 { "thread CPU" } else { "wall" }
     );
@@ -175,10 +192,19 @@ fn batch(args: &Args, rng: &mut ChaCha8Rng, device: &Device) -> (Tensor<4>, Tens
 fn step(args: &Args, device: &Device) {
     let train_device = device.clone().autodiff();
     train_device.seed(42);
-    let mut model = PixelCnnConfig::new(args.levels)
-        .with_blocks(args.blocks)
-        .with_hidden(args.hidden)
-        .init(&train_device);
+    let config = if args.gated {
+        ModelConfig::Gated(
+            GatedPixelCnnConfig::new(args.levels)
+                .with_layers(args.layers)
+                .with_channels(args.channels)
+                .with_kernel(args.kernel),
+        )
+    } else {
+        ModelConfig::PixelCnn(
+            PixelCnnConfig::new(args.levels).with_blocks(args.blocks).with_hidden(args.hidden),
+        )
+    };
+    let mut model = config.init(&train_device);
     let mut optimizer = KerasAdam::module_optimizer(0.9, 0.999, 1e-7);
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let names = ["batch", "forward", "loss", "backward", "grads", "clip", "adam", "read"];
@@ -188,7 +214,7 @@ fn step(args: &Args, device: &Device) {
         let mut stamps = vec![Stamp::now()];
         let (inputs, targets) = batch(args, &mut rng, &train_device);
         stamps.push(Stamp::now());
-        let logits = model.forward(inputs);
+        let logits = model.forward(inputs, None);
         stamps.push(Stamp::now());
         let loss = nll_per_pixel(logits, targets);
         stamps.push(Stamp::now());

@@ -8,10 +8,10 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use burn::tensor::{Tensor, TensorData};
-use pixelcnn_config::{DeviceSpec, RunConfig, Sampler};
+use pixelcnn_config::{DeviceSpec, ModelConfig, ModelFamily, RunConfig, Sampler};
+use pixelcnn_model::Model;
 use pixelcnn_model::sample::complete as naive_complete;
-use pixelcnn_model::{Model, PixelCnnConfig};
-use pixelcnn_train::{RunObserver, RunStart, StepProgress, TrainError, Trainer};
+use pixelcnn_train::{RunObserver, RunStart, StepProgress, TrainError, Trainer, model_config};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -22,15 +22,77 @@ use crate::stats::median;
 /// Image side of MNIST.
 pub const SIDE: usize = 28;
 
-/// The network measured.
+/// The network measured: `q` and the family with its size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelSize {
     /// `q`, quantisation levels.
     pub levels: usize,
-    /// Residual blocks.
-    pub blocks: usize,
-    /// `h`; the residual stream has `2h` channels.
-    pub hidden: usize,
+    /// The family and its size.
+    pub architecture: Architecture,
+}
+
+/// A model family with its size (unconditional: conditioning adds a bias per gate, no cost).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "family", rename_all = "snake_case")]
+pub enum Architecture {
+    /// The seed's PixelCNN.
+    Pixelcnn {
+        /// Residual blocks.
+        blocks: usize,
+        /// `h`; the residual stream has `2h` channels.
+        hidden: usize,
+    },
+    /// The gated PixelCNN.
+    Gated {
+        /// Gated layers.
+        layers: usize,
+        /// Channels of both stacks.
+        channels: usize,
+        /// Kernel size.
+        kernel: usize,
+    },
+}
+
+impl Architecture {
+    /// The family's name in configurations and results: `pixelcnn` or `gated`.
+    pub fn family(self) -> &'static str {
+        self.model_family().name()
+    }
+
+    fn model_family(self) -> ModelFamily {
+        match self {
+            Self::Pixelcnn { .. } => ModelFamily::PixelCnn,
+            Self::Gated { .. } => ModelFamily::Gated,
+        }
+    }
+
+    /// The size as people read it, e.g. `15 blocks, h = 64`.
+    pub fn describe(self) -> String {
+        match self {
+            Self::Pixelcnn { blocks, hidden } => format!("{blocks} residual block(s), h = {hidden}"),
+            Self::Gated { layers, channels, kernel } => {
+                format!("{layers} gated layer(s), {channels} channels, kernel {kernel}")
+            }
+        }
+    }
+}
+
+impl ModelSize {
+    /// The run configuration's `[model]` for this network.
+    pub fn model_config(self) -> anyhow::Result<ModelConfig> {
+        let mut model = ModelConfig {
+            levels: pixelcnn_config::Levels::new(self.levels).map_err(anyhow::Error::msg)?,
+            family: self.architecture.model_family(),
+            ..ModelConfig::default()
+        };
+        match self.architecture {
+            Architecture::Pixelcnn { blocks, hidden } => (model.blocks, model.hidden) = (blocks, hidden),
+            Architecture::Gated { layers, channels, kernel } => {
+                model.gated = pixelcnn_config::GatedKeys { layers, channels, kernel };
+            }
+        }
+        Ok(model)
+    }
 }
 
 /// Where a measurement runs: burn's libtorch CPU backend or its pure-Rust flex backend.
@@ -126,6 +188,8 @@ pub struct TrainOutcome {
     pub reps: Vec<f64>,
     /// Seconds from process start to the first step callback's window start (setup, data, warm-up).
     pub setup_seconds: f64,
+    /// Parameters of the model, as the trainer counts them.
+    pub params: usize,
     /// Peak RSS of the process, bytes.
     pub peak_rss_bytes: Option<u64>,
 }
@@ -185,13 +249,15 @@ pub fn in_child<T: for<'de> Deserialize<'de>>(spec: &Spec) -> anyhow::Result<T> 
 /// Records when each step of the trainer finished and stops it once every timed window is done.
 struct StepClock {
     started: Option<Instant>,
+    params: usize,
     stamps: Vec<Instant>,
     needed: usize,
 }
 
 impl RunObserver for StepClock {
-    fn started(&mut self, _start: &RunStart) {
+    fn started(&mut self, start: &RunStart) {
         self.started = Some(Instant::now());
+        self.params = start.params;
     }
 
     fn step(&mut self, _progress: &StepProgress) {
@@ -217,16 +283,14 @@ fn train(spec: &TrainSpec) -> anyhow::Result<TrainOutcome> {
     // One spare batch, so that the epoch never ends (and evaluates) inside the timed steps.
     config.data.train_limit = Some(spec.batch * (needed + 1));
     config.data.test_limit = Some(1);
-    config.model.levels = pixelcnn_config::Levels::new(spec.model.levels).map_err(anyhow::Error::msg)?;
-    config.model.blocks = spec.model.blocks;
-    config.model.hidden = spec.model.hidden;
+    config.model = spec.model.model_config()?;
     config.train.epochs = 1;
     config.train.batch_size = spec.batch;
     config.sample.count = 0;
     config.sample.complete = 0;
     let out = tempfile::tempdir()?;
     let trainer = Trainer::new(config, out.path())?;
-    let mut clock = StepClock { started: None, stamps: Vec::new(), needed };
+    let mut clock = StepClock { started: None, params: 0, stamps: Vec::new(), needed };
     match trainer.run(&mut clock) {
         Ok(_) | Err(TrainError::Stopped(_)) => {}
         Err(e) => return Err(e.into()),
@@ -249,6 +313,7 @@ fn train(spec: &TrainSpec) -> anyhow::Result<TrainOutcome> {
         images_per_second: median(&reps).context("no finite timing")?,
         reps,
         setup_seconds: stamp(spec.warmup).duration_since(process_start).as_secs_f64(),
+        params: clock.params,
         peak_rss_bytes: peak_rss_bytes(),
     })
 }
@@ -264,9 +329,8 @@ fn sample(spec: &SampleSpec) -> anyhow::Result<SampleOutcome> {
     let selected = pixelcnn_train::device::select(spec_device, spec.threads)?;
     let device = selected.device;
     device.seed(spec.seed);
-    let m = spec.model;
-    let model =
-        Model::from(PixelCnnConfig::new(m.levels).with_blocks(m.blocks).with_hidden(m.hidden).init(&device));
+    let config = RunConfig { model: spec.model.model_config()?, ..RunConfig::default() };
+    let model = model_config(&config).init(&device);
     let dims = [spec.images, SIDE, SIDE];
     let mut outcome = SampleOutcome {
         device: selected.info.name,
@@ -287,6 +351,7 @@ fn sample(spec: &SampleSpec) -> anyhow::Result<SampleOutcome> {
             pixelcnn_model::Sampler::Cached.sample(
                 &model,
                 [spec.images, 2, SIDE],
+                None,
                 &mut ChaCha8Rng::seed_from_u64(0),
             );
         }
@@ -303,10 +368,10 @@ fn sample(spec: &SampleSpec) -> anyhow::Result<SampleOutcome> {
                 // The last `rows` rows of a blank batch: the cost of a pixel does not depend on
                 // where it is, the network runs on the whole image either way.
                 let blank = vec![0u8; spec.images * SIDE * SIDE];
-                naive_complete(&model, &blank, dims, SIDE - pixels / SIDE, &mut rng);
+                naive_complete(&model, &blank, None, dims, SIDE - pixels / SIDE, &mut rng);
             }
             Sampler::Cached => {
-                pixelcnn_model::Sampler::Cached.sample(&model, dims, &mut rng);
+                pixelcnn_model::Sampler::Cached.sample(&model, dims, None, &mut rng);
             }
         }
         outcome.reps.push(started.elapsed().as_secs_f64());
@@ -325,6 +390,6 @@ fn sample(spec: &SampleSpec) -> anyhow::Result<SampleOutcome> {
 fn warm_up(model: &Model, images: usize) {
     let device = model.device();
     let zeros = TensorData::new(vec![0.0f32; images * SIDE * SIDE], [images, 1, SIDE, SIDE]);
-    let logits = model.forward(Tensor::<4>::from_data(zeros, &device));
+    let logits = model.forward(Tensor::<4>::from_data(zeros, &device), None);
     let _ = logits.slice([0..1, 0..1, 0..1, 0..1]).into_data();
 }

@@ -1,5 +1,6 @@
-//! The PyTorch reference (`bench/reference/pixelcnn_reference.py`), run with the torch 2.9.0 venv's
-//! Python: one process per measurement, one JSON object printed by each.
+//! The PyTorch reference (`bench/reference/pixelcnn_reference.py`: the seed's PixelCNN and the gated
+//! PixelCNN), run with the torch 2.9.0 venv's Python: one process per measurement, one JSON object
+//! printed by each.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,7 +8,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::measure::ModelSize;
+use crate::measure::{Architecture, ModelSize};
 
 /// Memory layout of the reference's tensors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +42,9 @@ pub struct PyTrain {
     pub images_per_second: f64,
     /// Images/s of every timed window.
     pub reps: Vec<f64>,
+    /// Parameters of the reference's model (to check that it is the same network).
+    #[serde(default)]
+    pub params: Option<u64>,
     /// Peak RSS of the Python process, bytes.
     pub peak_rss_bytes: Option<u64>,
 }
@@ -130,6 +134,7 @@ impl Reference {
             layout,
             images_per_second: number(&v, "images_per_second")?,
             reps: numbers(&v, "reps")?,
+            params: v["params"].as_u64(),
             peak_rss_bytes: v["peak_rss_bytes"].as_u64(),
         })
     }
@@ -161,16 +166,22 @@ impl Reference {
 }
 
 fn model_args(model: ModelSize, layout: Layout) -> Vec<String> {
-    vec![
+    let size = match model.architecture {
+        Architecture::Pixelcnn { blocks, hidden } => vec![("--blocks", blocks), ("--hidden", hidden)],
+        Architecture::Gated { layers, channels, kernel } => {
+            vec![("--layers", layers), ("--channels", channels), ("--kernel", kernel)]
+        }
+    };
+    let mut args = vec![
+        "--family".to_owned(),
+        model.architecture.family().to_owned(),
         "--levels".into(),
         model.levels.to_string(),
-        "--blocks".into(),
-        model.blocks.to_string(),
-        "--hidden".into(),
-        model.hidden.to_string(),
         "--layout".into(),
         layout.label().into(),
-    ]
+    ];
+    args.extend(size.into_iter().flat_map(|(flag, value)| [flag.to_owned(), value.to_string()]));
+    args
 }
 
 fn number(v: &serde_json::Value, key: &str) -> anyhow::Result<f64> {

@@ -66,9 +66,12 @@ pub fn render(r: &Results, file: &str, notes: Option<&str>) -> String {
     if r.quick {
         let _ = writeln!(
             md,
-            "> **Quick mode** (`--quick`): a {}-block, h = {} model, batch {}, one repetition. These figures \
+            "> **Quick mode** (`--quick`): a {}-block, h = {} model{}, batch {}, one repetition. These figures \
              only show that the harness works; they say nothing about speed. Run `just bench` for real figures.\n",
-            s.blocks, s.hidden, s.batch
+            s.blocks,
+            s.hidden,
+            s.gated.as_ref().map(|g| format!(" and a gated PixelCNN of {g}")).unwrap_or_default(),
+            s.batch
         );
     }
     if let Some(load) = r.machine.load_at_start.filter(|l| *l > 0.5) {
@@ -149,42 +152,76 @@ fn machine_section(md: &mut String, r: &Results) {
     md.push('\n');
 }
 
+/// The model families a results file holds figures of, the seed's PixelCNN first.
+fn families(r: &Results) -> Vec<&str> {
+    let mut found: Vec<&str> = r
+        .train
+        .iter()
+        .map(|t| t.family.as_str())
+        .chain(r.sample.iter().map(|f| f.family.as_str()))
+        .chain(r.pytorch.train.iter().map(|p| p.family.as_str()))
+        .chain(r.pytorch.sample.iter().map(|p| p.family.as_str()))
+        .collect();
+    found.sort_by_key(|f| (*f != "pixelcnn", *f));
+    found.dedup();
+    found
+}
+
+/// The models measured, as the section introductions name them.
+fn models(s: &crate::results::Settings) -> String {
+    let seed = format!("the seed's PixelCNN with {} residual block(s), h = {}", s.blocks, s.hidden);
+    match &s.gated {
+        Some(gated) => format!("{seed}; the gated PixelCNN with {gated}"),
+        None => seed,
+    }
+}
+
 fn train_section(md: &mut String, r: &Results) {
     let s = &r.settings;
     let _ = writeln!(md, "## Training throughput\n");
     let _ = writeln!(
         md,
-        "Images per second; model: {} residual block(s), h = {}; batch {}; the median of {} window(s) of {} \
+        "Images per second; models: {}; batch {}; the median of {} window(s) of {} \
          step(s) after {} warm-up step(s). pixelcnn-lab trains through its real `Trainer` (the seed's per-step LR decay, mean NLL, \
-         global-norm clipping at 1.0, Keras Adam, a loss read every 10 steps); PyTorch runs the same model, loss, \
+         global-norm clipping at 1.0, Keras Adam, a loss read every 10 steps); PyTorch runs the same models, loss, \
          Adam (eps 1e-7) and clipping in `bench/reference/`. Ratio: pixelcnn-lab / the faster PyTorch layout \
-         (1.00 is parity).\n",
-        s.blocks, s.hidden, s.batch, s.train_reps, s.steps_per_rep, s.warmup_steps
+         of the same model (1.00 is parity). The gated PixelCNN trains on libtorch only.\n",
+        models(s),
+        s.batch,
+        s.train_reps,
+        s.steps_per_rep,
+        s.warmup_steps
     );
     let _ = writeln!(
         md,
-        "| q | pixelcnn-lab libtorch CPU | pixelcnn-lab flex | PyTorch NCHW | PyTorch channels-last | libtorch / PyTorch | flex / PyTorch |"
+        "| model | q | parameters | pixelcnn-lab libtorch CPU | pixelcnn-lab flex | PyTorch NCHW | PyTorch channels-last | libtorch / PyTorch | flex / PyTorch |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
-    for &q in &s.levels {
-        let ours = |backend: &str| r.train.iter().find(|t| t.levels == q && t.backend == backend);
-        let py = |layout: &str| {
-            r.pytorch
-                .train
-                .iter()
-                .find(|p| p.levels == q && p.figure.layout.label() == layout)
-                .map(|p| p.figure.images_per_second)
-        };
-        let _ = writeln!(
-            md,
-            "| {q} | {} | {} | {} | {} | {} | {} |",
-            opt(ours("libtorch-cpu").map(|t| t.images_per_second), rate),
-            opt(ours("flex").map(|t| t.images_per_second), rate),
-            opt(py("nchw"), rate),
-            opt(py("channels_last"), rate),
-            opt(ours("libtorch-cpu").and_then(|t| t.speed_vs_pytorch), ratio),
-            opt(ours("flex").and_then(|t| t.speed_vs_pytorch), ratio),
-        );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
+    for family in families(r) {
+        for &q in &s.levels {
+            let ours = |backend: &str| {
+                r.train.iter().find(|t| t.levels == q && t.backend == backend && t.family == family)
+            };
+            let py = |layout: &str| {
+                r.pytorch
+                    .train
+                    .iter()
+                    .find(|p| p.levels == q && p.family == family && p.figure.layout.label() == layout)
+                    .map(|p| p.figure.images_per_second)
+            };
+            let params = r.train.iter().find(|t| t.levels == q && t.family == family).and_then(|t| t.params);
+            let _ = writeln!(
+                md,
+                "| {family} | {q} | {} | {} | {} | {} | {} | {} | {} |",
+                opt(params, |p| p.to_string()),
+                opt(ours("libtorch-cpu").map(|t| t.images_per_second), rate),
+                opt(ours("flex").map(|t| t.images_per_second), rate),
+                opt(py("nchw"), rate),
+                opt(py("channels_last"), rate),
+                opt(ours("libtorch-cpu").and_then(|t| t.speed_vs_pytorch), ratio),
+                opt(ours("flex").and_then(|t| t.speed_vs_pytorch), ratio),
+            );
+        }
     }
     md.push('\n');
 }
@@ -194,42 +231,46 @@ fn sample_section(md: &mut String, r: &Results) {
     let _ = writeln!(md, "## Sampling\n");
     let _ = writeln!(
         md,
-        "Seconds to draw {} images of 28x28 pixels from scratch on libtorch CPU (median of {} repetition(s)). The naive \
+        "Seconds to draw {} images of 28x28 pixels from scratch on libtorch CPU (median of {} repetition(s)); models: {}. The naive \
          sampler runs the whole network on the whole batch once per pixel, so its cost per pixel is constant: it is \
          timed over {} row(s) ({} pixels) and **scaled to 784 pixels**; so is PyTorch's naive sampler (timed over {} \
          pixels, faster layout shown). The cached sampler is timed over whole generations. Speed-up: naive / cached \
          (issue 7's target is 100). vs PyTorch: PyTorch naive seconds / ours (above 1 is faster).\n",
         s.sample_images,
         s.sample_reps,
+        models(s),
         s.naive_rows,
         s.naive_rows * 28,
         s.pytorch_sample_pixels
     );
     let _ = writeln!(
         md,
-        "| q | naive | cached | cached speed-up | PyTorch naive | naive vs PyTorch | cached vs PyTorch |"
+        "| model | q | naive | cached | cached speed-up | PyTorch naive | naive vs PyTorch | cached vs PyTorch |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
-    for &q in &s.levels {
-        let find = |k: Sampler| r.sample.iter().find(|f| f.levels == q && f.sampler == k);
-        let naive = find(Sampler::Naive);
-        let cached = find(Sampler::Cached);
-        let cached_time = match cached {
-            Some(c) if !c.outcome.available => "not in this build".to_owned(),
-            other => opt(other.and_then(|c| c.outcome.seconds), seconds),
-        };
-        let py = naive
-            .and_then(|n| n.pytorch_naive_seconds)
-            .or_else(|| cached.and_then(|c| c.pytorch_naive_seconds));
-        let _ = writeln!(
-            md,
-            "| {q} | {} | {cached_time} | {} | {} | {} | {} |",
-            opt(naive.and_then(|n| n.outcome.seconds), seconds),
-            opt(cached.and_then(|c| c.speedup_vs_naive), |x| format!("{x:.0}x")),
-            opt(py, seconds),
-            opt(naive.and_then(|n| n.speed_vs_pytorch), ratio),
-            opt(cached.and_then(|c| c.speed_vs_pytorch), ratio),
-        );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
+    for family in families(r) {
+        for &q in &s.levels {
+            let find =
+                |k: Sampler| r.sample.iter().find(|f| f.levels == q && f.sampler == k && f.family == family);
+            let naive = find(Sampler::Naive);
+            let cached = find(Sampler::Cached);
+            let cached_time = match cached {
+                Some(c) if !c.outcome.available => "not in this build".to_owned(),
+                other => opt(other.and_then(|c| c.outcome.seconds), seconds),
+            };
+            let py = naive
+                .and_then(|n| n.pytorch_naive_seconds)
+                .or_else(|| cached.and_then(|c| c.pytorch_naive_seconds));
+            let _ = writeln!(
+                md,
+                "| {family} | {q} | {} | {cached_time} | {} | {} | {} | {} |",
+                opt(naive.and_then(|n| n.outcome.seconds), seconds),
+                opt(cached.and_then(|c| c.speedup_vs_naive), |x| format!("{x:.0}x")),
+                opt(py, seconds),
+                opt(naive.and_then(|n| n.speed_vs_pytorch), ratio),
+                opt(cached.and_then(|c| c.speed_vs_pytorch), ratio),
+            );
+        }
     }
     md.push('\n');
 }
@@ -282,29 +323,33 @@ fn memory_section(md: &mut String, r: &Results) {
     );
     let _ = writeln!(md, "| measurement | q | pixelcnn-lab | PyTorch NCHW | PyTorch channels-last |");
     let _ = writeln!(md, "|---|---|---|---|---|");
-    let py_train = |q: usize, layout: &str| {
+    let py_train = |family: &str, q: usize, layout: &str| {
         r.pytorch
             .train
             .iter()
-            .find(|p| p.levels == q && p.figure.layout.label() == layout)
+            .find(|p| p.levels == q && p.family == family && p.figure.layout.label() == layout)
             .and_then(|p| p.figure.peak_rss_bytes)
     };
-    let py_sample = |q: usize, layout: &str| {
+    let py_sample = |family: &str, q: usize, layout: &str| {
         r.pytorch
             .sample
             .iter()
-            .find(|p| p.levels == q && p.figure.layout.label() == layout)
+            .find(|p| p.levels == q && p.family == family && p.figure.layout.label() == layout)
             .and_then(|p| p.figure.peak_rss_bytes)
     };
     for t in &r.train {
         let (nchw, cl) = if t.backend == "libtorch-cpu" {
-            (opt(py_train(t.levels, "nchw"), mib), opt(py_train(t.levels, "channels_last"), mib))
+            (
+                opt(py_train(&t.family, t.levels, "nchw"), mib),
+                opt(py_train(&t.family, t.levels, "channels_last"), mib),
+            )
         } else {
             ("".into(), "".into())
         };
         let _ = writeln!(
             md,
-            "| training, {}, batch {} | {} | {} | {nchw} | {cl} |",
+            "| training {}, {}, batch {} | {} | {} | {nchw} | {cl} |",
+            t.family,
             t.backend,
             r.settings.batch,
             t.levels,
@@ -313,13 +358,17 @@ fn memory_section(md: &mut String, r: &Results) {
     }
     for f in r.sample.iter().filter(|f| f.outcome.available) {
         let (nchw, cl) = if f.sampler == Sampler::Naive {
-            (opt(py_sample(f.levels, "nchw"), mib), opt(py_sample(f.levels, "channels_last"), mib))
+            (
+                opt(py_sample(&f.family, f.levels, "nchw"), mib),
+                opt(py_sample(&f.family, f.levels, "channels_last"), mib),
+            )
         } else {
             ("".into(), "".into())
         };
         let _ = writeln!(
             md,
-            "| {} sampling, {} images | {} | {} | {nchw} | {cl} |",
+            "| {} {} sampling, {} images | {} | {} | {nchw} | {cl} |",
+            f.family,
             sampler_name(f),
             f.images,
             f.levels,

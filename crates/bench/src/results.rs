@@ -12,8 +12,13 @@ use crate::measure::SampleOutcome;
 use crate::reference::{PySample, PyTrain};
 use crate::sweep::SweepOutcome;
 
-/// Version of this document's layout.
-pub const SCHEMA: u32 = 1;
+/// Version of this document's layout. Version 1 files (before the gated PixelCNN) read as the
+/// seed's PixelCNN throughout (every `family` defaults to it).
+pub const SCHEMA: u32 = 2;
+
+fn pixelcnn() -> String {
+    "pixelcnn".into()
+}
 
 /// Everything one benchmark run measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,10 +56,13 @@ pub struct Results {
 pub struct Settings {
     /// Intra-op threads of every backend and of PyTorch.
     pub threads: usize,
-    /// Residual blocks of the measured model.
+    /// Residual blocks of the measured seed model.
     pub blocks: usize,
-    /// `h` of the measured model.
+    /// `h` of the measured seed model.
     pub hidden: usize,
+    /// The gated PixelCNN measured beside it, as people read it (none before it existed).
+    #[serde(default)]
+    pub gated: Option<String>,
     /// Levels measured.
     pub levels: Vec<usize>,
     /// Training batch.
@@ -108,13 +116,19 @@ pub fn performance_env() -> std::collections::BTreeMap<String, String> {
     PERFORMANCE_ENV.iter().filter_map(|k| Some(((*k).to_owned(), std::env::var(k).ok()?))).collect()
 }
 
-/// Training throughput of one backend at one q.
+/// Training throughput of one backend for one model family at one q.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainFigure {
     /// `libtorch-cpu` or `flex`.
     pub backend: String,
+    /// `pixelcnn` or `gated`.
+    #[serde(default = "pixelcnn")]
+    pub family: String,
     /// q.
     pub levels: usize,
+    /// Parameters of the model trained.
+    #[serde(default)]
+    pub params: Option<usize>,
     /// Median images/s.
     pub images_per_second: f64,
     /// Images/s of every timed window.
@@ -131,11 +145,14 @@ pub struct TrainFigure {
     pub speed_vs_pytorch: Option<f64>,
 }
 
-/// Time to draw a batch of images with one sampler at one q.
+/// Time to draw a batch of images with one sampler for one model family at one q.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SampleFigure {
     /// Sampler.
     pub sampler: Sampler,
+    /// `pixelcnn` or `gated`.
+    #[serde(default = "pixelcnn")]
+    pub family: String,
     /// q.
     pub levels: usize,
     /// Images drawn at once.
@@ -163,6 +180,9 @@ pub struct PytorchFigures {
 /// A reference training figure.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PyTrainFigure {
+    /// `pixelcnn` or `gated`.
+    #[serde(default = "pixelcnn")]
+    pub family: String,
     /// q.
     pub levels: usize,
     /// The measurement.
@@ -173,6 +193,9 @@ pub struct PyTrainFigure {
 /// A reference sampling figure.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PySampleFigure {
+    /// `pixelcnn` or `gated`.
+    #[serde(default = "pixelcnn")]
+    pub family: String,
     /// q.
     pub levels: usize,
     /// Images drawn at once.

@@ -7,7 +7,7 @@ use pixelcnn_config::Sampler;
 
 use crate::machine::{Machine, Versions, available_cpus, load_average};
 use crate::measure::{
-    Backend, ModelSize, SampleOutcome, SampleSpec, Spec, TrainOutcome, TrainSpec, in_child,
+    Architecture, Backend, ModelSize, SampleOutcome, SampleSpec, Spec, TrainOutcome, TrainSpec, in_child,
 };
 use crate::reference::{Layout, Reference, default_python};
 use crate::results::{
@@ -31,7 +31,8 @@ pub fn default_root() -> PathBuf {
 /// Sizes and repetitions of a run.
 #[derive(Debug, Clone)]
 struct Plan {
-    model: [usize; 2],
+    /// The seed's PixelCNN and the gated PixelCNN, in that order.
+    models: [Architecture; 2],
     batch: usize,
     warmup: usize,
     steps: usize,
@@ -48,9 +49,13 @@ struct Plan {
 impl Plan {
     fn new(args: &RunArgs) -> Self {
         let base = if args.quick {
-            // Seconds in all: a 1-block, h = 4 model, batch 8, one repetition of everything.
+            // Seconds in all: a 1-block, h = 4 model and a 2-layer gated one of 4 channels, batch 8,
+            // one repetition of everything.
             Self {
-                model: [1, 4],
+                models: [
+                    Architecture::Pixelcnn { blocks: 1, hidden: 4 },
+                    Architecture::Gated { layers: 2, channels: 4, kernel: 3 },
+                ],
                 batch: 8,
                 warmup: 1,
                 steps: 2,
@@ -64,10 +69,14 @@ impl Plan {
                 sweep_reps: 1,
             }
         } else {
-            // The seed's model. On a 2-core CPU a q = 256 step takes seconds (libtorch) to tens of
-            // seconds (flex) and one naive pixel at batch 100 about a second: about half an hour.
+            // The seed's model and the gated PixelCNN's default size (`[model.gated]`). On a 2-core
+            // CPU a q = 256 step takes seconds (libtorch) to tens of seconds (flex) and one naive
+            // pixel at batch 100 about a second: about three quarters of an hour.
             Self {
-                model: [15, 64],
+                models: [
+                    Architecture::Pixelcnn { blocks: 15, hidden: 64 },
+                    Architecture::Gated { layers: 15, channels: 64, kernel: 3 },
+                ],
                 batch: 128,
                 warmup: 2,
                 steps: 2,
@@ -91,8 +100,26 @@ impl Plan {
         }
     }
 
-    fn size(&self, levels: usize) -> ModelSize {
-        ModelSize { levels, blocks: self.model[0], hidden: self.model[1] }
+    /// Every network measured: each model at each q, the seed's PixelCNN first.
+    fn sizes(&self) -> impl Iterator<Item = ModelSize> + '_ {
+        self.models.iter().flat_map(|&architecture| LEVELS.map(|levels| ModelSize { levels, architecture }))
+    }
+
+    /// The seed's PixelCNN's size.
+    fn seed_model(&self) -> [usize; 2] {
+        match self.models[0] {
+            Architecture::Pixelcnn { blocks, hidden } => [blocks, hidden],
+            Architecture::Gated { .. } => unreachable!("the first model is the seed's"),
+        }
+    }
+}
+
+/// The backends a family's training is measured on: the gated PixelCNN on libtorch only (the
+/// backend it is built for; flex takes minutes per full-size step and adds nothing to compare).
+fn backends(architecture: Architecture) -> &'static [Backend] {
+    match architecture {
+        Architecture::Pixelcnn { .. } => &[Backend::LibtorchCpu, Backend::Flex],
+        Architecture::Gated { .. } => &[Backend::LibtorchCpu],
     }
 }
 
@@ -124,10 +151,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let mut errors = Vec::new();
     let data = args.data.clone();
     progress!(
-        "{} mode, {threads} threads, model {} blocks h = {}, load average {}",
+        "{} mode, {threads} threads, models: {}, load average {}",
         if args.quick { "quick" } else { "full" },
-        plan.model[0],
-        plan.model[1],
+        plan.models.map(|m| format!("{} ({})", m.family(), m.describe())).join(" and "),
         machine.load_at_start.map_or_else(|| "unknown".into(), |l| format!("{l:.2}"))
     );
 
@@ -143,15 +169,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
 
     let mut train = Vec::new();
     if wanted(Group::Train) {
-        for levels in LEVELS {
-            for backend in [Backend::LibtorchCpu, Backend::Flex] {
+        for size in plan.sizes() {
+            let (family, levels) = (size.architecture.family(), size.levels);
+            for &backend in backends(size.architecture) {
                 if backend == Backend::LibtorchCpu && !cfg!(feature = "tch") {
                     errors.push("train libtorch-cpu: this build has no libtorch (feature `tch`)".into());
                     continue;
                 }
                 let spec = Spec::Train(TrainSpec {
                     backend,
-                    model: plan.size(levels),
+                    model: size,
                     batch: plan.batch,
                     warmup: plan.warmup,
                     steps: plan.steps,
@@ -160,16 +187,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                     data: data.clone(),
                     seed: SEED,
                 });
+                let what = format!("train {family} {} q={levels}", backend.label());
                 match in_child::<TrainOutcome>(&spec) {
                     Ok(o) => {
-                        progress!(
-                            "train {} q={levels}: {:.2} images/s",
-                            backend.label(),
-                            o.images_per_second
-                        );
+                        progress!("{what}: {:.2} images/s", o.images_per_second);
                         train.push(TrainFigure {
                             backend: backend.label().into(),
+                            family: family.into(),
                             levels,
+                            params: Some(o.params),
                             images_per_second: o.images_per_second,
                             reps: o.reps,
                             setup_seconds: o.setup_seconds,
@@ -179,25 +205,23 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                             speed_vs_pytorch: None,
                         });
                     }
-                    Err(e) => errors.push(format!("train {} q={levels}: {e:#}", backend.label())),
+                    Err(e) => errors.push(format!("{what}: {e:#}")),
                 }
             }
         }
     }
     if wanted(Group::Pytorch) && wanted(Group::Train) {
-        for levels in LEVELS {
+        for size in plan.sizes() {
+            let (family, levels) = (size.architecture.family(), size.levels);
             for layout in Layout::ALL {
                 let windows = [plan.warmup, plan.steps, plan.train_reps];
-                match reference.train(plan.size(levels), layout, plan.batch, windows) {
+                let what = format!("train pytorch {family} {} q={levels}", layout.label());
+                match reference.train(size, layout, plan.batch, windows) {
                     Ok(figure) => {
-                        progress!(
-                            "train pytorch {} q={levels}: {:.2} images/s",
-                            layout.label(),
-                            figure.images_per_second
-                        );
-                        pytorch.train.push(PyTrainFigure { levels, figure });
+                        progress!("{what}: {:.2} images/s", figure.images_per_second);
+                        pytorch.train.push(PyTrainFigure { family: family.into(), levels, figure });
                     }
-                    Err(e) => errors.push(format!("train pytorch {} q={levels}: {e:#}", layout.label())),
+                    Err(e) => errors.push(format!("{what}: {e:#}")),
                 }
             }
         }
@@ -205,31 +229,28 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
 
     let mut sample = Vec::new();
     if wanted(Group::Sample) {
-        for levels in LEVELS {
+        for size in plan.sizes() {
+            let (family, levels) = (size.architecture.family(), size.levels);
             for sampler in [Sampler::Naive, Sampler::Cached] {
                 let spec = Spec::Sample(SampleSpec {
                     sampler,
-                    model: plan.size(levels),
+                    model: size,
                     images: plan.sample_images,
                     rows: plan.naive_rows,
                     reps: plan.sample_reps,
                     threads,
                     seed: SEED,
                 });
+                let what = format!("sample {family} {} q={levels}", sampler.name());
                 match in_child::<SampleOutcome>(&spec) {
                     Ok(o) => {
                         match o.seconds {
-                            Some(s) => progress!(
-                                "sample {} q={levels}: {s:.2} s for {} images",
-                                sampler.name(),
-                                plan.sample_images
-                            ),
-                            None => {
-                                progress!("sample {} q={levels}: not available in this build", sampler.name())
-                            }
+                            Some(s) => progress!("{what}: {s:.2} s for {} images", plan.sample_images),
+                            None => progress!("{what}: not available in this build"),
                         }
                         sample.push(SampleFigure {
                             sampler,
+                            family: family.into(),
                             levels,
                             images: plan.sample_images,
                             outcome: o,
@@ -238,15 +259,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                             speedup_vs_naive: None,
                         });
                     }
-                    Err(e) => errors.push(format!("sample {} q={levels}: {e:#}", sampler.name())),
+                    Err(e) => errors.push(format!("{what}: {e:#}")),
                 }
             }
         }
     }
     if wanted(Group::Pytorch) && wanted(Group::Sample) {
-        for levels in LEVELS {
+        for size in plan.sizes() {
+            let (family, levels) = (size.architecture.family(), size.levels);
             for layout in Layout::ALL {
-                let size = plan.size(levels);
+                let what = format!("sample pytorch {family} {} q={levels}", layout.label());
                 match reference.sample(
                     size,
                     layout,
@@ -255,14 +277,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                     plan.sample_reps,
                 ) {
                     Ok(figure) => {
-                        progress!(
-                            "sample pytorch {} q={levels}: {:.2} s (extrapolated)",
-                            layout.label(),
-                            figure.seconds
-                        );
-                        pytorch.sample.push(PySampleFigure { levels, images: plan.sample_images, figure });
+                        progress!("{what}: {:.2} s (extrapolated)", figure.seconds);
+                        let images = plan.sample_images;
+                        pytorch.sample.push(PySampleFigure { family: family.into(), levels, images, figure });
                     }
-                    Err(e) => errors.push(format!("sample pytorch {} q={levels}: {e:#}", layout.label())),
+                    Err(e) => errors.push(format!("{what}: {e:#}")),
                 }
             }
         }
@@ -307,8 +326,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         versions,
         settings: Settings {
             threads,
-            blocks: plan.model[0],
-            hidden: plan.model[1],
+            blocks: plan.seed_model()[0],
+            hidden: plan.seed_model()[1],
+            gated: Some(plan.models[1].describe()),
             levels: LEVELS.to_vec(),
             batch: plan.batch,
             warmup_steps: plan.warmup,
@@ -343,13 +363,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Fills in the ratios to the PyTorch reference (and the cached sampler's speed-up).
+/// Fills in the ratios to the PyTorch reference of the same family (and the cached sampler's
+/// speed-up).
 fn add_ratios(train: &mut [TrainFigure], sample: &mut [SampleFigure], pytorch: &PytorchFigures) {
     for figure in train.iter_mut() {
         let fastest = pytorch
             .train
             .iter()
-            .filter(|p| p.levels == figure.levels)
+            .filter(|p| p.levels == figure.levels && p.family == figure.family)
             .max_by(|a, b| a.figure.images_per_second.total_cmp(&b.figure.images_per_second));
         if let Some(p) = fastest {
             figure.pytorch_fastest_layout = Some(p.figure.layout.label().into());
@@ -357,16 +378,16 @@ fn add_ratios(train: &mut [TrainFigure], sample: &mut [SampleFigure], pytorch: &
             figure.speed_vs_pytorch = Some(figure.images_per_second / p.figure.images_per_second);
         }
     }
-    let naive: Vec<(usize, Option<f64>)> = sample
+    let naive: Vec<(String, usize, Option<f64>)> = sample
         .iter()
         .filter(|s| s.sampler == Sampler::Naive)
-        .map(|s| (s.levels, s.outcome.seconds))
+        .map(|s| (s.family.clone(), s.levels, s.outcome.seconds))
         .collect();
     for figure in sample.iter_mut() {
         let fastest = pytorch
             .sample
             .iter()
-            .filter(|p| p.levels == figure.levels && p.images == figure.images)
+            .filter(|p| p.levels == figure.levels && p.images == figure.images && p.family == figure.family)
             .map(|p| p.figure.seconds)
             .min_by(f64::total_cmp);
         figure.pytorch_naive_seconds = fastest;
@@ -374,7 +395,10 @@ fn add_ratios(train: &mut [TrainFigure], sample: &mut [SampleFigure], pytorch: &
             figure.speed_vs_pytorch = Some(theirs / ours);
         }
         if figure.sampler == Sampler::Cached {
-            let ours_naive = naive.iter().find(|(l, _)| *l == figure.levels).and_then(|(_, s)| *s);
+            let ours_naive = naive
+                .iter()
+                .find(|(family, levels, _)| *family == figure.family && *levels == figure.levels)
+                .and_then(|(_, _, s)| *s);
             if let (Some(n), Some(c)) = (ours_naive, figure.outcome.seconds) {
                 figure.speedup_vs_naive = Some(n / c);
             }

@@ -61,47 +61,60 @@ fn quick_mode_records_every_figure() {
     assert!(r["versions"]["pytorch"]["torch"].as_str().unwrap().starts_with("2.9.0"));
     let threads = positive(&r["settings"], "threads");
 
-    for q in [2, 256] {
-        for backend in ["libtorch-cpu", "flex"] {
-            let t = find(&r["train"], &format!("train {backend} q={q}"), |t| {
-                t["backend"] == backend && t["levels"] == q
+    for (family, backends) in [("pixelcnn", &["libtorch-cpu", "flex"][..]), ("gated", &["libtorch-cpu"][..])]
+    {
+        for q in [2, 256] {
+            let is = |v: &Value| v["family"] == family && v["levels"] == q;
+            for backend in backends {
+                let t = find(&r["train"], &format!("train {family} {backend} q={q}"), |t| {
+                    is(t) && t["backend"] == *backend
+                });
+                positive(t, "images_per_second");
+                positive(t, "peak_rss_bytes");
+                positive(t, "speed_vs_pytorch");
+                positive(t, "pytorch_fastest_images_per_second");
+            }
+            for layout in ["nchw", "channels_last"] {
+                let p =
+                    find(&r["pytorch"]["train"], &format!("pytorch train {family} {layout} q={q}"), |p| {
+                        is(p) && p["layout"] == layout
+                    });
+                positive(p, "images_per_second");
+                positive(p, "peak_rss_bytes");
+                // The reference is the same network: as many parameters as ours.
+                let ours = find(&r["train"], &format!("train {family} q={q}"), is);
+                assert_eq!(
+                    p["params"], ours["params"],
+                    "{family} q={q}: parameters of PyTorch's model and ours"
+                );
+                positive(ours, "params");
+                let s =
+                    find(&r["pytorch"]["sample"], &format!("pytorch sample {family} {layout} q={q}"), |p| {
+                        is(p) && p["layout"] == layout
+                    });
+                positive(s, "seconds");
+                positive(s, "seconds_per_pixel");
+            }
+            let naive = find(&r["sample"], &format!("naive sampling {family} q={q}"), |s| {
+                is(s) && s["sampler"] == "naive"
             });
-            positive(t, "images_per_second");
-            positive(t, "peak_rss_bytes");
-            positive(t, "speed_vs_pytorch");
-            positive(t, "pytorch_fastest_images_per_second");
+            assert_eq!(naive["images"], 100);
+            assert_eq!(naive["threads"].as_f64(), Some(threads));
+            positive(naive, "seconds");
+            positive(naive, "seconds_per_pixel");
+            positive(naive, "peak_rss_bytes");
+            positive(naive, "speed_vs_pytorch");
+            assert_eq!(naive["extrapolated"], true, "the naive sampler is timed over a row and scaled");
+            let cached = find(&r["sample"], &format!("cached sampling {family} q={q}"), |s| {
+                is(s) && s["sampler"] == "cached"
+            });
+            assert_eq!(cached["available"], true, "the cached sampler is measured");
+            assert_eq!(cached["extrapolated"], false, "the cached sampler is timed over whole generations");
+            positive(cached, "seconds");
+            positive(cached, "speedup_vs_naive");
+            positive(cached, "speed_vs_pytorch");
+            positive(cached, "peak_rss_bytes");
         }
-        for layout in ["nchw", "channels_last"] {
-            let p = find(&r["pytorch"]["train"], &format!("pytorch train {layout} q={q}"), |p| {
-                p["layout"] == layout && p["levels"] == q
-            });
-            positive(p, "images_per_second");
-            positive(p, "peak_rss_bytes");
-            let s = find(&r["pytorch"]["sample"], &format!("pytorch sample {layout} q={q}"), |p| {
-                p["layout"] == layout && p["levels"] == q
-            });
-            positive(s, "seconds");
-            positive(s, "seconds_per_pixel");
-        }
-        let naive = find(&r["sample"], &format!("naive sampling q={q}"), |s| {
-            s["sampler"] == "naive" && s["levels"] == q
-        });
-        assert_eq!(naive["images"], 100);
-        assert_eq!(naive["threads"].as_f64(), Some(threads));
-        positive(naive, "seconds");
-        positive(naive, "seconds_per_pixel");
-        positive(naive, "peak_rss_bytes");
-        positive(naive, "speed_vs_pytorch");
-        assert_eq!(naive["extrapolated"], true, "the naive sampler is timed over a row and scaled");
-        let cached = find(&r["sample"], &format!("cached sampling q={q}"), |s| {
-            s["sampler"] == "cached" && s["levels"] == q
-        });
-        assert_eq!(cached["available"], true, "the cached sampler is measured");
-        assert_eq!(cached["extrapolated"], false, "the cached sampler is timed over whole generations");
-        positive(cached, "seconds");
-        positive(cached, "speedup_vs_naive");
-        positive(cached, "speed_vs_pytorch");
-        positive(cached, "peak_rss_bytes");
     }
 
     let sweep = &r["sweep"];
@@ -118,5 +131,6 @@ fn quick_mode_records_every_figure() {
         assert!(page.contains(heading), "{heading} missing from the page");
     }
     assert!(page.contains("Quick mode"), "a quick run must be flagged on the page");
+    assert!(page.contains("| gated | 256 |"), "the gated PixelCNN's rows are on the page");
     assert!(page.contains(Path::new(name).file_stem().unwrap().to_str().unwrap()));
 }

@@ -95,4 +95,48 @@ mod tests {
         assert_eq!(config_hash(&named, &sums()), config_hash(&omitted, &sums()));
         assert_eq!(config_hash(&omitted, &sums()), config_hash(&RunConfig::default(), &sums()));
     }
+
+    /// The keys the gated family brought (`[model.gated]`, `model.condition`) leave every PixelCNN
+    /// configuration's identity as it was before them, whatever `[model.gated]` holds: the fixed
+    /// hashes of `hashes_from_before_model_family_are_unchanged` again, with the gated keys moved.
+    #[test]
+    fn gated_keys_leave_pixelcnn_hashes_unchanged() {
+        let mut default = RunConfig::default();
+        default.model.gated = crate::GatedKeys { layers: 3, channels: 8, kernel: 5 };
+        let before = "2c2a4f3b44511b0df1e8635a4ee6baab1fd053e3f42e46757a408e48e25609b8";
+        assert_eq!(config_hash(&default, &sums()), before);
+        let named: RunConfig =
+            toml::from_str("[model]\ncondition = \"none\"\n[model.gated]\nlayers = 2\n").unwrap();
+        assert_eq!(config_hash(&named, &sums()), before);
+    }
+
+    /// A gated configuration's identity: its own keys and the condition count, the PixelCNN's
+    /// keys do not (it never reads them). Its hash is pinned, so that a change to how it is
+    /// computed shows up here rather than as stored gated runs that no longer resume.
+    #[test]
+    fn gated_identity_holds_its_own_keys() {
+        let mut gated = RunConfig::default();
+        gated.model.family = crate::ModelFamily::Gated;
+        let h = config_hash(&gated, &sums());
+        assert_eq!(h, "4097c3329c02c4deb462e3252522fb1e7b9c164984075398742516af5d3fbfd9");
+        assert_ne!(h, config_hash(&RunConfig::default(), &sums()));
+        let mut other_pixelcnn_keys = gated.clone();
+        other_pixelcnn_keys.model.blocks = 2;
+        other_pixelcnn_keys.model.hidden = 3;
+        other_pixelcnn_keys.model.first_kernel = 5;
+        assert_eq!(config_hash(&other_pixelcnn_keys, &sums()), h);
+        let mut layers = gated.clone();
+        layers.model.gated.layers = 4;
+        let mut channels = gated.clone();
+        channels.model.gated.channels = 4;
+        let mut kernel = gated.clone();
+        kernel.model.gated.kernel = 5;
+        let mut conditional = gated.clone();
+        conditional.model.condition = crate::Condition::Label;
+        let hashes: std::collections::BTreeSet<String> = [&gated, &layers, &channels, &kernel, &conditional]
+            .iter()
+            .map(|c| config_hash(c, &sums()))
+            .collect();
+        assert_eq!(hashes.len(), 5, "every gated key changes the identity");
+    }
 }

@@ -9,10 +9,15 @@
 //! key is dropped from its identity), so old sweeps still resume and dedup; any other value is a
 //! new configuration. A new key that is not listed changes every stored configuration's identity:
 //! the test `added_keys_at_their_neutral_value_keep_old_identities` shows the mechanism.
+//!
+//! Keys that only one model family reads ([`FAMILY_KEYS`]) are left out of the identity of runs
+//! of every other family: they change nothing those runs compute, so a PixelCNN run keeps its
+//! identity whatever `[model.gated]` holds, and a sweep over both families sets both families'
+//! keys without splitting identical runs.
 
 use serde_json::Value;
 
-use crate::run::RunConfig;
+use crate::run::{ModelFamily, RunConfig};
 
 /// Keys (or whole sections) left out of a run's identity.
 pub const EXCLUDED_KEYS: &[&str] = &["train.epochs", "sample", "checkpoint", "device", "threads", "data.dir"];
@@ -21,7 +26,15 @@ pub const EXCLUDED_KEYS: &[&str] = &["train.epochs", "sample", "checkpoint", "de
 /// from before they existed.
 ///
 /// - `model.family`: every run before it trained the PixelCNN.
-pub const ADDED_KEYS: &[(&str, &str)] = &[("model.family", "\"pixelcnn\"")];
+/// - `model.condition`: every run before it was unconditional.
+pub const ADDED_KEYS: &[(&str, &str)] = &[("model.family", "\"pixelcnn\""), ("model.condition", "\"none\"")];
+
+/// The keys each model family reads and no other does; a configuration that names no family is
+/// the PixelCNN's.
+pub const FAMILY_KEYS: &[(ModelFamily, &[&str])] = &[
+    (ModelFamily::PixelCnn, &["model.blocks", "model.hidden", "model.first_kernel"]),
+    (ModelFamily::Gated, &["model.gated"]),
+];
 
 /// The configuration with the excluded keys removed, as canonical JSON (keys sorted).
 pub fn numeric_identity(config: &RunConfig) -> Value {
@@ -31,6 +44,16 @@ pub fn numeric_identity(config: &RunConfig) -> Value {
 /// The identity of a configuration's JSON, given the keys added since the first release.
 pub fn identity_of(mut value: Value, added: &[(&str, &str)]) -> Value {
     for key in EXCLUDED_KEYS {
+        remove_path(&mut value, key);
+    }
+    let family =
+        value.pointer("/model/family").and_then(Value::as_str).unwrap_or(ModelFamily::PixelCnn.name());
+    let foreign: Vec<&str> = FAMILY_KEYS
+        .iter()
+        .filter(|(other, _)| other.name() != family)
+        .flat_map(|(_, keys)| keys.iter().copied())
+        .collect();
+    for key in foreign {
         remove_path(&mut value, key);
     }
     for (key, neutral) in added {

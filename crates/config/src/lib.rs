@@ -24,11 +24,15 @@ pub use device::DeviceSpec;
 pub use error::{ConfigError, Result};
 pub use experiment::{Experiment, load_experiment, safe_name};
 pub use hash::config_hash;
-pub use identity::{ADDED_KEYS, EXCLUDED_KEYS, first_identity_difference, identity_of, numeric_identity};
+pub use identity::{
+    ADDED_KEYS, EXCLUDED_KEYS, FAMILY_KEYS, first_identity_difference, identity_of, numeric_identity,
+};
 pub use launcher::{LauncherConfig, SlurmConfig};
 pub use layers::{ENV_PREFIX, Override, extract, figment, read_toml, resolve_run};
 pub use levels::Levels;
-pub use run::{DataConfig, ModelConfig, ModelFamily, RunConfig, SampleConfig, TrainConfig};
+pub use run::{
+    Condition, DataConfig, GatedKeys, ModelConfig, ModelFamily, RunConfig, SampleConfig, TrainConfig,
+};
 pub use sampler::Sampler;
 pub use search::{DEFAULT_TRIALS_SEED, Search, Strategy};
 pub use sweep::{Axis, AxisKind, MAX_RUNS, PlannedRun, Scale, Trials};

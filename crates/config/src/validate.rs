@@ -2,7 +2,7 @@
 //! own, checked while the configuration is read). Run before anything trains or is written, so a
 //! bad value costs nothing.
 
-use crate::run::RunConfig;
+use crate::run::{Condition, ModelFamily, RunConfig};
 
 /// One violated rule: the dotted key and what is allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,22 @@ pub fn violations(config: &RunConfig) -> Vec<Violation> {
         m.first_kernel >= 3 && m.first_kernel % 2 == 1,
         "model.first_kernel",
         format!("{} must be odd and at least 3 (a mask-A kernel needs a past)", m.first_kernel),
+    );
+    let g = &m.gated;
+    check(g.layers >= 1, "model.gated.layers", "must be at least 1".into());
+    check(g.channels >= 1, "model.gated.channels", "must be at least 1".into());
+    check(
+        g.kernel >= 3 && g.kernel % 2 == 1,
+        "model.gated.kernel",
+        format!("{} must be odd and at least 3 (the first layer needs a pixel to its left)", g.kernel),
+    );
+    check(
+        m.condition == Condition::None || m.family == ModelFamily::Gated,
+        "model.condition",
+        format!(
+            "\"{}\" needs model.family = \"gated\" (the seed's PixelCNN has no conditional form)",
+            m.condition.name()
+        ),
     );
     check(t.epochs >= 1, "train.epochs", "must be at least 1".into());
     check(t.batch_size >= 1, "train.batch_size", "must be at least 1".into());

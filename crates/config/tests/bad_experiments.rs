@@ -480,18 +480,21 @@ fn unknown_sampler() {
 
 #[test]
 fn unknown_model_family() {
-    let (err, shown, file) = fail(&with_head("[model]\nfamily = \"gated\"\n"), None, &[]);
+    let (err, shown, file) = fail(&with_head("[model]\nfamily = \"pixelsnail\"\n"), None, &[]);
     let ConfigError::InvalidValue { key, origin, message } = &err else { panic!("{err:?}") };
     assert_eq!((key.as_str(), origin.as_str()), ("model.family", file.as_str()));
-    assert!(message.contains("gated") && message.contains("pixelcnn"), "{message}");
+    assert!(
+        message.contains("pixelsnail") && message.contains("pixelcnn") && message.contains("gated"),
+        "{message}"
+    );
     names(&shown, &file, &["model.family"]);
     let (err, _, _) = fail(HEAD, None, &["model.family=PixelCnn"]);
     assert!(matches!(&err, ConfigError::InvalidValue { key, .. } if key == "model.family"), "{err:?}");
     // Swept, the bad value is named with its axis.
     let (err, shown, file) =
-        fail(&with_head("[sweep]\n\"model.family\" = [\"pixelcnn\", \"gated\"]\n"), None, &[]);
+        fail(&with_head("[sweep]\n\"model.family\" = [\"pixelcnn\", \"pixelsnail\"]\n"), None, &[]);
     let ConfigError::SweepValue { key, value, message, .. } = &err else { panic!("{err:?}") };
-    assert_eq!((key.as_str(), value.as_str()), ("model.family", "\"gated\""));
+    assert_eq!((key.as_str(), value.as_str()), ("model.family", "\"pixelsnail\""));
     assert!(message.contains("pixelcnn"), "{message}");
     names(&shown, &file, &["model.family"]);
 }
@@ -503,4 +506,50 @@ fn unknown_launcher_key_names_the_file_and_the_key() {
     let (_, shown, file) =
         fail(&with_head("[profile.big.launcher.slurm]\npartition = 3\n"), Some("big"), &[]);
     names(&shown, &file, &["launcher", "partition"]);
+}
+
+/// The gated family's keys are checked like the PixelCNN's, and a label condition needs it.
+#[test]
+fn gated_keys_and_condition_are_checked() {
+    let (err, shown, file) = fail(&with_head("[model.gated]\nkernel = 4\n"), None, &[]);
+    let ConfigError::InvalidValue { key, message, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(key, "model.gated.kernel");
+    assert!(message.contains("odd"), "{message}");
+    names(&shown, &file, &["model.gated.kernel"]);
+    let (err, _, _) = fail(HEAD, None, &["model.gated.layers=0"]);
+    assert!(err.to_string().contains("--set model.gated.layers"), "{err}");
+    let (err, _, _) = fail(&with_head("[model.gated]\nlayer = 3\n"), None, &[]);
+    assert!(err.to_string().contains("did you mean `model.gated.layers`"), "{err}");
+    let (err, shown, file) = fail(&with_head("[model]\ncondition = \"label\"\n"), None, &[]);
+    let ConfigError::InvalidValue { key, message, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(key, "model.condition");
+    assert!(message.contains("gated"), "{message}");
+    names(&shown, &file, &["model.condition"]);
+    let (err, _, _) = fail(&with_head("[model]\ncondition = \"class\"\n"), None, &[]);
+    assert!(err.to_string().contains("label") && err.to_string().contains("none"), "{err}");
+}
+
+/// A zip group's values are checked together, step by step: a label condition is valid in the step
+/// that makes the model gated, and an invalid step names the value that breaks it.
+#[test]
+fn zip_steps_are_checked_together() {
+    let zip = "[sweep.zip.architecture]\n\"model.family\" = [\"pixelcnn\", \"gated\", \"gated\"]\n\
+               \"model.condition\" = [\"none\", \"none\", \"label\"]\n";
+    let case = Case::new(&with_head(zip));
+    let experiment = load_experiment(&case.path, None, &[]).unwrap();
+    let architectures: Vec<(&str, &str)> = experiment
+        .runs
+        .iter()
+        .map(|r| (r.config.model.family.name(), r.config.model.condition.name()))
+        .collect();
+    assert_eq!(architectures, [("pixelcnn", "none"), ("gated", "none"), ("gated", "label")]);
+    let bad = "[sweep.zip.architecture]\n\"model.family\" = [\"pixelcnn\", \"gated\"]\n\
+               \"model.condition\" = [\"label\", \"none\"]\n";
+    let (err, shown, file) = fail(&with_head(bad), None, &[]);
+    let ConfigError::SweepValue { key, value, section, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(
+        (key.as_str(), value.as_str(), section.as_str()),
+        ("model.condition", "\"label\"", "sweep.zip.architecture")
+    );
+    names(&shown, &file, &["model.condition", "gated"]);
 }

@@ -323,6 +323,7 @@ fn shipped_experiment_files_load_with_and_without_the_quick_profile() {
         ("filters.toml", 9, 9),
         ("lr-decay.toml", 12, 12),
         ("lr-search.toml", 18, 18),
+        ("architectures.toml", 18, 18),
     ];
     let mut seen = Vec::new();
     for entry in std::fs::read_dir(experiments_dir()).unwrap() {
@@ -345,13 +346,54 @@ fn shipped_experiment_files_load_with_and_without_the_quick_profile() {
             let c = &run.config;
             assert!(c.train.epochs <= 3 && c.data.train_limit.is_some_and(|n| n <= 4000), "{name}: {c:?}");
             assert!(
-                c.sample.count <= 10 && c.sample.complete <= 5 && c.model.blocks <= 4 && c.model.hidden <= 16
+                c.sample.count <= 30 && c.sample.complete <= 5 && c.model.blocks <= 4 && c.model.hidden <= 16
             );
+            let gated = c.model.family == pixelcnn_config::ModelFamily::Gated;
+            assert!(!gated || (c.model.gated.layers <= 4 && c.model.gated.channels <= 16), "{name}: {c:?}");
         }
         seen.push(name);
     }
     seen.sort();
-    assert_eq!(seen, vec!["blocks.toml", "filters.toml", "levels.toml", "lr-decay.toml", "lr-search.toml"]);
+    assert_eq!(
+        seen,
+        vec![
+            "architectures.toml",
+            "blocks.toml",
+            "filters.toml",
+            "levels.toml",
+            "lr-decay.toml",
+            "lr-search.toml"
+        ]
+    );
+}
+
+/// The architecture comparison: each q holds the seed's PixelCNN, the gated PixelCNN and its
+/// label-conditional form, three seeds each, on the seed's recipe.
+#[test]
+fn architectures_compares_families_per_level_count() {
+    use pixelcnn_config::{Condition, ModelFamily};
+    let e = load_experiment(&experiments_dir().join("architectures.toml"), None, &[]).unwrap();
+    assert_eq!(e.varying_keys, vec!["model.levels", "model.family", "model.condition", "seed"]);
+    assert_eq!(e.base.train, RunConfig::default().train);
+    let runs: Vec<(usize, ModelFamily, Condition, u64)> = e
+        .runs
+        .iter()
+        .map(|r| {
+            (r.config.model.levels.get(), r.config.model.family, r.config.model.condition, r.config.seed)
+        })
+        .collect();
+    let mut expected = Vec::new();
+    for q in [2, 256] {
+        for (family, condition) in [
+            (ModelFamily::PixelCnn, Condition::None),
+            (ModelFamily::Gated, Condition::None),
+            (ModelFamily::Gated, Condition::Label),
+        ] {
+            expected.extend([42, 43, 44].map(|seed| (q, family, condition, seed)));
+        }
+    }
+    assert_eq!(runs, expected);
+    assert_eq!((e.base.model.blocks, e.base.model.hidden), (15, 64));
 }
 
 #[test]

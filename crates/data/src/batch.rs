@@ -16,6 +16,8 @@ pub struct Batch {
     pub inputs: Tensor<4>,
     /// Targets `[B, H, W]`: the levels 0..q-1.
     pub targets: Tensor<3, Int>,
+    /// The images' classes `[B]` (what a label-conditional model is conditioned on).
+    pub labels: Tensor<1, Int>,
 }
 
 /// A split quantised to q levels once, so that batching is a copy.
@@ -25,16 +27,18 @@ pub struct QuantisedSplit {
     rows: usize,
     cols: usize,
     data: Vec<u8>,
+    labels: Vec<u8>,
 }
 
 impl QuantisedSplit {
-    /// Quantises every image of the split.
+    /// Quantises every image of the split; the labels are kept as they are.
     pub fn new(split: &Split, levels: Levels) -> Self {
         Self {
             levels,
             rows: split.images.rows,
             cols: split.images.cols,
             data: levels.quantise_all(&split.images.pixels),
+            labels: split.labels.clone(),
         }
     }
 
@@ -64,6 +68,11 @@ impl QuantisedSplit {
         &self.data[index * size..(index + 1) * size]
     }
 
+    /// The class of one image.
+    pub fn label(&self, index: usize) -> u8 {
+        self.labels[index]
+    }
+
     /// The visiting order of one epoch: a permutation of all indices drawn from (seed, epoch) alone.
     pub fn epoch_order(&self, seed: u64, epoch: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.len()).collect();
@@ -79,10 +88,12 @@ impl QuantisedSplit {
         let levels: Vec<u8> = indices.iter().flat_map(|&i| self.image(i).iter().copied()).collect();
         let inputs: Vec<f32> = levels.iter().map(|&l| self.levels.input_value(l)).collect();
         let targets: Vec<i64> = levels.iter().map(|&l| i64::from(l)).collect();
+        let labels: Vec<i64> = indices.iter().map(|&i| i64::from(self.labels[i])).collect();
         let b = indices.len();
         Batch {
             inputs: Tensor::from_data(TensorData::new(inputs, [b, 1, h, w]), device),
             targets: Tensor::from_data(TensorData::new(targets, [b, h, w]), device),
+            labels: Tensor::from_data(TensorData::new(labels, [b]), device),
         }
     }
 }

@@ -44,4 +44,9 @@ fn seeded_shuffles_repeat_and_batches_hold_levels() {
     assert!(targets.iter().all(|&t| t == 0 || t == 1));
     assert!(targets.iter().zip(&inputs).all(|(&t, &x)| x == t as f32));
     assert_eq!(&targets[..784].iter().map(|&t| t as u8).collect::<Vec<_>>()[..], split.image(a[0]));
+    // Each image's label travels with it, for label-conditional models.
+    let labels: Vec<i64> = batch.labels.into_data().convert::<i64>().try_into_vec().unwrap();
+    let expected: Vec<i64> = a[..4].iter().map(|&i| i64::from(data.train.labels[i])).collect();
+    assert_eq!(labels, expected);
+    assert_eq!(split.label(a[1]), data.train.labels[a[1]]);
 }

@@ -6,7 +6,8 @@
 //! during raster-order generation each layer needs computing only once, at the new position, from
 //! activations of earlier positions. Each family cuts its network into such per-position steps
 //! with caches of the activations later positions read (a `CachedStep`; the PixelCNN's is in
-//! `pixelcnn/cached.rs`); this module runs them in raster order and draws. A 1x1 convolution at
+//! `pixelcnn/cached.rs`, the gated PixelCNN's in `gated/cached.rs`); this module runs them in raster
+//! order and draws. A 1x1 convolution at
 //! one position is a matrix product of that position's channels, and a masked convolution the
 //! product of the cached inputs at its unmasked taps with those taps (`Dense`).
 //!
@@ -27,26 +28,35 @@ use crate::masked_conv::MaskedConv2d;
 use crate::native::ConvParams;
 use crate::sample::{check_inputs, draw_level};
 
-/// Samples `n` new images of `height x width` pixels from scratch with the cached sampler.
+/// Samples `n` new images of `height x width` pixels from scratch with the cached sampler, of the
+/// classes `labels` (conditional models).
 ///
 /// Returns their levels, `[n, height, width]` row-major: the same contract and the same random
 /// draws as the naive [`crate::sample::sample`].
-pub fn sample(model: &Model, [n, height, width]: [usize; 3], rng: &mut impl Rng) -> Vec<u8> {
-    complete(model, &vec![0; n * height * width], [n, height, width], 0, rng)
+pub fn sample(
+    model: &Model,
+    [n, height, width]: [usize; 3],
+    labels: Option<&[u8]>,
+    rng: &mut impl Rng,
+) -> Vec<u8> {
+    complete(model, &vec![0; n * height * width], labels, [n, height, width], 0, rng)
 }
 
 /// Completes images whose rows from `start_row` on are unknown, with the cached sampler.
 ///
 /// Same contract and same random draws as the naive [`crate::sample::complete`]: rows before
-/// `start_row` are kept, the rest are zeroed and generated in raster order. The model's inference
-/// copy (`valid()`) is used, so an autodiff model is fine.
+/// `start_row` are kept, the rest are zeroed and generated in raster order, a conditional model
+/// drawing each image from its class in `labels`. The model's inference copy (`valid()`) is used,
+/// so an autodiff model is fine.
 ///
 /// # Panics
 /// If `images` does not have `n * height * width` levels, a level is `>= q`, `start_row > height`,
-/// or the logits cannot be read back from the device.
+/// a conditional model lacks a label below its number of classes for each image, or the logits
+/// cannot be read back from the device.
 pub fn complete(
     model: &Model,
     images: &[u8],
+    labels: Option<&[u8]>,
     dims: [usize; 3],
     start_row: usize,
     rng: &mut impl Rng,
@@ -57,7 +67,7 @@ pub fn complete(
     // `generate` checks the inputs, overwrites every pixel from `start_row` on and reads only
     // pixels before the current one, so the unknown rows need no zeroing here.
     let mut levels = images.to_vec();
-    generate(model, &mut levels, dims, start_row, |pixel, logits, levels| {
+    generate(model, &mut levels, labels, dims, start_row, |pixel, logits, levels| {
         for (image, image_logits) in logits.chunks(q).enumerate() {
             levels[image * pixels + pixel] = draw_level(image_logits, rng.random::<f64>());
         }
@@ -65,24 +75,25 @@ pub fn complete(
     levels
 }
 
-/// Runs the cached network over `levels` (`[n, height, width]`) in raster order from
-/// `(start_row, 0)`. At each pixel it computes the `[n, q]` logits (image-major) from the pixels
-/// before it and hands them to `on_pixel(pixel, logits, levels)`, which may write that pixel's
-/// levels (sampling) or leave the given ones (teacher forcing). Only pixels before the current one
-/// are read, so what `levels` holds from the current pixel on does not matter.
+/// Runs the cached network over `levels` (`[n, height, width]`, of the classes `labels`) in raster
+/// order from `(start_row, 0)`. At each pixel it computes the `[n, q]` logits (image-major) from
+/// the pixels before it and hands them to `on_pixel(pixel, logits, levels)`, which may write that
+/// pixel's levels (sampling) or leave the given ones (teacher forcing). Only pixels before the
+/// current one are read, so what `levels` holds from the current pixel on does not matter.
 pub(crate) fn generate(
     model: &Model,
     levels: &mut [u8],
+    labels: Option<&[u8]>,
     dims: [usize; 3],
     start_row: usize,
     mut on_pixel: impl FnMut(usize, &[f32], &mut [u8]),
 ) {
     let [n, height, width] = dims;
-    check_inputs(model.levels(), levels, dims, start_row);
+    check_inputs(model, levels, labels, dims, start_row);
     if n == 0 || width == 0 || start_row == height {
         return;
     }
-    let mut network = model.valid().cached(levels, dims, start_row);
+    let mut network = model.valid().cached(levels, labels, dims, start_row);
     for row in start_row..height {
         for col in 0..width {
             let logits = network.step(levels, row, col);
@@ -118,29 +129,31 @@ impl Dense {
     /// The unmasked taps of a masked convolution: rows `tap * in + channel` of `weight` multiply
     /// the input at `offsets[tap]` (row and column offsets from the output position).
     pub(crate) fn from_masked(conv: &MaskedConv2d, mask_type: MaskType) -> (Self, Vec<(isize, isize)>) {
-        let [out, input, k, _] = conv.weight.dims();
+        let k = conv.weight.dims()[2];
         let centre = k / 2;
-        let weight = conv.weight.val();
-        let mut offsets = Vec::new();
-        let mut taps = Vec::new();
-        for (index, kept) in mask(k, mask_type).iter().enumerate() {
-            if *kept == 0.0 {
-                continue;
-            }
-            let (i, j) = (index / k, index % k);
-            // Cross-correlation: tap (i, j) reads the input at (row + i - centre, col + j - centre).
-            offsets.push((i as isize - centre as isize, j as isize - centre as isize));
-            taps.push(
-                weight
-                    .clone()
-                    .slice([0..out, 0..input, i..i + 1, j..j + 1])
-                    .reshape([out, input])
-                    .transpose(),
-            );
-        }
-        let weight = Tensor::cat(taps, 0);
-        let bias = conv.bias.val().reshape([1, out]);
-        (Self { weight, bias }, offsets)
+        let taps: Vec<(usize, usize)> = mask(k, mask_type)
+            .iter()
+            .enumerate()
+            .filter(|(_, kept)| **kept != 0.0)
+            .map(|(index, _)| (index / k, index % k))
+            .collect();
+        // Cross-correlation: tap (i, j) reads the input at (row + i - centre, col + j - centre).
+        let offsets =
+            taps.iter().map(|&(i, j)| (i as isize - centre as isize, j as isize - centre as isize)).collect();
+        (Self::from_taps((conv.weight.val(), conv.bias.val()), &taps), offsets)
+    }
+
+    /// The taps `(i, j)` of a kernel `[out, in, kh, kw]` with its bias, stacked in the order given:
+    /// rows `tap * in + channel` of the matrix multiply what the input holds for tap number `tap`.
+    pub(crate) fn from_taps((weight, bias): ConvParams, taps: &[(usize, usize)]) -> Self {
+        let [out, input, _, _] = weight.dims();
+        let taps = taps
+            .iter()
+            .map(|&(i, j)| {
+                weight.clone().slice([0..out, 0..input, i..i + 1, j..j + 1]).reshape([out, input]).transpose()
+            })
+            .collect();
+        Self { weight: Tensor::cat(taps, 0), bias: bias.reshape([1, out]) }
     }
 
     /// `x` `[B, in]` -> `[B, out]`.
@@ -157,12 +170,14 @@ impl Dense {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gated::GatedPixelCnnConfig;
     use crate::pixelcnn::PixelCnnConfig;
     use crate::sample;
     use burn::module::{ModuleMapper, Param};
     use burn::tensor::{Device, TensorData};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
 
     /// Replaces every parameter, biases and masked taps included, with values drawn from a host
     /// RNG: the model is the same on every run and backend, and a bug that reads a masked tap, a
@@ -189,6 +204,24 @@ mod tests {
         Model::from(model).map(&mut Scramble(ChaCha8Rng::seed_from_u64(seed)))
     }
 
+    /// A gated PixelCNN with scrambled parameters (label biases included), conditioned on 10
+    /// classes when `conditional`.
+    fn gated(levels: usize, [layers, channels, kernel]: [usize; 3], conditional: bool, seed: u64) -> Model {
+        let config = GatedPixelCnnConfig::new(levels)
+            .with_layers(layers)
+            .with_channels(channels)
+            .with_kernel(kernel)
+            .with_classes(conditional.then_some(10));
+        Model::from(config.init(&Device::flex())).map(&mut Scramble(ChaCha8Rng::seed_from_u64(seed)))
+    }
+
+    /// Classes for `n` images of a conditional model (every class in turn, from `first`); none
+    /// for an unconditional one.
+    fn labels_for(model: &Model, n: usize, first: usize) -> Option<Vec<u8>> {
+        let classes = model.classes()?;
+        Some((0..n).map(|i| ((first + i) % classes) as u8).collect())
+    }
+
     fn softmax(logits: &[f32]) -> Vec<f64> {
         let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let weights: Vec<f64> = logits.iter().map(|&x| f64::from(x - max).exp()).collect();
@@ -199,12 +232,22 @@ mod tests {
     /// Per-pixel probabilities from one forward pass of the model on the finished images,
     /// `[n, pixels, q]`. By causality (`logits_depend_only_on_earlier_pixels`) they are the
     /// distributions the naive sampler draws from at each pixel of this generation.
-    fn forward_probabilities(model: &Model, levels: &[u8], [n, height, width]: [usize; 3]) -> Vec<f64> {
+    fn forward_probabilities(
+        model: &Model,
+        levels: &[u8],
+        labels: Option<&[u8]>,
+        [n, height, width]: [usize; 3],
+    ) -> Vec<f64> {
         let q = model.levels();
+        let device = model.device();
         let values: Vec<f32> = levels.iter().map(|&l| f32::from(l) / (q - 1) as f32).collect();
-        let input = Tensor::<4>::from_data(TensorData::new(values, [n, 1, height, width]), &model.device());
+        let input = Tensor::<4>::from_data(TensorData::new(values, [n, 1, height, width]), &device);
+        let labels = labels.map(|labels| {
+            let labels: Vec<i64> = labels.iter().map(|&l| i64::from(l)).collect();
+            Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(labels, [n]), &device)
+        });
         // [n, q, H, W] -> [n, H, W, q].
-        let logits = model.forward(input).permute([0, 2, 3, 1]).try_into_vec_as::<f32>().unwrap();
+        let logits = model.forward(input, labels).permute([0, 2, 3, 1]).try_into_vec_as::<f32>().unwrap();
         logits.chunks(q).flat_map(softmax).collect()
     }
 
@@ -213,6 +256,7 @@ mod tests {
     fn generate_recording(
         model: &Model,
         images: &[u8],
+        labels: Option<&[u8]>,
         dims: [usize; 3],
         start_row: usize,
         seed: u64,
@@ -225,7 +269,7 @@ mod tests {
             image[start_row * width..].fill(0);
         }
         let mut probabilities = vec![f64::NAN; n * pixels * q];
-        generate(model, &mut levels, dims, start_row, |pixel, logits, levels| {
+        generate(model, &mut levels, labels, dims, start_row, |pixel, logits, levels| {
             for (image, image_logits) in logits.chunks(q).enumerate() {
                 let at = (image * pixels + pixel) * q;
                 probabilities[at..at + q].copy_from_slice(&softmax(image_logits));
@@ -237,19 +281,22 @@ mod tests {
 
     /// Generates (from `start_row`) with the cached sampler and checks its distribution at every
     /// generated pixel against the model's forward pass on the result (teacher forcing with the
-    /// generated sequence). Returns the largest difference.
+    /// generated sequence). A conditional model draws every class in turn. Returns the largest
+    /// difference.
     fn check_against_forward(model: &Model, dims: [usize; 3], start_row: usize, seed: u64) -> f64 {
         let [n, height, width] = dims;
         let (q, pixels) = (model.levels(), height * width);
         let images: Vec<u8> = (0..n * pixels).map(|i| ((i * 7 + i / 5) % q) as u8).collect();
-        let (levels, cached) = generate_recording(model, &images, dims, start_row, seed);
+        let labels = labels_for(model, n, seed as usize);
+        let labels = labels.as_deref();
+        let (levels, cached) = generate_recording(model, &images, labels, dims, start_row, seed);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         assert_eq!(
             levels,
-            complete(model, &images, dims, start_row, &mut rng),
+            complete(model, &images, labels, dims, start_row, &mut rng),
             "recording changed the draws"
         );
-        let forward = forward_probabilities(model, &levels, dims);
+        let forward = forward_probabilities(model, &levels, labels, dims);
         let (mut largest, mut largest_log, mut skew) = (0.0f64, 0.0f64, 0.0f64);
         for image in 0..n {
             for pixel in start_row * width..pixels {
@@ -320,8 +367,8 @@ mod tests {
         for (q, dims) in [(2, [3, 8, 8]), (256, [3, 8, 8]), (4, [2, 9, 7])] {
             let model = model(q, 3, 6, 40 + q as u64);
             for seed in 0..3 {
-                let naive = sample::sample(&model, dims, &mut ChaCha8Rng::seed_from_u64(seed));
-                let cached = sample(&model, dims, &mut ChaCha8Rng::seed_from_u64(seed));
+                let naive = sample::sample(&model, dims, None, &mut ChaCha8Rng::seed_from_u64(seed));
+                let cached = sample(&model, dims, None, &mut ChaCha8Rng::seed_from_u64(seed));
                 assert_eq!(cached, naive, "q={q} seed {seed}");
             }
         }
@@ -334,9 +381,9 @@ mod tests {
             let dims = [3, 8, 8];
             let images: Vec<u8> = (0..3 * 64).map(|i| ((i * 13) % q) as u8).collect();
             for (seed, start_row) in [(0, 4), (1, 1), (2, 7), (3, 8)] {
-                let naive =
-                    sample::complete(&model, &images, dims, start_row, &mut ChaCha8Rng::seed_from_u64(seed));
-                let cached = complete(&model, &images, dims, start_row, &mut ChaCha8Rng::seed_from_u64(seed));
+                let rng = || ChaCha8Rng::seed_from_u64(seed);
+                let naive = sample::complete(&model, &images, None, dims, start_row, &mut rng());
+                let cached = complete(&model, &images, None, dims, start_row, &mut rng());
                 assert_eq!(cached, naive, "q={q} seed {seed} start row {start_row}");
             }
         }
@@ -347,9 +394,78 @@ mod tests {
         let model = Model::from(
             PixelCnnConfig::new(3).with_blocks(1).with_hidden(2).init(&Device::flex().autodiff()),
         );
-        let images = sample(&model, [2, 3, 3], &mut ChaCha8Rng::seed_from_u64(5));
+        let images = sample(&model, [2, 3, 3], None, &mut ChaCha8Rng::seed_from_u64(5));
         assert_eq!(images.len(), 18);
         assert!(images.iter().all(|&level| level < 3));
-        assert!(sample(&model, [0, 3, 3], &mut ChaCha8Rng::seed_from_u64(5)).is_empty());
+        assert!(sample(&model, [0, 3, 3], None, &mut ChaCha8Rng::seed_from_u64(5)).is_empty());
+    }
+
+    /// The gated family: its cached step against its forward pass, unconditional and conditional,
+    /// at q = 2 and 256, kernels 3 and 5, from scratch and from a known top half.
+    #[test]
+    fn gated_cached_matches_forward_pass() {
+        for (conditional, seed) in [(false, 61), (true, 62)] {
+            let model = gated(2, [3, 6, 3], conditional, seed);
+            check_against_forward(&model, [3, 28, 28], 0, seed);
+            check_against_forward(&model, [2, 7, 9], 0, seed + 1);
+            let model = gated(256, [2, 5, 5], conditional, seed + 2);
+            check_against_forward(&model, [3, 8, 8], 0, seed + 2);
+            check_against_forward(&model, [2, 9, 7], 0, seed + 3);
+        }
+    }
+
+    #[test]
+    fn gated_cached_completion_matches_forward_pass() {
+        for (q, conditional, seed) in [(2, false, 71), (256, true, 72), (4, true, 73)] {
+            let model = gated(q, [3, 5, 5], conditional, seed);
+            check_against_forward(&model, [3, 28, 28], 14, seed);
+            // Fewer known rows than the vertical kernel reaches above, and all but the last.
+            check_against_forward(&model, [2, 8, 6], 1, seed);
+            check_against_forward(&model, [2, 8, 6], 7, seed);
+        }
+    }
+
+    /// Single rows and columns, a single layer: the vertical stack sees only padding at first.
+    #[test]
+    fn gated_one_row_images_and_one_layer() {
+        let model = gated(3, [1, 3, 3], true, 81);
+        check_against_forward(&model, [2, 1, 6], 0, 5);
+        check_against_forward(&model, [2, 3, 1], 0, 6);
+    }
+
+    /// With the same seed (and classes) both samplers draw the same gated images and completions.
+    #[test]
+    fn gated_same_seed_gives_the_naive_samples() {
+        for (q, conditional, dims) in [(2, false, [3, 8, 8]), (256, true, [3, 8, 8]), (4, true, [2, 9, 7])] {
+            let model = gated(q, [3, 6, 3], conditional, 90 + q as u64);
+            let labels = labels_for(&model, dims[0], 3);
+            let labels = labels.as_deref();
+            for seed in 0..3 {
+                let rng = || ChaCha8Rng::seed_from_u64(seed);
+                let naive = sample::sample(&model, dims, labels, &mut rng());
+                assert_eq!(sample(&model, dims, labels, &mut rng()), naive, "q={q} seed {seed}");
+                let naive = sample::complete(&model, &naive, labels, dims, 4, &mut rng());
+                let cached = complete(&model, &naive, labels, dims, 4, &mut rng());
+                assert_eq!(cached, naive, "q={q} seed {seed}, completion");
+            }
+        }
+    }
+
+    /// A conditional model draws different images for different classes from the same seed, and
+    /// refuses to draw without classes.
+    #[test]
+    fn conditional_samples_follow_their_labels() {
+        let model = gated(4, [2, 5, 3], true, 95);
+        let dims = [2, 6, 6];
+        let rng = || ChaCha8Rng::seed_from_u64(9);
+        let threes = sample(&model, dims, Some(&[3, 3]), &mut rng());
+        let sevens = sample(&model, dims, Some(&[7, 7]), &mut rng());
+        assert_ne!(threes, sevens);
+        assert_eq!(sample(&model, dims, Some(&[3, 3]), &mut rng()), threes);
+        let unlabelled = catch_unwind(AssertUnwindSafe(|| sample(&model, dims, None, &mut rng())));
+        assert!(unlabelled.is_err());
+        let out_of_range =
+            catch_unwind(AssertUnwindSafe(|| sample(&model, dims, Some(&[3, 10]), &mut rng())));
+        assert!(out_of_range.is_err());
     }
 }

@@ -2,15 +2,17 @@
 //! checkpoints and both samplers take, and [`ModelConfig`] builds it.
 //!
 //! Each family has its own folder holding its module and configuration, its fused libtorch step
-//! and its step of the cached sampler (`pixelcnn/`). A new family is one more variant in both enums
+//! and its step of the cached sampler (`pixelcnn/`, `gated/`). A new family is one more variant in both enums
 //! (and in the run configuration's `model.family`); every `match` below then fails to compile
 //! until it has the family's arm, so nothing that dispatches on the family can be forgotten.
 
 use burn::module::Module;
 use burn::store::{ModuleRecord, RecordError};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor};
 
 use crate::cached_sample::CachedStep;
+use crate::gated::cached::CachedGated;
+use crate::gated::{GatedPixelCnn, GatedPixelCnnConfig};
 use crate::pixelcnn::cached::CachedNet;
 use crate::pixelcnn::{PixelCnn, PixelCnnConfig};
 
@@ -19,17 +21,19 @@ use crate::pixelcnn::{PixelCnn, PixelCnnConfig};
 pub enum ModelConfig {
     /// The seed's PixelCNN.
     PixelCnn(PixelCnnConfig),
+    /// The gated PixelCNN, unconditional or label-conditional.
+    Gated(GatedPixelCnnConfig),
 }
 
 impl ModelConfig {
     /// Builds the model with its family's initialisation.
     ///
     /// # Panics
-    /// Where the family's `init` does (for the PixelCNN: `levels` outside `2..=256`, an even
-    /// `first_kernel`).
+    /// Where the family's `init` does (`levels` outside `2..=256`, an even kernel size).
     pub fn init(&self, device: &Device) -> Model {
         match self {
             Self::PixelCnn(config) => Model::PixelCnn(config.init(device)),
+            Self::Gated(config) => Model::Gated(config.init(device)),
         }
     }
 
@@ -38,6 +42,7 @@ impl ModelConfig {
     pub fn macs_per_pixel(&self) -> f64 {
         match self {
             Self::PixelCnn(config) => config.macs_per_pixel(),
+            Self::Gated(config) => config.macs_per_pixel(),
         }
     }
 }
@@ -50,9 +55,13 @@ impl ModelConfig {
 /// make checkpoints written before families existed unreadable, and the checkpoint's
 /// configuration names the family anyway.
 #[derive(Module, Debug)]
+// A few hundred bytes of handles either way, one model per run: boxing a variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Model {
     /// The seed's PixelCNN.
     PixelCnn(PixelCnn),
+    /// The gated PixelCNN.
+    Gated(GatedPixelCnn),
 }
 
 impl From<PixelCnn> for Model {
@@ -61,13 +70,25 @@ impl From<PixelCnn> for Model {
     }
 }
 
+impl From<GatedPixelCnn> for Model {
+    fn from(model: GatedPixelCnn) -> Self {
+        Self::Gated(model)
+    }
+}
+
 impl Model {
     /// Maps images `[B, 1, H, W]` with values `level / (q - 1)` in `[0, 1]` to unnormalised
     /// log-probabilities `[B, q, H, W]` of each pixel's level; the logits at a pixel depend only on
-    /// the pixels before it in raster order.
-    pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+    /// the pixels before it in raster order (and, for a conditional model, on the image's class).
+    /// `labels` `[B]` (classes `0..classes()`) are required by a conditional model and ignored by
+    /// the others.
+    ///
+    /// # Panics
+    /// If the model is conditional and `labels` are missing.
+    pub fn forward(&self, input: Tensor<4>, labels: Option<Tensor<1, Int>>) -> Tensor<4> {
         match self {
             Self::PixelCnn(model) => model.forward(input),
+            Self::Gated(model) => model.forward(input, labels),
         }
     }
 
@@ -75,6 +96,16 @@ impl Model {
     pub fn levels(&self) -> usize {
         match self {
             Self::PixelCnn(model) => model.levels,
+            Self::Gated(model) => model.levels,
+        }
+    }
+
+    /// The number of classes a label-conditional model is conditioned on; `None` for an
+    /// unconditional model.
+    pub fn classes(&self) -> Option<usize> {
+        match self {
+            Self::PixelCnn(_) => None,
+            Self::Gated(model) => model.classes(),
         }
     }
 
@@ -82,6 +113,7 @@ impl Model {
     pub fn device(&self) -> Device {
         match self {
             Self::PixelCnn(model) => model.device(),
+            Self::Gated(model) => model.device(),
         }
     }
 
@@ -90,6 +122,7 @@ impl Model {
     pub fn into_family_record(self) -> ModuleRecord {
         match self {
             Self::PixelCnn(model) => model.into_record(),
+            Self::Gated(model) => model.into_record(),
         }
     }
 
@@ -98,14 +131,23 @@ impl Model {
     pub fn try_load_family_record(self, record: ModuleRecord) -> Result<Self, RecordError> {
         match self {
             Self::PixelCnn(model) => model.try_load_record(record).map(Self::PixelCnn),
+            Self::Gated(model) => model.try_load_record(record).map(Self::Gated),
         }
     }
 
-    /// The cached sampler's network for a batch of `dims` (`[n, height, width]`) images, seeded
-    /// with the known rows `0..start_row` of `levels`; `self` should be an inference copy.
-    pub(crate) fn cached(&self, levels: &[u8], dims: [usize; 3], start_row: usize) -> Box<dyn CachedStep> {
+    /// The cached sampler's network for a batch of `dims` (`[n, height, width]`) images of the
+    /// classes `labels` (conditional models), seeded with the known rows `0..start_row` of
+    /// `levels`; `self` should be an inference copy.
+    pub(crate) fn cached(
+        &self,
+        levels: &[u8],
+        labels: Option<&[u8]>,
+        dims: [usize; 3],
+        start_row: usize,
+    ) -> Box<dyn CachedStep> {
         match self {
             Self::PixelCnn(model) => Box::new(CachedNet::new(model, levels, dims, start_row)),
+            Self::Gated(model) => Box::new(CachedGated::new(model, levels, labels, dims, start_row)),
         }
     }
 }
@@ -133,7 +175,7 @@ mod tests {
         let fresh = ModelConfig::PixelCnn(PixelCnnConfig::new(3).with_blocks(2).with_hidden(4));
         let record = ModuleRecord::from_bytes(bare).unwrap();
         let loaded = fresh.init(&Device::flex()).try_load_family_record(record).unwrap();
-        assert_eq!(loaded.forward(input).try_into_vec_as::<f32>().unwrap(), expected);
+        assert_eq!(loaded.forward(input, None).try_into_vec_as::<f32>().unwrap(), expected);
         // The derived record is not the checkpoint's: its paths carry the variant's name.
         let derived = ModuleRecord::from_bytes(model.into_record().into_bytes().unwrap()).unwrap();
         assert!(tiny().try_load_record(derived).is_err());
@@ -145,7 +187,7 @@ mod tests {
         let model = config.init(&Device::flex());
         assert_eq!(model.levels(), 5);
         let input = Tensor::<4>::random([1, 1, 3, 3], Distribution::Default, &model.device());
-        assert_eq!(model.forward(input).dims(), [1, 5, 3, 3]);
+        assert_eq!(model.forward(input, None).dims(), [1, 5, 3, 3]);
         assert_eq!(
             config.macs_per_pixel(),
             PixelCnnConfig::new(5).with_blocks(1).with_hidden(2).macs_per_pixel()

@@ -41,11 +41,18 @@ pub fn zero_bias(channels: usize, device: &Device) -> Param<Tensor<1>> {
 }
 
 /// The seed's unmasked `keras.layers.Conv2D(filters, kernel_size=1)`: a 1x1 convolution with a
-/// Glorot-uniform kernel and a zero bias (burn's `Conv2dConfig` would draw the bias from its
-/// initializer, so it is replaced).
+/// Glorot-uniform kernel and a zero bias.
 pub fn conv1x1(in_channels: usize, out_channels: usize, device: &Device) -> Conv2d {
+    conv(in_channels, out_channels, [1, 1], device)
+}
+
+/// An unpadded stride-1 convolution with a `kernel` (`[kh, kw]`) initialised as Keras would: a
+/// Glorot-uniform kernel (fans `kh * kw * in` and `kh * kw * out`) and a zero bias (burn's
+/// `Conv2dConfig` would draw the bias from its initializer, so it is replaced). Padding is the
+/// caller's ([`crate::native::padded_conv2d`]).
+pub fn conv(in_channels: usize, out_channels: usize, kernel: [usize; 2], device: &Device) -> Conv2d {
     let conv =
-        Conv2dConfig::new([in_channels, out_channels], [1, 1]).with_initializer(GLOROT_UNIFORM).init(device);
+        Conv2dConfig::new([in_channels, out_channels], kernel).with_initializer(GLOROT_UNIFORM).init(device);
     Conv2d { bias: Some(zero_bias(out_channels, device)), ..conv }
 }
 

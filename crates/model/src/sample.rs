@@ -6,33 +6,45 @@
 //! boundary. The draw order is fixed: for each
 //! generated pixel in raster order, for each image in batch order, one `rng.random::<f64>()`,
 //! turned into a level by [`draw_level`].
+//!
+//! A label-conditional model draws each image from its class, given per image (`labels`); the
+//! others take no labels.
 
 use burn::module::Module;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 use rand::Rng;
 
 use crate::family::Model;
 
-/// Samples `n` new images of `height x width` pixels from scratch.
+/// Samples `n` new images of `height x width` pixels from scratch, of the classes `labels` (one
+/// per image, required by a conditional model, ignored by the others).
 ///
 /// Returns their levels, `[n, height, width]` row-major. Same as [`complete`] from row 0.
-pub fn sample(model: &Model, [n, height, width]: [usize; 3], rng: &mut impl Rng) -> Vec<u8> {
-    complete(model, &vec![0; n * height * width], [n, height, width], 0, rng)
+pub fn sample(
+    model: &Model,
+    [n, height, width]: [usize; 3],
+    labels: Option<&[u8]>,
+    rng: &mut impl Rng,
+) -> Vec<u8> {
+    complete(model, &vec![0; n * height * width], labels, [n, height, width], 0, rng)
 }
 
 /// Completes images whose rows from `start_row` on are unknown (the seed's occlusion filling).
 ///
-/// `images` holds levels in `0..q`, `[n, height, width]` row-major (`dims`). Rows before
-/// `start_row` are kept; the rest are zeroed like the seed does, then generated pixel by pixel
-/// from `(start_row, 0)` to the end, each from the model's softmax at that pixel given every pixel
+/// `images` holds levels in `0..q`, `[n, height, width]` row-major (`dims`), and `labels` their
+/// classes (required by a conditional model, ignored by the others). Rows before `start_row` are
+/// kept; the rest are zeroed like the seed does, then generated pixel by pixel from
+/// `(start_row, 0)` to the end, each from the model's softmax at that pixel given every pixel
 /// before it. The model's inference copy (`valid()`) is used, so an autodiff model is fine.
 ///
 /// # Panics
 /// If `images` does not have `n * height * width` levels, a level is `>= q`, `start_row > height`,
-/// or the logits cannot be read back from the device.
+/// a conditional model lacks a label below its number of classes for each image, or the logits
+/// cannot be read back from the device.
 pub fn complete(
     model: &Model,
     images: &[u8],
+    labels: Option<&[u8]>,
     dims: [usize; 3],
     start_row: usize,
     rng: &mut impl Rng,
@@ -40,16 +52,17 @@ pub fn complete(
     let [_, height, width] = dims;
     let pixels = height * width;
     let q = model.levels();
-    check_inputs(q, images, dims, start_row);
+    check_inputs(model, images, labels, dims, start_row);
 
     let model = model.valid();
+    let labels = label_tensor(&model, labels);
     let mut levels = images.to_vec();
     for image in levels.chunks_mut(pixels) {
         image[start_row * width..].fill(0);
     }
     for row in start_row..height {
         for col in 0..width {
-            let logits = pixel_logits(&model, &levels, dims, row, col);
+            let logits = pixel_logits(&model, &levels, labels.clone(), dims, row, col);
             for (image, image_logits) in levels.chunks_mut(pixels).zip(logits.chunks(q)) {
                 image[row * width + col] = draw_level(image_logits, rng.random::<f64>());
             }
@@ -58,19 +71,43 @@ pub fn complete(
     levels
 }
 
-/// The samplers' argument checks: `images` are `dims` (`[n, height, width]`) levels below `q`, and
-/// `start_row` is at most `height`.
-pub(crate) fn check_inputs(q: usize, images: &[u8], [n, height, width]: [usize; 3], start_row: usize) {
+/// The samplers' argument checks: `images` are `dims` (`[n, height, width]`) levels below `q`,
+/// `start_row` is at most `height`, and a conditional model has a class below its number of
+/// classes for each image.
+pub(crate) fn check_inputs(
+    model: &Model,
+    images: &[u8],
+    labels: Option<&[u8]>,
+    [n, height, width]: [usize; 3],
+    start_row: usize,
+) {
+    let q = model.levels();
     assert_eq!(images.len(), n * height * width, "images must be [n, height, width]");
     assert!(images.iter().all(|&level| usize::from(level) < q), "levels must be below q = {q}");
     assert!(start_row <= height, "start row {start_row} is past the last row {height}");
+    if let Some(classes) = model.classes() {
+        let labels = labels.expect("a label-conditional model needs a class for each image");
+        assert_eq!(labels.len(), n, "one class per image");
+        assert!(labels.iter().all(|&l| usize::from(l) < classes), "classes must be below {classes}");
+    }
+}
+
+/// The classes of a conditional model's images as the model takes them, `[n]`; `None` for other
+/// models.
+fn label_tensor(model: &Model, labels: Option<&[u8]>) -> Option<Tensor<1, Int>> {
+    model.classes()?;
+    let labels: Vec<i64> = labels?.iter().map(|&l| i64::from(l)).collect();
+    let n = labels.len();
+    Some(Tensor::from_data(TensorData::new(labels, [n]), &model.device()))
 }
 
 /// Runs `model` on the batch `levels` (`[n, height, width]`, fed as `level / (q - 1)` like the
-/// seed) and reads back the logits of pixel `(row, col)`: `n * q` values, image-major.
+/// seed) of the classes `labels` and reads back the logits of pixel `(row, col)`: `n * q` values,
+/// image-major.
 fn pixel_logits(
     model: &Model,
     levels: &[u8],
+    labels: Option<Tensor<1, Int>>,
     [n, height, width]: [usize; 3],
     row: usize,
     col: usize,
@@ -80,7 +117,7 @@ fn pixel_logits(
     let values: Vec<f32> = levels.iter().map(|&l| f32::from(l) / top).collect();
     let input = Tensor::<4>::from_data(TensorData::new(values, [n, 1, height, width]), &model.device());
     model
-        .forward(input)
+        .forward(input, labels)
         .slice([0..n, 0..q, row..row + 1, col..col + 1])
         .try_into_vec_as::<f32>()
         .expect("reading the logits back from the device")
@@ -139,7 +176,7 @@ mod tests {
     #[test]
     fn samples_have_the_shape_and_range_asked_for() {
         let model = tiny();
-        let images = sample(&model, [3, 5, 4], &mut ChaCha8Rng::seed_from_u64(1));
+        let images = sample(&model, [3, 5, 4], None, &mut ChaCha8Rng::seed_from_u64(1));
         assert_eq!(images.len(), 3 * 5 * 4);
         assert!(images.iter().all(|&level| usize::from(level) < Q));
     }
@@ -147,7 +184,7 @@ mod tests {
     #[test]
     fn same_seed_gives_same_samples() {
         let model = tiny();
-        let draw = |seed| sample(&model, [2, 4, 4], &mut ChaCha8Rng::seed_from_u64(seed));
+        let draw = |seed| sample(&model, [2, 4, 4], None, &mut ChaCha8Rng::seed_from_u64(seed));
         assert_eq!(draw(7), draw(7));
         assert_ne!(draw(7), draw(8));
     }
@@ -158,7 +195,7 @@ mod tests {
         let dims = [2, 6, 5];
         let images: Vec<u8> = (0..60).map(|i| (i * 3 % Q) as u8).collect();
         let start_row = 3;
-        let completed = complete(&model, &images, dims, start_row, &mut ChaCha8Rng::seed_from_u64(3));
+        let completed = complete(&model, &images, None, dims, start_row, &mut ChaCha8Rng::seed_from_u64(3));
         assert_eq!(completed.len(), images.len());
         for (before, after) in images.chunks(30).zip(completed.chunks(30)) {
             assert_eq!(before[..start_row * 5], after[..start_row * 5]);
@@ -172,7 +209,7 @@ mod tests {
         let model = Model::from(
             PixelCnnConfig::new(Q).with_blocks(1).with_hidden(2).init(&Device::flex().autodiff()),
         );
-        let images = sample(&model, [1, 3, 3], &mut ChaCha8Rng::seed_from_u64(5));
+        let images = sample(&model, [1, 3, 3], None, &mut ChaCha8Rng::seed_from_u64(5));
         assert_eq!(images.len(), 9);
     }
 }

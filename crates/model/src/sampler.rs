@@ -23,31 +23,40 @@ pub enum Sampler {
 
 impl Sampler {
     /// Samples `n` new images of `height x width` pixels from scratch, `[n, height, width]`
-    /// row-major; see [`cached_sample::sample`] and [`sample::sample`].
-    pub fn sample(self, model: &Model, dims: [usize; 3], rng: &mut impl Rng) -> Vec<u8> {
+    /// row-major, of the classes `labels` (one per image; conditional models); see
+    /// [`cached_sample::sample`] and [`sample::sample`].
+    pub fn sample(
+        self,
+        model: &Model,
+        dims: [usize; 3],
+        labels: Option<&[u8]>,
+        rng: &mut impl Rng,
+    ) -> Vec<u8> {
         match self {
-            Sampler::Cached => cached_sample::sample(model, dims, rng),
-            Sampler::Naive => sample::sample(model, dims, rng),
+            Sampler::Cached => cached_sample::sample(model, dims, labels, rng),
+            Sampler::Naive => sample::sample(model, dims, labels, rng),
         }
     }
 
-    /// Completes images whose rows from `start_row` on are unknown; see
-    /// [`cached_sample::complete`] and [`sample::complete`].
+    /// Completes images (of the classes `labels`, for conditional models) whose rows from
+    /// `start_row` on are unknown; see [`cached_sample::complete`] and [`sample::complete`].
     ///
     /// # Panics
     /// If `images` does not have `n * height * width` levels, a level is `>= q`, `start_row > height`,
-    /// or the logits cannot be read back from the device.
+    /// a conditional model lacks a label below its number of classes for each image, or the
+    /// logits cannot be read back from the device.
     pub fn complete(
         self,
         model: &Model,
         images: &[u8],
+        labels: Option<&[u8]>,
         dims: [usize; 3],
         start_row: usize,
         rng: &mut impl Rng,
     ) -> Vec<u8> {
         match self {
-            Sampler::Cached => cached_sample::complete(model, images, dims, start_row, rng),
-            Sampler::Naive => sample::complete(model, images, dims, start_row, rng),
+            Sampler::Cached => cached_sample::complete(model, images, labels, dims, start_row, rng),
+            Sampler::Naive => sample::complete(model, images, labels, dims, start_row, rng),
         }
     }
 }

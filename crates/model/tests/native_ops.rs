@@ -6,13 +6,14 @@
 #![cfg(feature = "tch")]
 
 use burn::module::{Module, ModuleVisitor, Param};
+use burn::store::ModuleRecord;
 use burn::tensor::activation;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use pixelcnn_model::mask::{mask, mask_tensor};
-use pixelcnn_model::native::{causal_conv2d, relu};
-use pixelcnn_model::{MaskType, PixelCnn, PixelCnnConfig, nll_per_pixel};
+use pixelcnn_model::native::{causal_conv2d, padded_conv2d, relu};
+use pixelcnn_model::{GatedPixelCnnConfig, MaskType, Model, PixelCnn, PixelCnnConfig, nll_per_pixel};
 
 #[allow(deprecated)] // burn 0.22 marks its libtorch device deprecated; it is our main backend
 fn libtorch() -> Device {
@@ -247,4 +248,95 @@ fn model_logits_and_gradients_match_burn() {
     let valid = model.valid();
     let plain = values(valid.forward(Tensor::from_data(input.to_data(), &libtorch())));
     assert_eq!(plain, logits_native, "inference logits differ from training's");
+}
+
+/// The padded convolution (the gated PixelCNN's stacks and shift): forward and all three
+/// gradients, native against burn's pad and `conv2d`, for the paddings the gated layers use.
+#[test]
+fn padded_convolution_matches_burn() {
+    let device = libtorch().autodiff();
+    device.seed(13);
+    // (in, out, kernel [kh, kw], padding [left, right, top, bottom])
+    let cases: [(usize, usize, [usize; 2], [usize; 4]); 4] = [
+        (3, 4, [2, 3], [1, 1, 1, 0]),
+        (1, 6, [3, 5], [2, 2, 2, 0]),
+        (4, 4, [1, 2], [1, 0, 0, 0]),
+        (4, 4, [1, 1], [0, 0, 1, 0]),
+    ];
+    for (cin, cout, [kh, kw], padding) in cases {
+        let (b, h, w) = (2, 5, 6);
+        let x = Tensor::<4>::random([b, cin, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+        let weight = Tensor::<4>::random([cout, cin, kh, kw], Distribution::Uniform(-0.5, 0.5), &device);
+        let bias = Tensor::<1>::random([cout], Distribution::Uniform(-0.5, 0.5), &device);
+        let [left, right, top, bottom] = padding;
+        let out = [b, cout, h + top + bottom + 1 - kh, w + left + right + 1 - kw];
+        let upstream = Tensor::<4>::random(out, Distribution::Uniform(-1.0, 1.0), &device);
+        let run = |native: bool| {
+            let (x, weight, bias) =
+                (x.clone().require_grad(), weight.clone().require_grad(), bias.clone().require_grad());
+            let y = if native {
+                padded_conv2d(x.clone(), weight.clone(), bias.clone(), padding)
+            } else {
+                let padded =
+                    x.clone().pad((left, right, top, bottom), burn::tensor::ops::PadMode::Constant(0.0));
+                conv2d(
+                    padded,
+                    weight.clone(),
+                    Some(bias.clone()),
+                    ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+                )
+            };
+            assert_eq!(y.dims(), out);
+            let grads = (y.clone() * upstream.clone()).sum().backward();
+            let grad = |t: Tensor<4>| values(t.grad(&grads).expect("gradient"));
+            (values(y), grad(x), grad(weight.clone()), values(bias.grad(&grads).expect("bias gradient")))
+        };
+        let (y_native, dx_native, dw_native, db_native) = run(true);
+        let (y_burn, dx_burn, dw_burn, db_burn) = run(false);
+        let name = format!("{kh}x{kw} {cin}->{cout} padded {padding:?}");
+        assert_close(&format!("{name} forward"), &y_native, &y_burn, 1e-6);
+        assert_close(&format!("{name} dx"), &dx_native, &dx_burn, 1e-5);
+        assert_close(&format!("{name} dw"), &dw_native, &dw_burn, 1e-5);
+        assert_close(&format!("{name} db"), &db_native, &db_burn, 1e-5);
+    }
+}
+
+/// The label-conditional gated PixelCNN on libtorch (native convolutions, channels-last) against
+/// the same parameters on flex (burn's own ops): the same logits and the same gradient of every
+/// parameter, label biases included, within float rounding; and the same logits without autodiff.
+#[test]
+fn gated_model_matches_flex() {
+    let config =
+        GatedPixelCnnConfig::new(5).with_layers(3).with_channels(4).with_kernel(5).with_classes(Some(10));
+    let torch = libtorch().autodiff();
+    torch.seed(17);
+    let on_torch = Model::from(config.init(&torch));
+    let record =
+        ModuleRecord::from_bytes(on_torch.clone().into_family_record().into_bytes().unwrap()).unwrap();
+    let flex = Device::flex().autodiff();
+    let on_flex = Model::from(config.init(&flex)).try_load_family_record(record).unwrap();
+    let input = Tensor::<4>::random([2, 1, 7, 6], Distribution::Default, &torch);
+    let upstream = Tensor::<4>::random([2, 5, 7, 6], Distribution::Default, &torch);
+    let run = |model: &Model, device: &Device| {
+        let input = Tensor::<4>::from_data(input.to_data(), device);
+        let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![3i64, 8], [2]), device);
+        let logits = model.forward(input, Some(labels));
+        let grads = (logits.clone() * Tensor::from_data(upstream.to_data(), device)).sum().backward();
+        let mut collector = GradCollector { grads: &grads, out: Vec::new() };
+        model.visit(&mut collector);
+        (values(logits), collector.out)
+    };
+    let (logits_torch, grads_torch) = run(&on_torch, &torch);
+    let (logits_flex, grads_flex) = run(&on_flex, &flex);
+    assert_close("logits", &logits_torch, &logits_flex, 1e-5);
+    // 3 layers x (4 convolutions x 2 + 2 label tables), the last without a vertical one, and a
+    // head of 4: every parameter gets a gradient.
+    assert_eq!(grads_torch.len(), 33);
+    for (i, (a, b)) in grads_torch.iter().zip(&grads_flex).enumerate() {
+        assert_close(&format!("parameter {i}"), a, b, 1e-5);
+    }
+    let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![3i64, 8], [2]), &libtorch());
+    let plain =
+        values(on_torch.valid().forward(Tensor::from_data(input.to_data(), &libtorch()), Some(labels)));
+    assert_eq!(plain, logits_torch, "inference logits differ from training's");
 }

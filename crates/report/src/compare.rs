@@ -174,6 +174,8 @@ impl Comparison {
                 varying: Default::default(),
                 runs: vec![i],
                 levels: r.levels(),
+                family: r.family(),
+                condition: r.condition(),
             })
             .collect();
         // Reruns are shown like any run here: comparing a rerun with its original is the point.

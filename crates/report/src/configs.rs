@@ -20,6 +20,18 @@ pub struct Configuration {
     pub runs: Vec<usize>,
     /// Its number of levels `q`.
     pub levels: Option<u64>,
+    /// Its model family (`pixelcnn`, `gated`).
+    pub family: String,
+    /// What its model is conditioned on (`none`, `label`).
+    pub condition: String,
+}
+
+impl Configuration {
+    /// Whether its model is conditioned on the digit's class (its pictures have one row per
+    /// class, its NLL is `-log p(x | class)`).
+    pub fn conditional(&self) -> bool {
+        self.condition != "none"
+    }
 }
 
 /// Groups runs by their swept values without the seed, in order of first appearance.
@@ -39,6 +51,8 @@ pub fn group(runs: &[RunData]) -> Vec<Configuration> {
                 varying,
                 runs: vec![index],
                 levels: run.levels(),
+                family: run.family(),
+                condition: run.condition(),
             }),
         }
     }

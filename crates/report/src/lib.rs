@@ -10,6 +10,7 @@ mod compare;
 mod configs;
 mod curves;
 mod error;
+mod families;
 mod figures;
 mod load;
 mod output;
@@ -22,6 +23,7 @@ mod view;
 
 pub use compare::Comparison;
 pub use error::{ReportError, Result};
+pub use families::FamilyView;
 pub use load::{ExperimentData, Picture, RunData};
 pub use output::Written;
 pub use rungs::{RungRowView, RungsView};

@@ -59,6 +59,21 @@ impl RunData {
         self.detail.config.pointer("/model/levels").and_then(serde_json::Value::as_u64)
     }
 
+    /// The model family (`model.family`; runs recorded before the key trained the PixelCNN).
+    pub fn family(&self) -> String {
+        self.model_key("family", "pixelcnn")
+    }
+
+    /// What the model is conditioned on (`model.condition`; `none` for runs recorded before it).
+    pub fn condition(&self) -> String {
+        self.model_key("condition", "none")
+    }
+
+    fn model_key(&self, key: &str, before_the_key: &str) -> String {
+        let value = self.detail.config.pointer(&format!("/model/{key}")).and_then(serde_json::Value::as_str);
+        value.unwrap_or(before_the_key).to_owned()
+    }
+
     /// The last recorded epoch.
     pub fn last_epoch(&self) -> Option<&EpochMetrics> {
         self.epochs.last()

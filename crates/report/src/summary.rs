@@ -18,6 +18,10 @@ pub struct SummaryRow {
     pub label: String,
     /// Its levels `q`.
     pub levels: Option<u64>,
+    /// Its model family.
+    pub family: String,
+    /// What its model is conditioned on.
+    pub condition: String,
     /// Finished runs counted.
     pub finished: usize,
     /// All its original runs, whatever their status.
@@ -73,6 +77,8 @@ pub fn summarise(config: &Configuration, runs: &[RunData]) -> SummaryRow {
         configuration: config.number,
         label: config.label.clone(),
         levels: config.levels,
+        family: config.family.clone(),
+        condition: config.condition.clone(),
         finished: counted.len(),
         runs: originals.len(),
         pruned: originals.iter().filter(|r| r.detail.status == RunStatus::Pruned).count(),
@@ -88,15 +94,27 @@ pub fn summarise(config: &Configuration, runs: &[RunData]) -> SummaryRow {
     }
 }
 
-/// The recipe facts that make numbers comparable or not: batch, epochs, size, seeds, data subset.
+/// The recipe facts that make numbers comparable or not: batch, epochs, the model's family, size
+/// and condition, seeds, data subset.
 fn recipe(config: &serde_json::Value, seeds: usize) -> String {
     let get = |path: &str| config.pointer(path).map(display).unwrap_or_else(|| "?".into());
+    let model = match config.pointer("/model/family").and_then(serde_json::Value::as_str) {
+        Some("gated") => format!(
+            "gated PixelCNN: {} layers, {} channels, kernel {}",
+            get("/model/gated/layers"),
+            get("/model/gated/channels"),
+            get("/model/gated/kernel")
+        ),
+        _ => format!("{} blocks, h = {}", get("/model/blocks"), get("/model/hidden")),
+    };
+    let condition = match config.pointer("/model/condition").and_then(serde_json::Value::as_str) {
+        Some("label") => ", conditioned on the label (test NLL given each image's class)",
+        _ => "",
+    };
     let mut text = format!(
-        "batch {}, {} epochs, {} blocks, h = {}, {} seed{}, exact test NLL over all pixels",
+        "batch {}, {} epochs, {model}{condition}, {} seed{}, exact test NLL over all pixels",
         get("/train/batch_size"),
         get("/train/epochs"),
-        get("/model/blocks"),
-        get("/model/hidden"),
         seeds,
         if seeds == 1 { "" } else { "s" }
     );

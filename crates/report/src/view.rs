@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::configs::{self, Configuration, differing_keys, display};
 use crate::curves::{NamedPanel, final_against_parameters, learning_curves};
 use crate::error::Result;
+use crate::families::{CONDITIONAL_NOTE, FamilyView, compare_families};
 use crate::load::{ExperimentData, Picture, RunData};
 use crate::reference::{SEED_RECIPE, THRESHOLD_NOTE, seed_result};
 use crate::rungs::{RungsView, rungs};
@@ -143,6 +144,8 @@ pub struct ReportView {
     pub summary: Vec<SummaryView>,
     /// How best epochs were chosen.
     pub best_note: String,
+    /// Model families side by side (empty when the experiment trains one).
+    pub families: Vec<FamilyView>,
     /// Learning curves.
     pub curves: Vec<FigureView>,
     /// Final bits/dim against swept numeric keys.
@@ -326,8 +329,13 @@ fn config_view(
                 evolution.push(img);
             }
         }
+        let rows = if config.conditional() && kind == ArtefactKind::Samples {
+            ", one row per class (0 at the top)"
+        } else {
+            ""
+        };
         let last = run.last_picture(kind).map(|picture| {
-            let caption = format!("{kind} after epoch {}", picture.epoch);
+            let caption = format!("{kind} after epoch {}{rows}", picture.epoch);
             let (img, file) = image(picture, config.number, caption);
             if all.len() <= 1 {
                 files.push(file);
@@ -488,6 +496,9 @@ impl Report {
                     .into(),
             );
         }
+        if configs.iter().any(Configuration::conditional) {
+            notes.push(CONDITIONAL_NOTE.into());
+        }
         let view = ReportView {
             name: data.experiment.name.clone(),
             description: data.experiment.description.clone(),
@@ -496,6 +507,7 @@ impl Report {
             partial,
             summary: summary_table(&summary),
             best_note: best_note.into(),
+            families: compare_families(&summary),
             curves,
             parameters,
             rungs,

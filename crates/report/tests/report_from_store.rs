@@ -38,9 +38,13 @@ impl Fixture {
         end: Option<RunStatus>,
     ) -> String {
         let levels = varying["model.levels"].as_u64().unwrap_or(2);
+        let family = varying.get("model.family").cloned().unwrap_or(json!("pixelcnn"));
+        let condition = varying.get("model.condition").cloned().unwrap_or(json!("none"));
         let mut all = varying.clone();
         all["seed"] = json!(seed);
-        let config = json!({"seed": seed, "model": {"levels": levels, "blocks": 2, "hidden": 4},
+        let config = json!({"seed": seed,
+                            "model": {"levels": levels, "blocks": 2, "hidden": 4, "family": family,
+                                      "condition": condition, "gated": {"layers": 3, "channels": 8, "kernel": 5}},
                             "train": {"epochs": test_nlls.len(), "batch_size": 8},
                             "note": varying.get("note").cloned().unwrap_or(json!("plain"))});
         let mut run = new_run(&self.experiment_id, &format!("{all}"), config, all, test_nlls.len() as u32);
@@ -197,4 +201,72 @@ async fn an_experiment_without_runs_still_has_a_report() {
     let f = Fixture::new("empty", "").await;
     let written = f.report("empty").await.write(&f.root.join("out")).unwrap();
     assert!(std::fs::read_to_string(written.html).unwrap().contains("No runs are recorded"));
+}
+
+/// An experiment over model families: the summary names each architecture, a table sets every
+/// family against the seed's PixelCNN of the same q, conditional NLLs get their caveat and
+/// conditional pictures their layout.
+#[tokio::test]
+async fn model_families_are_compared_per_levels() {
+    let f = Fixture::new("architectures", "seed vs gated").await;
+    let finished = Some(RunStatus::Finished);
+    for q in [2u64, 256] {
+        let scale = if q == 2 { 1.0 } else { 8.0 };
+        for (family, condition, last) in
+            [("pixelcnn", "none", 0.10), ("gated", "none", 0.09), ("gated", "label", 0.08)]
+        {
+            for seed in [1, 2] {
+                let varying =
+                    json!({"model.levels": q, "model.family": family, "model.condition": condition});
+                f.run(varying, seed, &[0.5 * scale, last * scale], finished).await;
+            }
+        }
+    }
+    let report = f.report("architectures").await;
+    let view = &report.view;
+    let families: Vec<(&str, &str, &str, &str)> = view
+        .families
+        .iter()
+        .map(|r| (r.levels.as_str(), r.family.as_str(), r.condition.as_str(), r.versus_pixelcnn.as_str()))
+        .collect();
+    assert_eq!(
+        families,
+        [
+            ("2", "pixelcnn", "none", "baseline"),
+            ("2", "gated", "label", "-0.0289 (-20.0%)"),
+            ("2", "gated", "none", "-0.0144 (-10.0%)"),
+            ("256", "pixelcnn", "none", "baseline"),
+            ("256", "gated", "label", "-0.2308 (-20.0%)"),
+            ("256", "gated", "none", "-0.1154 (-10.0%)"),
+        ]
+    );
+    let gated = report.summary.iter().find(|r| r.family == "gated" && r.condition == "label").unwrap();
+    assert!(gated.recipe.contains("gated PixelCNN: 3 layers, 8 channels, kernel 5"), "{}", gated.recipe);
+    assert!(gated.recipe.contains("conditioned on the label"), "{}", gated.recipe);
+    let seed_model = report.summary.iter().find(|r| r.family == "pixelcnn").unwrap();
+    assert!(seed_model.recipe.contains("2 blocks, h = 4"), "{}", seed_model.recipe);
+    assert!(view.notes.iter().any(|n| n.contains("p(x | class)")), "{:?}", view.notes);
+    for config in &view.configurations {
+        let caption = &config.samples.as_ref().expect("samples").caption;
+        let conditional = config.label.contains("label");
+        assert_eq!(caption.contains("one row per class"), conditional, "#{} {caption}", config.number);
+    }
+    let written = report.write(&f.root.join("out")).unwrap();
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    assert!(html.contains("Model families") && html.contains("-0.2308 (-20.0%)"));
+    let markdown = std::fs::read_to_string(&written.markdown).unwrap();
+    assert!(markdown.contains("## Model families") && markdown.contains("| 256 | "), "{markdown}");
+    assert_markdown_links_exist(&written.markdown);
+}
+
+/// Experiments of one family (every experiment before families) get no family table.
+#[tokio::test]
+async fn one_family_has_no_family_table() {
+    let f = Fixture::new("levels", "").await;
+    f.run(json!({"model.levels": 2}), 1, &[0.2], Some(RunStatus::Finished)).await;
+    f.run(json!({"model.levels": 256}), 1, &[0.9], Some(RunStatus::Finished)).await;
+    let report = f.report("levels").await;
+    assert!(report.view.families.is_empty());
+    let written = report.write(&f.root.join("out")).unwrap();
+    assert!(!std::fs::read_to_string(&written.html).unwrap().contains("Model families"));
 }

@@ -110,7 +110,11 @@ async fn a_pruned_configuration_is_never_trained_again(db: TestDb) {
         assert_eq!(queued, Enqueued::Skipped { run_id: bad.run_id.clone(), reason: SkipReason::Pruned });
     }
     assert!(
-        store.claim_next(&exp, &worker(6), Duration::ZERO).await.unwrap().map(|t| t.lease.run_id)
+        store
+            .claim_next(&["bad".to_owned()], &worker(6), Duration::ZERO)
+            .await
+            .unwrap()
+            .map(|t| t.lease.run_id)
             != Some(bad.run_id.clone())
     );
     // Marking stale runs interrupted leaves it alone too.

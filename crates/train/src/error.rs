@@ -62,6 +62,14 @@ pub enum TrainError {
         /// The non-finite value.
         loss: f64,
     },
+    /// A class was asked of a model that cannot draw it.
+    #[error("label {label}: {reason}")]
+    BadLabel {
+        /// The class asked for.
+        label: u8,
+        /// Why it cannot be drawn.
+        reason: String,
+    },
     /// The observer asked to stop (for example on Ctrl-C or a store error).
     #[error("stopped: {0}")]
     Stopped(String),

@@ -1,5 +1,6 @@
 //! Exact likelihood of a model over a whole split: summed NLL over every pixel divided by the
-//! number of pixels (the seed averaged batch means, which over-weights a smaller last batch).
+//! number of pixels (the seed averaged batch means, which over-weights a smaller last batch). A
+//! label-conditional model is evaluated given each image's label: its NLL is `-log p(x | class)`.
 
 use burn::tensor::Device;
 use pixelcnn_data::QuantisedSplit;
@@ -12,7 +13,9 @@ pub fn mean_nll(model: &Model, split: &QuantisedSplit, batch_size: usize, device
         .chunks(batch_size)
         .map(|chunk| {
             let batch = split.batch(chunk, device);
-            f64::from(nll_sum(model.forward(batch.inputs), batch.targets).into_scalar::<f32>())
+            f64::from(
+                nll_sum(model.forward(batch.inputs, Some(batch.labels)), batch.targets).into_scalar::<f32>(),
+            )
         })
         .sum();
     let (h, w) = split.shape();

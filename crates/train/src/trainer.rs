@@ -8,9 +8,9 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Bytes, Device, Tensor};
-use pixelcnn_config::{ModelFamily, RunConfig, first_identity_difference};
-use pixelcnn_data::{DataLimits, Mnist, QuantisedSplit};
-use pixelcnn_model::{Model, ModelConfig, PixelCnnConfig, nll_per_pixel};
+use pixelcnn_config::{Condition, ModelFamily, RunConfig, first_identity_difference};
+use pixelcnn_data::{DataLimits, Mnist, QuantisedSplit, mnist};
+use pixelcnn_model::{GatedPixelCnnConfig, Model, ModelConfig, PixelCnnConfig, nll_per_pixel};
 use pixelcnn_record::{ArtefactKind, EpochMetrics, best_epoch, bits_per_dim};
 
 use crate::checkpoint::{self, Checkpoint, CheckpointHeader, EpochProgress, RunPosition, STEP_CHECKPOINT};
@@ -45,7 +45,8 @@ pub struct Trainer {
     data: RunData,
 }
 
-/// The model configuration of a run: its `model.family` with that family's keys.
+/// The model configuration of a run: its `model.family` with that family's keys, conditioned on
+/// MNIST's ten classes when `model.condition = "label"`.
 pub fn model_config(config: &RunConfig) -> ModelConfig {
     let m = &config.model;
     match m.family {
@@ -54,6 +55,13 @@ pub fn model_config(config: &RunConfig) -> ModelConfig {
                 .with_blocks(m.blocks)
                 .with_hidden(m.hidden)
                 .with_first_kernel(m.first_kernel),
+        ),
+        ModelFamily::Gated => ModelConfig::Gated(
+            GatedPixelCnnConfig::new(m.levels.get())
+                .with_layers(m.gated.layers)
+                .with_channels(m.gated.channels)
+                .with_kernel(m.gated.kernel)
+                .with_classes((m.condition == Condition::Label).then_some(mnist::CLASSES)),
         ),
     }
 }
@@ -176,7 +184,7 @@ impl Trainer {
             self.position.lr *= t.lr_decay;
             self.position.step += 1;
             let batch = self.data.train.batch(chunk, &self.train_device);
-            let loss = nll_per_pixel(self.model.forward(batch.inputs), batch.targets);
+            let loss = nll_per_pixel(self.model.forward(batch.inputs, Some(batch.labels)), batch.targets);
             let weighted = loss.clone().detach().mul_scalar(chunk.len() as f64);
             loss_sum = Some(match loss_sum.take() {
                 Some(sum) => sum + weighted,
@@ -243,6 +251,7 @@ impl Trainer {
             complete: s.complete,
             occlude_from_row: s.occlude_from_row,
             sampler: s.sampler,
+            label: None,
         }
         .run(&model, &self.data.test)?;
         let dir = self.out_dir.join("samples");

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use toml::Value;
 
-use super::axis::{Axis, AxisKind, Entry};
+use super::axis::{Axis, AxisKind, Entry, Member};
 use super::sample::{self, Trials};
 use crate::dotted_keys::{get_path, set_path};
 use crate::error::{ConfigError, Result};
@@ -73,18 +73,15 @@ pub(crate) fn expand(
     let base_table = toml::Table::try_from(base).expect("a run configuration serialises");
     let mut axes = Vec::new();
     for entry in entries {
-        let mut normalised = Vec::new();
-        for member in &entry.members {
-            let values = member
-                .values
-                .iter()
-                .map(|v| check_value(file, &member.section, &member.key, v, &base_table))
-                .collect::<Result<Vec<_>>>()?;
-            normalised.push(values);
-        }
-        let len = normalised.first().map_or(0, Vec::len);
-        let steps: Vec<Vec<Value>> =
-            (0..len).map(|i| normalised.iter().map(|v| v[i].clone()).collect()).collect();
+        // A zip group's values are checked step by step, together: they only ever run together
+        // (`model.condition = "label"` is valid beside `model.family = "gated"`, not alone).
+        let len = entry.members.first().map_or(0, |m| m.values.len());
+        let steps: Vec<Vec<Value>> = (0..len)
+            .map(|i| {
+                let step: Vec<(&Member, &Value)> = entry.members.iter().map(|m| (m, &m.values[i])).collect();
+                check_step(file, &step, &base_table)
+            })
+            .collect::<Result<_>>()?;
         let axis = Axis {
             kind: entry.kind.clone(),
             keys: entry.members.iter().map(|m| m.key.clone()).collect(),
@@ -225,25 +222,38 @@ fn varying_keys(axes: &[Axis], runs: &[Drawn]) -> Vec<String> {
         .collect()
 }
 
-/// Checks one value of an axis on top of the resolved base and returns it as the configuration
-/// holds it (so `1` for a float key reads `1.0`).
-fn check_value(file: &str, section: &str, key: &str, value: &Value, base: &toml::Table) -> Result<Value> {
-    let error = |message: String| ConfigError::SweepValue {
+/// Checks one step of an axis (one value of each of its keys) on top of the resolved base and
+/// returns the values as the configuration holds them (so `1` for a float key reads `1.0`). A
+/// type error names the value that has it; a range error the value of the key it concerns, else
+/// the first one's.
+fn check_step(file: &str, step: &[(&Member, &Value)], base: &toml::Table) -> Result<Vec<Value>> {
+    let error = |(member, value): (&Member, &Value), message: String| ConfigError::SweepValue {
         file: file.into(),
-        section: section.into(),
-        key: key.into(),
+        section: member.section.clone(),
+        key: member.key.clone(),
         value: value.to_string(),
         message,
     };
-    let mut table = base.clone();
-    set_path(&mut table, key, value.clone());
-    let config: RunConfig =
-        Value::Table(table).try_into().map_err(|e: toml::de::Error| error(e.message().to_owned()))?;
+    let parse = |pairs: &[(&Member, &Value)]| {
+        let mut table = base.clone();
+        for (member, value) in pairs {
+            set_path(&mut table, &member.key, (*value).clone());
+        }
+        Value::Table(table).try_into::<RunConfig>()
+    };
+    for &pair in step {
+        parse(&[pair]).map_err(|e| error(pair, e.message().to_owned()))?;
+    }
+    let config = parse(step).map_err(|e| error(step[0], e.message().to_owned()))?;
     if let Some(v) = validate::violations(&config).into_iter().next() {
-        let message =
-            if v.key == key { v.message } else { format!("makes `{}` invalid: {}", v.key, v.message) };
-        return Err(error(message));
+        return Err(match step.iter().find(|(member, _)| member.key == v.key) {
+            Some(&pair) => error(pair, v.message),
+            None => error(step[0], format!("makes `{}` invalid: {}", v.key, v.message)),
+        });
     }
     let resolved = toml::Table::try_from(&config).expect("a run configuration serialises");
-    Ok(get_path(&resolved, key).cloned().unwrap_or_else(|| value.clone()))
+    Ok(step
+        .iter()
+        .map(|(member, value)| get_path(&resolved, &member.key).cloned().unwrap_or_else(|| (*value).clone()))
+        .collect())
 }

@@ -7,8 +7,8 @@
 //! backward as a `<= 0` comparison plus a scalar `masked_fill`, where libtorch has one fused
 //! `threshold_backward`. Together that was about a third of a training step (`bench/profile.md`).
 //!
-//! With the `tch` feature, [`causal_conv2d`], [`relu`], the training loss and a family's fused
-//! steps (the PixelCNN's residual stack, `crate::pixelcnn`'s `native.rs`) route libtorch tensors
+//! With the `tch` feature, [`causal_conv2d`], [`padded_conv2d`], [`relu`], the training loss and a
+//! family's fused steps (the PixelCNN's residual stack, `crate::pixelcnn`'s `native.rs`) route libtorch tensors
 //! (plain or autodiff) through burn backend extensions whose autodiff implementations record their
 //! own backward step: a convolution, a family's fused step or the loss runs under libtorch's
 //! autograd on leaf aliases of its inputs, and its backward asks libtorch for exactly the gradients
@@ -41,9 +41,9 @@ mod layout;
 mod relu;
 
 #[cfg(feature = "tch")]
-pub(crate) use conv::libtorch::convolve;
-pub use conv::{ConvParams, causal_conv2d};
-pub(crate) use conv::{conv1x1_forward, conv1x1_params};
+pub(crate) use conv::libtorch::{convolve, convolve_padded};
+pub use conv::{ConvParams, Padding, causal_conv2d, padded_conv2d};
+pub(crate) use conv::{conv_params, conv1x1_forward, conv1x1_params};
 /// The seed's training loss on libtorch ([`crate::nll_per_pixel`] on any tensor).
 #[cfg(feature = "tch")]
 pub(crate) use cross_entropy::mean_nll;
