@@ -24,10 +24,13 @@ enum Kind {
 
 use Kind::{Bool, Bytes, Float, Int, Text};
 
+/// A table: its name, its columns with their kinds, and its key columns.
+type Table = (&'static str, &'static [(&'static str, Kind)], &'static [&'static str]);
+
 /// Every table with its columns, in an order that satisfies the foreign keys, and its key
 /// columns (for sorting dumps). `copy.rs`'s test checks this list against the migrated schema,
 /// so a migration that adds a column cannot be forgotten here.
-const TABLES: &[(&str, &[(&str, Kind)], &[&str])] = &[
+const TABLES: &[Table] = &[
     ("experiments", &[("id", Text), ("name", Text), ("description", Text), ("created_at", Text)], &["id"]),
     (
         "sweeps",

@@ -94,7 +94,7 @@ pub(crate) fn requeue(job_id: &str) -> Result<()> {
 pub(crate) fn chunks(tasks: u32, max: u32) -> Vec<u32> {
     let max = max.max(1);
     let mut out = vec![max; (tasks / max) as usize];
-    if tasks % max > 0 {
+    if !tasks.is_multiple_of(max) {
         out.push(tasks % max);
     }
     out
