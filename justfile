@@ -39,10 +39,10 @@ build: check-libtorch
 
 # Run the whole test suite (torch-enabled build) and check that the flex-only build compiles.
 # The PostgreSQL and Slurm tests talk to real services: scripts/services.sh starts them (idempotent;
-# as root, on Debian) and writes their settings to the cache's services.env. Set
+# on Debian, as root or through sudo) and writes their settings to the cache's services.env. Set
 # PIXELCNN_TEST_POSTGRES=skip and PIXELCNN_TEST_SLURM_PARTITION=skip to test without them.
 test: check-libtorch
-    if [ "${PIXELCNN_TEST_POSTGRES:-}" != skip ] || [ "${PIXELCNN_TEST_SLURM_PARTITION:-}" != skip ]; then bash scripts/services.sh; while IFS='=' read -r k v; do [ -n "${!k:-}" ] || export "$k=$v"; done < "{{cache}}/services.env"; fi; cargo test --workspace
+    if [ "${PIXELCNN_TEST_POSTGRES:-}" != skip ] || [ "${PIXELCNN_TEST_SLURM_PARTITION:-}" != skip ]; then if [ "$(id -u)" -eq 0 ]; then bash scripts/services.sh; else sudo env PIXELCNN_CACHE="{{cache}}" bash scripts/services.sh; fi; while IFS='=' read -r k v; do [ -n "${!k:-}" ] || export "$k=$v"; done < "{{cache}}/services.env"; fi; cargo test --workspace
     cargo check --all-targets --no-default-features --features flex
 
 # Benchmarks: training images/s, sampling time, sweep overhead and peak memory, each against a PyTorch

@@ -77,6 +77,26 @@ pub struct SlurmArgs {
     pub wait: bool,
 }
 
+impl SlurmArgs {
+    /// The options given on the command line, as spelled there: they mean nothing to the local
+    /// launcher, so a sweep refuses them rather than ignore them.
+    pub fn given(&self) -> Vec<&'static str> {
+        [
+            ("--partition", self.partition.is_some()),
+            ("--time", self.time.is_some()),
+            ("--gpus-per-task", self.gpus_per_task.is_some()),
+            ("--cpus-per-task", self.cpus_per_task.is_some()),
+            ("--array-parallelism", self.array_parallelism.is_some()),
+            ("--sbatch", !self.sbatch.is_empty()),
+            ("--allow-sqlite", self.allow_sqlite),
+            ("--wait", self.wait),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+}
+
 /// Which runs to list or export.
 #[derive(Debug, Clone, Args)]
 pub struct RunSelection {

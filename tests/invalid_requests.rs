@@ -193,6 +193,11 @@ fn invalid_devices_and_data_leave_the_database_and_the_run_folders_untouched() {
     assert_refused("validation_size", &o, &["validation_size"]);
     unchanged("validation_size");
 
+    // Slurm options without the Slurm launcher: refused rather than ignored.
+    let o = sweep(&file, &db, &runs, &data, &["--wait", "--partition", "gpu"]);
+    assert_refused("slurm options", &o, &["--partition", "--wait", "--launcher slurm"]);
+    unchanged("slurm options");
+
     // A rerun on a device this machine does not have.
     let o = rerun(&db, &runs, &run_id[..8], &["--device", "cuda:7"]);
     assert_refused("rerun --device cuda:7", &o, &["device", "cuda:7"]);

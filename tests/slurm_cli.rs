@@ -1,8 +1,8 @@
 //! Sweeps through a real single-node Slurm cluster into a real PostgreSQL database (both started by
 //! `scripts/services.sh`, which `.ci/run` and `just test` call): the job array ends with the same
 //! numbers as the local launcher on SQLite, a cancelled task's run resumes on resubmission, the
-//! SIGUSR2 warning requeues and resumes, and two submissions at once train each configuration
-//! once. `PIXELCNN_TEST_SLURM_PARTITION=skip` (with `PIXELCNN_TEST_POSTGRES=skip`) skips them.
+//! SIGUSR2 warning requeues and resumes, two submissions at once train each configuration once,
+//! and a resubmission while earlier tasks are pending leaves no configuration without a task. `PIXELCNN_TEST_SLURM_PARTITION=skip` (with `PIXELCNN_TEST_POSTGRES=skip`) skips them.
 
 mod common;
 
@@ -265,6 +265,38 @@ async fn two_submissions_at_once_train_each_configuration_once() {
         assert_eq!(logs.matches(&format!("run {id}: Queued from epoch 0")).count(), 1, "{logs}");
     }
     assert_eq!(epoch_rows(c.db()).len(), 3, "one epoch each, recorded once");
+}
+
+/// The job array id in `sweep`'s summary line ("... as job array(s) ID (script)").
+fn job_array_of(summary: &str) -> String {
+    let after = summary.split("as job array(s) ").nth(1).unwrap_or_else(|| panic!("no job array: {summary}"));
+    after.split_whitespace().next().unwrap().trim_end_matches(',').to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resubmission_while_tasks_are_pending_trains_every_configuration() {
+    let Some(c) = Cluster::new("slurm-pending", 1, "[sweep]\nseeds = [1, 2]\n", false).await else { return };
+    // Held tasks stay pending until released: the first submission's two tasks list seeds 1 and 2.
+    let first = ok(c.sweep(&["--sbatch=--hold"]).output().unwrap());
+    assert!(first.contains("submitted 2 task(s)"), "{first}");
+    // The file changes before they start: seed 2 dropped, 3 and 4 added. The pending tasks cover
+    // seed 1 only, so seeds 3 and 4 need tasks of their own.
+    let text = std::fs::read_to_string(&c.file).unwrap().replace("seeds = [1, 2]", "seeds = [1, 3, 4]");
+    std::fs::write(&c.file, text).unwrap();
+    let second = ok(c.sweep(&["--sbatch=--hold"]).output().unwrap());
+    assert!(second.contains("3 run(s) queued") && second.contains("submitted 2 task(s)"), "{second}");
+    // The second submission's tasks start first and take seed 1 (queued first) among theirs; each
+    // task goes on claiming after a finished run, so seeds 3 and 4 are trained all the same. Then
+    // the first submission's tasks start: one trains seed 2, the other finds nothing.
+    ok(Command::new("scontrol").args(["release", &job_array_of(&second)]).output().unwrap());
+    wait_until("the second submission's tasks", Duration::from_secs(300), || c.live_tasks() == 2);
+    ok(Command::new("scontrol").args(["release", &job_array_of(&first)]).output().unwrap());
+    wait_until("every task", Duration::from_secs(300), || c.live_tasks() == 0);
+    let listed = runs(&c);
+    assert_eq!(listed.len(), 4, "{listed:?}");
+    assert!(listed.iter().all(|r| r["status"] == "finished"), "{listed:?}\n{}", c.task_logs());
+    let again = ok(c.sweep(&[]).output().unwrap());
+    assert!(again.contains("0 run(s) queued") && again.contains("nothing submitted"), "{again}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,6 +40,10 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
             args.stale_after
         );
     }
+    let slurm_only = args.slurm.given();
+    if args.launcher != LauncherKind::Slurm && !slurm_only.is_empty() {
+        anyhow::bail!("{} only apply with --launcher slurm", slurm_only.join(", "));
+    }
     let exp = plan::load(experiment)?;
     plan::print(&exp);
     let options = SweepOptions {

@@ -1,7 +1,7 @@
 //! The Slurm commands the launcher runs (`scontrol`, `sbatch`, `squeue`), each with its output
 //! parsed in one place and its failure reported with the command and Slurm's own words.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::error::{Result, SweepError};
@@ -68,15 +68,15 @@ pub(crate) fn submit_array(
     Ok(out.trim().split(';').next().unwrap_or_default().to_owned())
 }
 
-/// Task ids (`ARRAY_TASK`) of this user's jobs named `name` that are still pending: each will
-/// claim a configuration when it starts.
-pub(crate) fn pending_tasks(name: &str) -> Result<Vec<String>> {
+/// The batch script of each of this user's pending tasks of jobs named `name`: each task will
+/// claim among the configurations listed beside its script when it starts.
+pub(crate) fn pending_tasks(name: &str) -> Result<Vec<PathBuf>> {
     let out = slurm(
         "squeue",
-        &["--me", "--noheader", "--array", "--states=PENDING", "--name", name, "--format=%i"],
+        &["--me", "--noheader", "--array", "--states=PENDING", "--name", name, "--format=%o"],
         &[],
     )?;
-    Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
+    Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).map(PathBuf::from).collect())
 }
 
 /// How many tasks of this user's jobs named `name` are still queued, running or ending.

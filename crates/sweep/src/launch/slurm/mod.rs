@@ -9,7 +9,7 @@ mod cluster;
 mod script;
 mod task;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -83,8 +83,14 @@ pub async fn submit_sweep(
     submission.queued = queued.len();
     let safe = safe_name(&experiment.name);
     let name = script::job_name(&safe);
-    submission.pending_before = cluster::pending_tasks(&name)?.len();
-    let missing = submission.queued.saturating_sub(submission.pending_before) as u32;
+    let pending = cluster::pending_tasks(&name)?;
+    submission.pending_before = pending.len();
+    let mut covered = BTreeSet::new();
+    for script in pending.iter().collect::<BTreeSet<_>>() {
+        // A list that is gone (its runs folder deleted) covers nothing.
+        covered.extend(read_configs(&script.with_extension("configs")).unwrap_or_default());
+    }
+    let missing = tasks_needed(&queued, pending.len(), &covered) as u32;
     if missing > 0 {
         let file = |path: &Path| {
             let path = path.to_owned();
@@ -129,6 +135,24 @@ pub async fn submit_sweep(
     }
     store.close().await;
     Ok(submission)
+}
+
+/// The configurations (hashes, one per line) that a submission's tasks claim among, from the list
+/// written beside its script.
+pub(crate) fn read_configs(list: &Path) -> Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(list).map_err(|source| SweepError::File { path: list.to_owned(), source })?;
+    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
+}
+
+/// How many tasks to submit for the `queued` configurations when `pending` tasks of earlier
+/// submissions, whose lists together hold `covered`, have not started yet. A pending task claims
+/// only within its own submission's list, and each task goes on claiming until its list is
+/// exhausted, so every configuration is trained if each one is either covered or has at least
+/// one new task; as many tasks as configurations keep the runs parallel.
+fn tasks_needed(queued: &[String], pending: usize, covered: &BTreeSet<String>) -> usize {
+    let uncovered = queued.iter().filter(|hash| !covered.contains(*hash)).count();
+    uncovered.max(queued.len().saturating_sub(pending))
 }
 
 /// The latest attempt's status of each configuration.
@@ -177,5 +201,34 @@ async fn follow(
             return Ok(now);
         }
         tokio::time::sleep(every).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hashes(list: &[&str]) -> Vec<String> {
+        list.iter().map(|h| (*h).to_owned()).collect()
+    }
+
+    #[test]
+    fn pending_tasks_count_only_for_the_configurations_they_list() {
+        let queued = hashes(&["a", "b", "c"]);
+        let none = BTreeSet::new();
+        assert_eq!(tasks_needed(&queued, 0, &none), 3);
+        // Two pending tasks whose submission listed a and b: c still needs a task of its own.
+        let ab: BTreeSet<String> = hashes(&["a", "b"]).into_iter().collect();
+        assert_eq!(tasks_needed(&queued, 2, &ab), 1);
+        // Five pending tasks that list only a: b and c need two.
+        let a: BTreeSet<String> = hashes(&["a"]).into_iter().collect();
+        assert_eq!(tasks_needed(&queued, 5, &a), 2);
+        // Pending tasks of an unrelated list (another profile) do not count.
+        let other: BTreeSet<String> = hashes(&["x", "y", "z"]).into_iter().collect();
+        assert_eq!(tasks_needed(&queued, 3, &other), 3);
+        // Everything covered by enough pending tasks: nothing to submit.
+        let all: BTreeSet<String> = queued.iter().cloned().collect();
+        assert_eq!(tasks_needed(&queued, 3, &all), 0);
+        assert_eq!(tasks_needed(&queued, 1, &all), 2);
     }
 }

@@ -3,7 +3,8 @@
 //! or stale ones), records its Slurm task on the run, trains it like any worker (without the
 //! stdin lifeline: under Slurm stdin is /dev/null), and, when Slurm warned it of the time limit
 //! with SIGUSR2, requeues itself after recording `interrupted`, so the requeued task resumes the
-//! run from its checkpoint. A task that finds nothing to claim ends at once: an earlier task or
+//! run from its checkpoint. After a run that ended (finished or pruned) it claims again, and it
+//! ends when nothing of its submission is left to claim: usually at once, since an earlier task or
 //! another submission got there first.
 
 use std::path::PathBuf;
@@ -15,7 +16,8 @@ use pixelcnn_store::{RunStatus, SlurmTask, Store, Worker};
 use super::cluster;
 use pixelcnn_config::safe_name;
 
-use crate::error::{Result, SweepError};
+use crate::error::Result;
+use crate::heartbeat::Flags;
 use crate::worker::{WorkerArgs, host_name, stop_flags, work};
 
 /// What a task is told to do.
@@ -34,7 +36,7 @@ pub struct TaskArgs {
     pub heartbeat_every: Duration,
 }
 
-/// How a task ended.
+/// How a task ended: with the last run it trained.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskOutcome {
     /// Nothing was left to claim.
@@ -60,28 +62,42 @@ fn slurm_task() -> Option<SlurmTask> {
     })
 }
 
-/// Claims and trains the next run of the experiment; see the module documentation.
+/// Claims and trains runs of its submission one after another until none is left to claim (see
+/// the module documentation); returns how the last one ended.
 pub fn run_task(args: &TaskArgs) -> Result<TaskOutcome> {
     // Signals first: a SIGTERM (scancel) or SIGUSR2 between the claim and the first step still
     // stops the run cleanly.
     let flags = stop_flags(false)?;
-    let configs: Vec<String> = std::fs::read_to_string(&args.configs)
-        .map_err(|source| SweepError::File { path: args.configs.clone(), source })?
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let configs = super::read_configs(&args.configs)?;
+    let mut outcome = TaskOutcome::NothingToClaim;
+    // Usually one run per task: the launcher submits a task per configuration. Going on after a
+    // finished run is what guarantees that every configuration of the list is trained when tasks
+    // of several submissions share configurations (see `submit_sweep`). A run that did not finish
+    // (stopped, failed, requeued) ends the task.
+    while let Some(trained) = train_next(args, &configs, &flags)? {
+        let go_on =
+            matches!(&trained, TaskOutcome::Trained { status: RunStatus::Finished | RunStatus::Pruned, .. });
+        outcome = trained;
+        if !go_on || flags.stop.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    Ok(outcome)
+}
+
+/// Claims the next configuration of `configs` and trains it; `None` when nothing is left.
+fn train_next(args: &TaskArgs, configs: &[String], flags: &Flags) -> Result<Option<TaskOutcome>> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let store = rt.block_on(Store::open(&args.db))?;
     let worker = Worker { pid: std::process::id(), host: host_name(), device: None, threads: None };
-    let Some(taken) = rt.block_on(store.claim_next(&configs, &worker, args.stale_after))? else {
+    let Some(taken) = rt.block_on(store.claim_next(configs, &worker, args.stale_after))? else {
         tracing::info!(
             "nothing left to claim among the {} configuration(s) of {}",
             configs.len(),
             args.configs.display()
         );
-        return Ok(TaskOutcome::NothingToClaim);
+        rt.block_on(store.close());
+        return Ok(None);
     };
     let run_id = taken.lease.run_id.clone();
     // The folder of the experiment that first trained the configuration: its checkpoints are there.
@@ -112,12 +128,12 @@ pub fn run_task(args: &TaskArgs) -> Result<TaskOutcome> {
             threads,
             lifeline: false,
         },
-        &flags,
+        flags,
     )?;
     let requeued = status == RunStatus::Interrupted && flags.requeue.load(Ordering::SeqCst);
     if requeued && let Some(task) = &task {
         tracing::warn!("run {run_id}: interrupted before the time limit; requeueing task {task}");
         cluster::requeue(&task.job_id)?;
     }
-    Ok(TaskOutcome::Trained { run_id, status, requeued })
+    Ok(Some(TaskOutcome::Trained { run_id, status, requeued }))
 }
