@@ -69,8 +69,9 @@ impl Search {
     /// strategies): the experiment's name, the numeric identity of its base configuration with
     /// the data it reads, and the settings that place and judge the rungs. Rerunning the same file
     /// finds the same search (a restarted search continues, and values added to the grid join it
-    /// as late arrivals); another profile, `--set`, metric, reduction factor or grace starts a new
-    /// one, whose runs are not ranked against these. `max_epochs` is left out, like `train.epochs`
+    /// as late arrivals); a profile or `--set` that changes the base configuration, or another
+    /// metric, reduction factor or grace, starts a new one, whose runs are not ranked against
+    /// these. `max_epochs` is left out, like `train.epochs`
     /// from a run's identity: raising it continues the search, its survivors training on through
     /// the rungs it adds.
     pub fn id(

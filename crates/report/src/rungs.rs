@@ -33,6 +33,9 @@ pub struct RungRowView {
 /// What the report shows of a search's rungs.
 #[derive(Clone, Debug, Serialize)]
 pub struct RungsView {
+    /// The search (the start of its id): an experiment run with two profiles, or other ASHA
+    /// settings, holds two searches whose runs were never ranked against each other.
+    pub search: String,
     /// The metric compared, as a person reads it.
     pub metric: String,
     /// The rungs compared the test NLL: the survivors' test numbers are optimistic.
@@ -45,14 +48,37 @@ pub struct RungsView {
     pub summary: String,
 }
 
-/// The rungs of the runs that have decisions, with the survivors' panel; `None` when the
-/// experiment ran no ASHA search.
-pub fn rungs(
+/// One view and survivors' panel per ASHA search of the experiment, in the order the searches
+/// first decided (none when it ran no search).
+pub fn searches(
     records: &[RungRecord],
     runs: &[RunData],
     configs: &[Configuration],
-) -> Option<(RungsView, NamedPanel)> {
-    let first = records.first()?;
+) -> Vec<(RungsView, NamedPanel)> {
+    let mut order: Vec<&str> = Vec::new();
+    for r in records {
+        if !order.contains(&r.search_id.as_str()) {
+            order.push(&r.search_id);
+        }
+    }
+    order
+        .iter()
+        .map(|id| {
+            let own: Vec<RungRecord> = records.iter().filter(|r| r.search_id == *id).cloned().collect();
+            let (view, mut panel) = rungs(&own, runs, configs);
+            if order.len() > 1 {
+                panel.file = format!("asha-survivors-{}.svg", view.search);
+                panel.panel.title = format!("Search {}: {}", view.search, panel.panel.title);
+            }
+            (view, panel)
+        })
+        .collect()
+}
+
+/// The rungs of one search's runs (`records` not empty, all of the search), with the survivors'
+/// panel.
+fn rungs(records: &[RungRecord], runs: &[RunData], configs: &[Configuration]) -> (RungsView, NamedPanel) {
+    let first = &records[0];
     let metric = first.metric;
     let epochs: Vec<u32> = records.iter().map(|r| r.epoch).collect::<BTreeSet<_>>().into_iter().collect();
     // Runs in the order they reached the first rung (records come in decision order).
@@ -92,13 +118,14 @@ pub fn rungs(
         members.push((run, stop.map(|s| s.epoch), config));
     }
     let view = RungsView {
+        search: first.search_id.chars().take(8).collect(),
         metric: describe(metric),
         optimistic: metric.is_optimistic(),
         summary: summary(&members, &epochs),
         epochs,
         rows,
     };
-    Some((view, survivors(metric, &members, configs)))
+    (view, survivors(metric, &members, configs))
 }
 
 fn describe(metric: RungMetric) -> String {

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::families::{CONDITIONAL_NOTE, FamilyView, compare_families};
 use crate::load::{ExperimentData, Picture, RunData};
 use crate::reference::{SEED_RECIPE, THRESHOLD_NOTE, seed_result};
-use crate::rungs::{RungsView, rungs};
+use crate::rungs::{RungsView, searches};
 use crate::stats::Spread;
 use crate::summary::{SummaryRow, summarise};
 
@@ -25,6 +25,15 @@ pub struct OutputFile {
     pub path: String,
     /// Contents.
     pub bytes: Vec<u8>,
+}
+
+/// One ASHA search of the experiment: its rungs and its survivors' curves.
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchView {
+    /// Which run stopped where.
+    pub rungs: RungsView,
+    /// The survivors' curves of the metric the rungs compared.
+    pub survivors: FigureView,
 }
 
 /// A figure: inline SVG for the HTML page, a file for the Markdown report.
@@ -150,10 +159,8 @@ pub struct ReportView {
     pub curves: Vec<FigureView>,
     /// Final bits/dim against swept numeric keys.
     pub parameters: Vec<FigureView>,
-    /// The rungs of an ASHA search: which run stopped where.
-    pub rungs: Option<RungsView>,
-    /// The survivors' curves of the metric the rungs compared.
-    pub survivors: Option<FigureView>,
+    /// The experiment's ASHA searches: which run stopped where, and the survivors' curves.
+    pub searches: Vec<SearchView>,
     /// Keys whose values differ between runs (the configuration diff).
     pub diff_keys: Vec<String>,
     /// Per configuration.
@@ -463,10 +470,10 @@ impl Report {
             .filter(|k| k != "seed")
             .collect();
         let configurations = configs.iter().map(|c| config_view(c, runs, &diff_keys, &mut files)).collect();
-        let (rungs, survivors) = match rungs(&data.rungs, runs, &configs) {
-            Some((view, panel)) => (Some(view), Some(figure(panel, &mut files)?)),
-            None => (None, None),
-        };
+        let searches = searches(&data.rungs, runs, &configs)
+            .into_iter()
+            .map(|(rungs, panel)| Ok(SearchView { rungs, survivors: figure(panel, &mut files)? }))
+            .collect::<Result<Vec<_>>>()?;
         let in_progress = runs.iter().filter(|r| r.in_progress()).count();
         let partial = (in_progress > 0).then(|| {
             format!(
@@ -489,7 +496,7 @@ impl Report {
         if configs.iter().any(|c| c.levels == Some(2)) {
             notes.push(THRESHOLD_NOTE.into());
         }
-        if rungs.as_ref().is_some_and(|r| r.optimistic) {
+        if searches.iter().any(|s| s.rungs.optimistic) {
             notes.push(
                 "Optimistic: the ASHA search ranked its runs on the test NLL ([search] metric = \"test_nll\"), \
                  so the runs it kept were chosen on the test set these numbers come from."
@@ -510,8 +517,7 @@ impl Report {
             families: compare_families(&summary),
             curves,
             parameters,
-            rungs,
-            survivors,
+            searches,
             diff_keys,
             configurations,
             base_config: runs.first().map(|r| r.detail.config_toml.clone()).unwrap_or_default(),

@@ -48,7 +48,8 @@ async fn the_rungs_show_which_run_stopped_where_and_the_survivors_curves() {
     let data = ExperimentData::load(&store, "asha").await.unwrap();
     let report = Report::build(&data, "now").unwrap();
     let view = &report.view;
-    let rungs = view.rungs.as_ref().expect("a rungs section");
+    assert_eq!(view.searches.len(), 1, "one search");
+    let rungs = &view.searches[0].rungs;
     assert_eq!(rungs.epochs, [1, 2]);
     assert!(rungs.optimistic);
     let rows: Vec<(&str, &str)> = rungs.rows.iter().map(|r| (r.label.as_str(), r.outcome.as_str())).collect();
@@ -81,13 +82,13 @@ async fn the_rungs_show_which_run_stopped_where_and_the_survivors_curves() {
     let problems: Vec<&str> = view.problems.iter().map(|p| p.status.as_str()).collect();
     assert_eq!(problems, ["running"]);
     assert!(view.notes.iter().any(|n| n.starts_with("Optimistic")), "{:?}", view.notes);
-    let survivors = view.survivors.as_ref().expect("the survivors' figure");
+    let survivors = &view.searches[0].survivors;
     assert!(survivors.svg.contains("train.lr = 0.001") && survivors.svg.contains("train.lr = 0.004"));
     assert!(!survivors.svg.contains("train.lr = 0.002"), "pruned runs are dots, not legend lines");
 
     let written = report.write(&dir.path().join("out")).unwrap();
     let html = std::fs::read_to_string(&written.html).unwrap();
-    assert!(html.contains("ASHA rungs") && html.contains("id=\"optimistic\""));
+    assert!(html.contains("ASHA rungs") && html.contains("banner optimistic"));
     assert!(html.contains("pruned at epoch 2"));
     let markdown = std::fs::read_to_string(&written.markdown).unwrap();
     assert!(markdown.contains("## ASHA rungs") && markdown.contains("Optimistic"));
@@ -104,7 +105,46 @@ async fn an_experiment_without_a_search_has_no_rungs_section() {
     store.finish_run(&lease, RunStatus::Finished, None).await.unwrap();
     let data = ExperimentData::load(&store, "grid").await.unwrap();
     let report = Report::build(&data, "now").unwrap();
-    assert!(report.view.rungs.is_none() && report.view.survivors.is_none());
+    assert!(report.view.searches.is_empty());
     let html = std::fs::read_to_string(report.write(&dir.path().join("out")).unwrap().html).unwrap();
     assert!(!html.contains("ASHA rungs"));
+}
+
+#[tokio::test]
+async fn two_searches_of_one_experiment_are_shown_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&url_from_path(&dir.path().join("r.db"))).await.unwrap();
+    let exp = store.record_experiment("asha", "").await.unwrap();
+    let asha = Asha { metric: RungMetric::TestNll, reduction_factor: 2, grace_epochs: 1, max_epochs: 4 };
+    // Two searches (a quick and a full profile, say), two runs each, decided at their first rung.
+    for (id, lrs) in [("quick-search", [1e-3, 2e-3]), ("full-search", [3e-3, 4e-3])] {
+        let search = Search { id: id.into(), experiment_id: exp.clone(), asha };
+        let hashes: Vec<String> = lrs.iter().map(|lr| format!("lr-{lr}")).collect();
+        store.join_search(&exp, Some(&search), &hashes).await.unwrap();
+        for (lr, nll) in lrs.iter().zip([0.5, 0.6]) {
+            let lease = claim_lr(&store, &exp, *lr).await;
+            store.record_epoch(&lease, &epoch(1, nll), &[]).await.unwrap();
+            store.decide_rung(&lease, &search, 0).await.unwrap();
+        }
+    }
+    let data = ExperimentData::load(&store, "asha").await.unwrap();
+    let report = Report::build(&data, "now").unwrap();
+    let searches = &report.view.searches;
+    assert_eq!(searches.len(), 2);
+    let labels = |i: usize| searches[i].rungs.rows.iter().map(|r| r.label.clone()).collect::<Vec<_>>();
+    assert_eq!(searches[0].rungs.search, "quick-se");
+    assert_eq!(labels(0), ["train.lr = 0.001", "train.lr = 0.002"]);
+    assert_eq!(labels(1), ["train.lr = 0.003", "train.lr = 0.004"]);
+    // Each search ranks its own runs: the second's first arrival is 1 of 1, not 1 of 3.
+    assert_eq!(searches[1].rungs.rows[0].cells, ["0.50000 · 1 of 1 · continue"]);
+    assert_ne!(searches[0].survivors.file, searches[1].survivors.file);
+    let written = report.write(&dir.path().join("out")).unwrap();
+    let markdown = std::fs::read_to_string(&written.markdown).unwrap();
+    assert!(
+        markdown.contains("### Search quick-se") && markdown.contains("### Search full-sea"),
+        "{markdown}"
+    );
+    for s in searches {
+        assert!(dir.path().join("out").join(&s.survivors.file).is_file());
+    }
 }

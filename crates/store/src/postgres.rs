@@ -35,11 +35,17 @@ pub(crate) fn redact(url: &str) -> String {
 ///
 /// Every connection waits at most the busy timeout for a row lock (`lock_timeout`) and reports
 /// time in UTC, like SQLite's store; a lock held longer means a hung worker, reported as
-/// [`StoreError::Locked`] instead of waiting forever.
+/// [`StoreError::Locked`] instead of waiting forever. Transactions are READ COMMITTED whatever
+/// the server's default: claims and rung decisions lock a row and then read what the transactions
+/// they waited for committed, which a REPEATABLE READ snapshot would refuse with a serialization
+/// error.
 pub(crate) async fn open_pool(db: &str, url: &str, options: &StoreOptions) -> Result<AnyPool> {
     let connect = AnyConnectOptions::from_str(url)
         .map_err(|e| StoreError::Connect { db: db.to_owned(), message: e.to_string() })?;
-    let setup = format!("SET lock_timeout = {}; SET TIME ZONE 'UTC';", options.busy_timeout.as_millis());
+    let setup = format!(
+        "SET lock_timeout = {}; SET TIME ZONE 'UTC'; SET default_transaction_isolation = 'read committed';",
+        options.busy_timeout.as_millis()
+    );
     let map = |e| match classify(db, options.busy_timeout, e) {
         StoreError::Query { db, source } => StoreError::Connect { db, message: source.to_string() },
         other => other,

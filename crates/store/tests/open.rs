@@ -189,9 +189,24 @@ fn the_default_url_follows_flag_then_environment_then_runs_folder() {
 #[tokio::test]
 async fn postgres_settings_and_schema() {
     let Some(db) = ScratchPostgres::for_test().await else { return };
+    // A database whose default isolation is stricter than PostgreSQL's own: the store's
+    // connections still run READ COMMITTED, which its claims and rung decisions rely on.
+    {
+        use sqlx::{Connection, Executor};
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(db.url()).await.unwrap();
+        conn.execute(
+            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_isolation = %L', \
+             current_database(), 'repeatable read'); END $$",
+        )
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
     let store = Store::open(db.url()).await.unwrap();
     let settings = store.settings().await.unwrap();
     assert_eq!(settings["engine"], "postgres");
+    assert_eq!(settings["default_transaction_isolation"], "read committed");
     assert_eq!(settings["timezone"], "UTC");
     assert_eq!(settings["lock_timeout"], "30s");
     store.integrity_check().await.unwrap();
