@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use crate::error::{Result, SweepError};
 
@@ -79,6 +80,29 @@ pub(crate) fn pending_tasks(name: &str) -> Result<Vec<PathBuf>> {
     Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).map(PathBuf::from).collect())
 }
 
+/// The time left before job `job_id` reaches its time limit (`squeue %L`); `None` when it has no
+/// limit (`UNLIMITED`, `NOT_SET`) or Slurm does not say.
+pub(crate) fn time_left(job_id: &str) -> Option<Duration> {
+    let out = slurm("squeue", &["--noheader", "--jobs", job_id, "--format=%L"], &[]).ok()?;
+    parse_time_left(out.trim())
+}
+
+/// Slurm's `[days-]hours:minutes:seconds` (or `minutes:seconds`, or `seconds`).
+fn parse_time_left(text: &str) -> Option<Duration> {
+    let (days, clock) = match text.split_once('-') {
+        Some((days, clock)) => (days.parse::<u64>().ok()?, clock),
+        None => (0, text),
+    };
+    let parts: Vec<u64> = clock.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let seconds = match parts.as_slice() {
+        [h, m, s] => h * 3600 + m * 60 + s,
+        [m, s] => m * 60 + s,
+        [s] => *s,
+        _ => return None,
+    };
+    Some(Duration::from_secs(days * 86_400 + seconds))
+}
+
 /// How many tasks of this user's jobs named `name` are still queued, running or ending.
 pub(crate) fn live_tasks(name: &str) -> Result<usize> {
     let out = slurm("squeue", &["--me", "--noheader", "--array", "--name", name, "--format=%i"], &[])?;
@@ -109,6 +133,18 @@ mod tests {
         let config = "MaxArraySize            = 1001\nMaxJobCount             = 10000\n";
         assert_eq!(parse_max_array_size(config), Some(1001));
         assert_eq!(parse_max_array_size("MaxJobCount = 3\n"), None);
+    }
+
+    #[test]
+    fn time_left_is_read_in_slurm_s_formats() {
+        let secs = |s: u64| Some(Duration::from_secs(s));
+        assert_eq!(parse_time_left("1-02:03:04"), secs(86_400 + 2 * 3600 + 3 * 60 + 4));
+        assert_eq!(parse_time_left("02:03:04"), secs(2 * 3600 + 3 * 60 + 4));
+        assert_eq!(parse_time_left("3:04"), secs(184));
+        assert_eq!(parse_time_left("59"), secs(59));
+        assert_eq!(parse_time_left("UNLIMITED"), None);
+        assert_eq!(parse_time_left("NOT_SET"), None);
+        assert_eq!(parse_time_left(""), None);
     }
 
     #[test]

@@ -3,17 +3,18 @@
 //! or stale ones), records its Slurm task on the run, trains it like any worker (without the
 //! stdin lifeline: under Slurm stdin is /dev/null), and, when Slurm warned it of the time limit
 //! with SIGUSR2, requeues itself after recording `interrupted`, so the requeued task resumes the
-//! run from its checkpoint. After a run that ended (finished or pruned) it claims again, and it
-//! ends when nothing of its submission is left to claim: usually at once, since an earlier task or
-//! another submission got there first.
+//! run from its checkpoint. After a run that ended (finished or pruned) it claims again while its
+//! time limit leaves room for another such run, and it ends when nothing of its submission is
+//! left to claim: usually at once, since an earlier task or another submission got there first.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pixelcnn_store::{RunStatus, SlurmTask, Store, Worker};
 
 use super::cluster;
+use super::script::WARNING_SECONDS;
 use pixelcnn_config::safe_name;
 
 use crate::error::Result;
@@ -71,18 +72,33 @@ pub fn run_task(args: &TaskArgs) -> Result<TaskOutcome> {
     let configs = super::read_configs(&args.configs)?;
     let mut outcome = TaskOutcome::NothingToClaim;
     // Usually one run per task: the launcher submits a task per configuration. Going on after a
-    // finished run is what guarantees that every configuration of the list is trained when tasks
-    // of several submissions share configurations (see `submit_sweep`). A run that did not finish
-    // (stopped, failed, requeued) ends the task.
-    while let Some(trained) = train_next(args, &configs, &flags)? {
-        let go_on =
+    // finished run, while the allocation has time for another like it, is what guarantees that
+    // every configuration of the list is trained when tasks of several submissions share
+    // configurations (see `submit_sweep`). A run that did not finish (stopped, failed,
+    // requeued) ends the task.
+    loop {
+        let started = Instant::now();
+        let Some(trained) = train_next(args, &configs, &flags)? else { break };
+        let finished =
             matches!(&trained, TaskOutcome::Trained { status: RunStatus::Finished | RunStatus::Pruned, .. });
         outcome = trained;
-        if !go_on || flags.stop.load(Ordering::SeqCst) {
+        if !finished || flags.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let left = slurm_task().and_then(|task| cluster::time_left(&task.job_id));
+        if !time_for_another(left, started.elapsed()) {
+            tracing::info!("the time limit is too close for another run like the last: the task ends");
             break;
         }
     }
     Ok(outcome)
+}
+
+/// Whether a task with `left` before its time limit (`None`: no limit) has time for another run
+/// that takes `last`, before Slurm's warning. When it has not, the task ends rather than start a
+/// run that the warning would interrupt: the configurations left are other tasks' to take.
+fn time_for_another(left: Option<Duration>, last: Duration) -> bool {
+    left.is_none_or(|left| left >= last + Duration::from_secs(WARNING_SECONDS.into()))
 }
 
 /// Claims the next configuration of `configs` and trains it; `None` when nothing is left.
@@ -136,4 +152,19 @@ fn train_next(args: &TaskArgs, configs: &[String], flags: &Flags) -> Result<Opti
         cluster::requeue(&task.job_id)?;
     }
     Ok(Some(TaskOutcome::Trained { run_id, status, requeued }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_goes_on_only_with_time_for_another_run_before_the_warning() {
+        let (min, hour) = (Duration::from_secs(60), Duration::from_secs(3600));
+        assert!(time_for_another(None, 10 * hour), "no time limit");
+        assert!(time_for_another(Some(3 * hour), hour));
+        // Time for the run, but not for the run and the warning's 120 s.
+        assert!(!time_for_another(Some(hour + min), hour));
+        assert!(time_for_another(Some(hour + 2 * min), hour));
+    }
 }
