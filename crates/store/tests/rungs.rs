@@ -1,6 +1,7 @@
 //! Rung decisions of adaptive searches on both engines: taken inside a transaction from the
 //! recorded epoch, once per run and rung (asking again after a restart reads the decision), final
-//! for pruned runs whatever a sweep asks, and serialised between concurrent deciders.
+//! for pruned runs whatever a sweep asks, serialised between concurrent deciders, and ranked on the
+//! exact values stored (ties by configuration hash, late arrivals against every earlier run).
 
 mod common;
 
@@ -195,6 +196,41 @@ async fn concurrent_deciders_of_one_search_are_serialised(db: TestDb) {
     assert_eq!(pruned.unwrap().len(), stops);
 }
 
+async fn ties_and_late_arrivals_are_decided_through_the_store(db: TestDb) {
+    let store = db.open().await;
+    let exp = store.record_experiment("asha", "").await.unwrap();
+    let s = search(&exp, 2);
+    // A value that text round trips could change: the store must give back these exact bits, or
+    // the tie below would be broken by rounding instead of by configuration hash.
+    let tied = 0.1 + 0.2;
+    let mut records = Vec::new();
+    for (hash, value) in [("b", tied), ("a", tied), ("c", tied), ("d", 0.05)] {
+        let lease = run_at(&store, &s, hash, 1, value).await;
+        records.push(store.decide_rung(&lease, &s, 0).await.unwrap());
+    }
+    assert!(records.iter().take(3).all(|r| r.value == Some(tied)), "{records:?}");
+    use RungDecision::{Continue, Stop};
+    let decisions: Vec<(&str, u32, u32, u32, RungDecision)> = records
+        .iter()
+        .map(|r| {
+            (r.config_hash.as_str(), r.ranking.rank, r.ranking.recorded, r.ranking.quota, r.ranking.decision)
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            // Alone: continues.
+            ("b", 1, 1, 1, Continue),
+            // Tied with b, ahead of it by hash: the one of two that continues.
+            ("a", 1, 2, 1, Continue),
+            // Tied with both, last by hash: stops.
+            ("c", 3, 3, 1, Stop),
+            // A late arrival better than every earlier one: first of four, quota 2.
+            ("d", 1, 4, 2, Continue),
+        ]
+    );
+}
+
 async fn membership_follows_the_latest_sweep_and_skips_reruns(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("asha", "").await.unwrap();
@@ -233,5 +269,6 @@ on_both_engines!(
     a_pruned_configuration_is_never_trained_again,
     a_restarted_worker_reads_its_decision_instead_of_deciding_again,
     concurrent_deciders_of_one_search_are_serialised,
+    ties_and_late_arrivals_are_decided_through_the_store,
     membership_follows_the_latest_sweep_and_skips_reruns,
 );
