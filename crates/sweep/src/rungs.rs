@@ -71,3 +71,89 @@ impl Rungs {
         Ok((r.decision == RungDecision::Stop).then_some(record))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pixelcnn_record::{Asha, EpochMetrics, RungMetric};
+    use pixelcnn_store::{NewRun, Worker, url_from_path};
+
+    /// A claimed run of configuration `hash` in `search`, with epochs 1..=`values.len()` recorded
+    /// (test NLLs `values`) and no rung decided: what a worker killed before deciding leaves.
+    async fn trained_undecided(store: &Store, search: &Search, hash: &str, values: &[f64]) -> Lease {
+        let run = NewRun {
+            experiment_id: search.experiment_id.clone(),
+            sweep_id: None,
+            config_hash: hash.into(),
+            config: serde_json::json!({"seed": 1}),
+            config_toml: String::new(),
+            varying: serde_json::json!({}),
+            epochs_target: 9,
+            git_commit: None,
+            git_dirty: None,
+            versions: serde_json::json!({}),
+            tags: Vec::new(),
+            note: None,
+            rerun_of: None,
+        };
+        let id = store.create_run(&run).await.unwrap();
+        store.join_search(&search.experiment_id, Some(search), &[hash.to_owned()]).await.unwrap();
+        let worker = Worker { pid: 1, host: "test".into(), device: None, threads: None };
+        let lease = store.claim(&id, &worker).await.unwrap().unwrap();
+        for (i, value) in values.iter().enumerate() {
+            let epoch = i as u32 + 1;
+            let row = EpochMetrics {
+                epoch,
+                step: u64::from(epoch),
+                train_nll: *value,
+                validation_nll: None,
+                test_nll: *value,
+                test_bits_per_dim: value / std::f64::consts::LN_2,
+                test_nats_per_image: value * 784.0,
+                lr: 1e-3,
+                seconds: 1.0,
+                images_per_second: 1.0,
+            };
+            store.record_epoch(&lease, &row, &[]).await.unwrap();
+        }
+        lease
+    }
+
+    #[tokio::test]
+    async fn a_resumed_run_catches_up_on_the_rungs_its_worker_died_before_deciding() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&url_from_path(&dir.path().join("r.db"))).await.unwrap();
+        let exp = store.record_experiment("asha", "").await.unwrap();
+        // eta = 3: rungs at epochs 1 and 3 before 9.
+        let asha = Asha { metric: RungMetric::TestNll, reduction_factor: 3, grace_epochs: 1, max_epochs: 9 };
+        let search = Search { id: "s".into(), experiment_id: exp, asha };
+        let rungs = Rungs { search: search.clone() };
+        // Two runs decided at rung 0 as they reached it: 0.5 continues, 0.6 stops.
+        for (hash, value) in [("a", 0.5), ("b", 0.6)] {
+            let lease = trained_undecided(&store, &search, hash, &[value]).await;
+            rungs.at_epoch(&store, &lease, 1).await.unwrap();
+        }
+        // Its worker died after epoch 3 with neither rung decided: the catch-up decides rung 0
+        // (0.4, best of three: continues) and then rung 1 (first there: continues).
+        let best = trained_undecided(&store, &search, "c", &[0.4, 0.35, 0.3]).await;
+        assert_eq!(rungs.catch_up(&store, &best, 3).await.unwrap(), None);
+        let decided: Vec<(u32, u32)> = store
+            .rung_decisions(&best.run_id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.rung, r.ranking.recorded))
+            .collect();
+        assert_eq!(decided, [(0, 3), (1, 1)]);
+        // Another died after epoch 3 too, but was the worst at rung 0: pruned there, rung 1 never
+        // decided, the run pruned.
+        let worst = trained_undecided(&store, &search, "d", &[0.9, 0.2, 0.1]).await;
+        let stop = rungs.catch_up(&store, &worst, 3).await.unwrap().expect("pruned at rung 0");
+        assert_eq!((stop.rung, stop.ranking.rank, stop.ranking.recorded), (0, 4, 4));
+        assert_eq!(store.rung_decisions(&worst.run_id).await.unwrap().len(), 1);
+        assert_eq!(store.run(&worst.run_id).await.unwrap().status, pixelcnn_store::RunStatus::Pruned);
+        // Catching up again (a second restart) reads the decisions back: nothing new.
+        assert_eq!(rungs.catch_up(&store, &best, 3).await.unwrap(), None);
+        assert_eq!(store.experiment_rung_decisions("asha").await.unwrap().len(), 5);
+    }
+}
