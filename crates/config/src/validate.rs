@@ -24,19 +24,15 @@ pub fn violations(config: &RunConfig) -> Vec<Violation> {
     let (m, t, s) = (&config.model, &config.train, &config.sample);
     check(m.blocks >= 1, "model.blocks", "must be at least 1".into());
     check(m.hidden >= 1, "model.hidden", "must be at least 1".into());
-    check(
-        m.first_kernel >= 3 && m.first_kernel % 2 == 1,
-        "model.first_kernel",
-        format!("{} must be odd and at least 3 (a mask-A kernel needs a past)", m.first_kernel),
-    );
+    // Kernels are centred on the current pixel and need at least one pixel before it.
+    let mut odd_kernel = |kernel: usize, key: &'static str, why: &str| {
+        check(kernel >= 3 && kernel % 2 == 1, key, format!("{kernel} must be odd and at least 3 ({why})"));
+    };
+    odd_kernel(m.first_kernel, "model.first_kernel", "a mask-A kernel needs a past");
+    odd_kernel(m.gated.kernel, "model.gated.kernel", "the first layer needs a pixel to its left");
     let g = &m.gated;
     check(g.layers >= 1, "model.gated.layers", "must be at least 1".into());
     check(g.channels >= 1, "model.gated.channels", "must be at least 1".into());
-    check(
-        g.kernel >= 3 && g.kernel % 2 == 1,
-        "model.gated.kernel",
-        format!("{} must be odd and at least 3 (the first layer needs a pixel to its left)", g.kernel),
-    );
     check(
         m.condition == Condition::None || m.family == ModelFamily::Gated,
         "model.condition",

@@ -70,6 +70,7 @@ pub fn run_task(args: &TaskArgs) -> Result<TaskOutcome> {
     // stops the run cleanly.
     let flags = stop_flags(false)?;
     let configs = super::read_configs(&args.configs)?;
+    let task = slurm_task();
     let mut outcome = TaskOutcome::NothingToClaim;
     // Usually one run per task: the launcher submits a task per configuration. Going on after a
     // finished run, while the allocation has time for another like it, is what guarantees that
@@ -78,14 +79,14 @@ pub fn run_task(args: &TaskArgs) -> Result<TaskOutcome> {
     // requeued) ends the task.
     loop {
         let started = Instant::now();
-        let Some(trained) = train_next(args, &configs, &flags)? else { break };
+        let Some(trained) = train_next(args, &configs, task.as_ref(), &flags)? else { break };
         let finished =
             matches!(&trained, TaskOutcome::Trained { status: RunStatus::Finished | RunStatus::Pruned, .. });
         outcome = trained;
         if !finished || flags.stop.load(Ordering::SeqCst) {
             break;
         }
-        let left = slurm_task().and_then(|task| cluster::time_left(&task.job_id));
+        let left = task.as_ref().and_then(|task| cluster::time_left(&task.job_id));
         if !time_for_another(left, started.elapsed()) {
             tracing::info!("the time limit is too close for another run like the last: the task ends");
             break;
@@ -102,7 +103,13 @@ fn time_for_another(left: Option<Duration>, last: Duration) -> bool {
 }
 
 /// Claims the next configuration of `configs` and trains it; `None` when nothing is left.
-fn train_next(args: &TaskArgs, configs: &[String], flags: &Flags) -> Result<Option<TaskOutcome>> {
+/// `task` is the Slurm task this process runs in, recorded on the run.
+fn train_next(
+    args: &TaskArgs,
+    configs: &[String],
+    task: Option<&SlurmTask>,
+    flags: &Flags,
+) -> Result<Option<TaskOutcome>> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let store = rt.block_on(Store::open(&args.db))?;
     let worker = Worker { pid: std::process::id(), host: host_name(), device: None, threads: None };
@@ -118,15 +125,14 @@ fn train_next(args: &TaskArgs, configs: &[String], flags: &Flags) -> Result<Opti
     let run_id = taken.lease.run_id.clone();
     // The folder of the experiment that first trained the configuration: its checkpoints are there.
     let experiment = rt.block_on(store.run(&run_id))?.experiment;
-    let task = slurm_task();
-    if let Some(task) = &task {
+    if let Some(task) = task {
         rt.block_on(store.set_slurm_task(&taken.lease, task))?;
     }
     tracing::info!(
         "run {run_id}: {:?} from epoch {} in Slurm task {}",
         taken.kind,
         taken.from_epoch,
-        task.as_ref().map_or_else(|| "(none)".to_owned(), ToString::to_string)
+        task.map_or_else(|| "(none)".to_owned(), ToString::to_string)
     );
     rt.block_on(store.close());
     drop(rt);
@@ -147,7 +153,7 @@ fn train_next(args: &TaskArgs, configs: &[String], flags: &Flags) -> Result<Opti
         flags,
     )?;
     let requeued = status == RunStatus::Interrupted && flags.requeue.load(Ordering::SeqCst);
-    if requeued && let Some(task) = &task {
+    if requeued && let Some(task) = task {
         tracing::warn!("run {run_id}: interrupted before the time limit; requeueing task {task}");
         cluster::requeue(&task.job_id)?;
     }
