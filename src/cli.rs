@@ -115,10 +115,21 @@ pub struct RunSelection {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the runs an experiment file resolves to, their size and an estimate of the time; runs nothing.
+    ///
+    /// Times come from what finished runs of the same model, batch, threads and device kind
+    /// recorded in the database; else from `--probe`; else from the constants measured by
+    /// `just bench` (docs/benchmarks.md).
     Plan {
         /// The experiment.
         #[command(flatten)]
         experiment: ExperimentArgs,
+        /// Database whose finished runs give the speeds (default: $PIXELCNN_DB, else
+        /// runs/pixelcnn.db; never created).
+        #[arg(long)]
+        db: Option<String>,
+        /// Time a few training steps of each model not recorded yet (seconds per model).
+        #[arg(long)]
+        probe: bool,
     },
     /// Train every run of an experiment file that the store does not already hold.
     Sweep {

@@ -133,6 +133,25 @@ fn a_failing_run_does_not_stop_the_others_and_keeps_its_error() {
     let detail = json(&["show", failed["id"].as_str().unwrap()], &db);
     let error = detail["run"]["error"].as_str().unwrap();
     assert!(error.contains("diverged"), "{error}");
+    // The error says where and what usually helps, with the values in force.
+    for words in ["epoch 1, step", "train.lr, now 1e30", "train.clip_norm"] {
+        assert!(error.contains(words), "the divergence error names `{words}`: {error}");
+    }
+    // The sweep listed the failed run (id, configuration, error) and how to retry it.
+    let said = text(&o);
+    let id = failed["id"].as_str().unwrap();
+    for words in [&id[..8], "train.lr=1e30", "diverged", "--retry-failed", "1 failed"] {
+        assert!(said.contains(words), "the sweep's output names `{words}`:\n{said}");
+    }
+
+    // Sweeping again does not retry it, and does not call it done: non-zero, listed again.
+    let again = sweep(&file, &db, &[]);
+    let said = text(&again);
+    assert!(!again.status.success(), "a failed run left behind is not success:\n{said}");
+    for words in ["1 finished, 1 failed (not retried), 0 pruned; 0 running elsewhere", &id[..8], "--retry-failed"] {
+        assert!(said.contains(words), "the second sweep's output names `{words}`:\n{said}");
+    }
+    assert!(!said.contains("already done"), "{said}");
 }
 
 #[test]

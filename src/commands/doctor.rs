@@ -39,7 +39,7 @@ pub fn run(data: Option<&Path>) -> anyhow::Result<ExitCode> {
     match mnist::verify(&dir) {
         Ok(files) => println!("data         {} ({} files, checksums match)", dir.display(), files.len()),
         Err(e) => {
-            println!("data         {}: {e}", dir.display());
+            println!("data         {}: {e} (another folder: {})", dir.display(), crate::commands::DATA_FLAG);
             problems.push("MNIST is missing or differs from the committed checksums; run `just setup`");
         }
     }

@@ -2,8 +2,12 @@
 
 use std::process::ExitCode;
 
-use pixelcnn_config::{Experiment, Override, Strategy, load_experiment};
+use std::collections::BTreeMap;
+
+use pixelcnn_config::{Experiment, Override, RunConfig, Strategy, load_experiment};
+use pixelcnn_store::{Store, StoreError, resolve_url};
 use pixelcnn_sweep::estimate::{self, EpochBudget};
+use pixelcnn_sweep::throughput::{self, Recorded, Throughput};
 use pixelcnn_train::model_params;
 
 use crate::cli::ExperimentArgs;
@@ -14,14 +18,70 @@ pub fn load(args: &ExperimentArgs) -> anyhow::Result<Experiment> {
     Ok(load_experiment(&args.file, args.profile.as_deref(), &overrides)?)
 }
 
-pub fn run(args: &ExperimentArgs) -> anyhow::Result<ExitCode> {
-    print(&load(args)?);
+pub fn run(args: &ExperimentArgs, db: Option<&str>, probe: bool) -> anyhow::Result<ExitCode> {
+    let exp = load(args)?;
+    let mut speeds = Speeds::read(&resolve_url(db), probe);
+    print(&exp, &mut speeds)?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// How fast each planned run trains here: recorded by the store's finished runs, else probed
+/// (when asked), else assumed.
+pub struct Speeds {
+    recorded: Recorded,
+    probe: bool,
+    probed: BTreeMap<String, Throughput>,
+    cuda: bool,
+    /// Why the store's speeds could not be read, when it exists and could not be.
+    unreadable: Option<String>,
+}
+
+impl Speeds {
+    /// The speeds recorded in the database at `db_url` (none when it does not exist: nothing is
+    /// created), probing what is missing when `probe`.
+    pub fn read(db_url: &str, probe: bool) -> Speeds {
+        let cuda = pixelcnn_train::device::cuda_device_count() > 0;
+        let recorded = tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|rt| {
+            rt.block_on(async {
+                let store = match Store::open_existing(db_url).await {
+                    Ok(store) => store,
+                    Err(StoreError::NotFound { .. }) => return Ok(Recorded::default()),
+                    Err(e) => return Err(e.into()),
+                };
+                let recorded = Recorded::load(&store).await;
+                store.close().await;
+                Ok(recorded?)
+            })
+        });
+        let (recorded, unreadable) = match recorded {
+            Ok(r) => (r, None),
+            Err(e) => (Recorded::default(), Some(format!("{e:#}"))),
+        };
+        Speeds { recorded, probe, probed: BTreeMap::new(), cuda, unreadable }
+    }
+
+    fn of(&mut self, config: &RunConfig) -> anyhow::Result<Throughput> {
+        let kind = throughput::device_kind(config, self.cuda);
+        if let Some(t) = self.recorded.throughput(config, kind) {
+            return Ok(t);
+        }
+        if !self.probe {
+            return Ok(throughput::assumed(config, kind));
+        }
+        let key = throughput::speed_key(&serde_json::to_value(config)?, kind).to_string();
+        if let Some(t) = self.probed.get(&key) {
+            return Ok(*t);
+        }
+        eprintln!("probing the training speed of run configuration {} ...", &key[..key.len().min(80)]);
+        let t = throughput::probe(config)?;
+        self.probed.insert(key, t);
+        Ok(t)
+    }
+}
+
 /// Prints the resolved runs (only the keys that vary), each model's size, the search's budget and
-/// the time estimate.
-pub fn print(exp: &Experiment) {
+/// the time estimate with where its speeds come from.
+pub fn print(exp: &Experiment, speeds: &mut Speeds) -> anyhow::Result<()> {
     let profile = exp.profile.as_deref().map(|p| format!(", profile {p}")).unwrap_or_default();
     println!("experiment {} ({}{profile}): {} runs", exp.name, exp.file.display(), exp.runs.len());
     if let Some(d) = &exp.description {
@@ -30,21 +90,27 @@ pub fn print(exp: &Experiment) {
     for note in &exp.notes {
         println!("note: {note}");
     }
-    let cuda = pixelcnn_train::device::cuda_device_count() > 0;
+    let cuda = speeds.cuda;
     let mut header = vec!["#".to_owned()];
     header.extend(exp.varying_keys.iter().cloned());
-    header.extend(["params".into(), "epochs".into(), "estimate".into()]);
+    header.extend(["params".into(), "epochs".into(), "images/s".into(), "estimate".into()]);
     let mut rows = vec![header];
     let mut total = 0.0;
+    let mut sources: BTreeMap<String, usize> = BTreeMap::new();
     for (i, run) in exp.runs.iter().enumerate() {
         let c = &run.config;
-        let train = c.data.train_limit.unwrap_or(60_000).min(60_000 - c.data.validation_size);
-        let test = c.data.test_limit.unwrap_or(10_000).min(10_000);
-        let seconds = estimate::run_seconds(c, train, test, cuda);
+        let speed = speeds.of(c)?;
+        let seconds = throughput::run_seconds(c, &speed);
         total += seconds;
+        *sources.entry(speed.source.to_string()).or_default() += 1;
         let mut row = vec![(i + 1).to_string()];
         row.extend(exp.varying_keys.iter().map(|k| run.varying.get(k).map_or("-".into(), |v| v.to_string())));
-        row.extend([model_params(c).to_string(), c.train.epochs.to_string(), estimate::human(seconds)]);
+        row.extend([
+            model_params(c).to_string(),
+            c.train.epochs.to_string(),
+            format!("{:.1}", speed.train),
+            estimate::human(seconds),
+        ]);
         rows.push(row);
     }
     print_table(&rows);
@@ -60,6 +126,16 @@ pub fn print(exp: &Experiment) {
         ),
         _ => println!("estimated total: {} on {device}, one run at a time", estimate::human(total)),
     }
+    let sources: Vec<String> = sources.iter().map(|(s, n)| format!("{s} for {n} run(s)")).collect();
+    println!("speeds: {}", sources.join("; "));
+    if let Some(why) = &speeds.unreadable {
+        println!("note: the database's recorded speeds could not be read ({why})");
+    }
+    if sources.iter().any(|s| s.starts_with("assumed")) {
+        println!(
+            "note: assumed speeds are the constants docs/benchmarks.md measured on a 2-core CPU;              `plan --probe` times a few steps here instead, and finished runs replace them"
+        );
+    }
     if !cuda && total > 3600.0 && exp.profile.is_none() {
         let hint = if exp.profiles.iter().any(|p| p == "quick") {
             "`--profile quick` shrinks it to minutes".to_owned()
@@ -68,6 +144,7 @@ pub fn print(exp: &Experiment) {
         };
         println!("warning: no CUDA device here and this takes over an hour; {hint}");
     }
+    Ok(())
 }
 
 /// Says how a random or ASHA search chose its runs and what it trains, in epochs, against the

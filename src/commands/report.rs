@@ -25,7 +25,7 @@ pub fn now() -> String {
 
 /// Reads experiment `name` from the database at `db_url` and writes its report into `out`.
 pub async fn write(db_url: &str, name: &str, out: &Path) -> anyhow::Result<Written> {
-    let store = Store::open(db_url).await?;
+    let store = Store::open_existing(db_url).await?;
     let data = ExperimentData::load(&store, name).await?;
     let written = Report::build(&data, &now())?.write(out)?;
     store.close().await;

@@ -18,10 +18,11 @@ pub fn filter(selection: &RunSelection) -> anyhow::Result<RunFilter> {
     Ok(RunFilter { experiment: selection.experiment.clone(), status, where_eq })
 }
 
-/// Opens the store named by `--db`, `PIXELCNN_DB` or the default.
+/// Opens the existing store named by `--db`, `PIXELCNN_DB` or the default: commands that read
+/// results never create a database (a mistyped path is an error naming it).
 pub fn open(db: Option<&str>) -> anyhow::Result<(tokio::runtime::Runtime, Store)> {
     let rt = tokio::runtime::Runtime::new()?;
-    let store = rt.block_on(Store::open(&resolve_url(db)))?;
+    let store = rt.block_on(Store::open_existing(&resolve_url(db)))?;
     Ok((rt, store))
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use pixelcnn_config::{DeviceSpec, Sampler};
+use pixelcnn_config::{DeviceSpec, Sampler, limits};
 use pixelcnn_train::Trained;
 use pixelcnn_train::sampling::SampleRequest;
 
@@ -25,6 +25,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let trained = Trained::load(&args.checkpoint, args.device)?;
     let config = &trained.config;
     let complete = if args.complete { config.sample.complete.max(1) } else { 0 };
+    // Sizes this machine cannot hold are refused before anything is allocated.
+    let machine = limits::Machine::this();
+    let fits = if args.complete {
+        limits::check_completions("sample.complete (of the checkpoint)", complete, &config.model, &machine)
+    } else {
+        limits::check_draws("--n", args.n, &config.model, &machine)
+    };
+    fits.map_err(anyhow::Error::msg)?;
     let test = trained.test_split(args.data.as_deref(), Some(complete.max(1)))?;
     let request = SampleRequest {
         seed: args.seed.unwrap_or(config.seed),

@@ -11,7 +11,7 @@ pub fn copy(from: &str, to: &str) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(from != to, "store copy: FROM and TO are the same database ({from})");
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
-        let source = Store::open(&from).await?;
+        let source = Store::open_existing(&from).await?;
         let target = Store::open(&to).await?;
         let counts = source.copy_to(&target).await?;
         for (table, rows) in &counts {

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use pixelcnn_config::safe_name;
 use pixelcnn_config::{Experiment, SlurmConfig};
+use pixelcnn_config::limits;
 use pixelcnn_store::{RunStatus, resolve_url};
 use pixelcnn_sweep::{SlurmOptions, SweepOptions, run_sweep, submit_sweep};
 
 use crate::cli::{ExperimentArgs, LauncherKind, SlurmArgs};
-use crate::commands::{plan, report, worker};
+use crate::commands::{outcome, plan, report, worker};
 use crate::versions::Versions;
 
 /// Options of `pixelcnn sweep` besides the experiment.
@@ -45,7 +46,12 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
         anyhow::bail!("{} only apply with --launcher slurm", slurm_only.join(", "));
     }
     let exp = plan::load(experiment)?;
-    plan::print(&exp);
+    if args.launcher == LauncherKind::Local {
+        let configs: Vec<&pixelcnn_config::RunConfig> = exp.runs.iter().map(|r| &r.config).collect();
+        anyhow::ensure!(args.parallel >= 1, "--parallel = 0: at least one worker must train");
+        limits::check_parallel(args.parallel, &configs, &limits::Machine::this()).map_err(anyhow::Error::msg)?;
+    }
+    plan::print(&exp, &mut plan::Speeds::read(&resolve_url(args.db.as_deref()), false))?;
     let options = SweepOptions {
         db_url: resolve_url(args.db.as_deref()),
         runs_dir: args.runs_dir.clone(),
@@ -66,7 +72,7 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
     let report = runtime.block_on(run_sweep(&exp, &options))?;
     let count = |s: RunStatus| report.trained.iter().filter(|(_, st)| *st == s).count();
     println!(
-        "sweep {}: {} trained ({} finished, {} pruned, {} failed, {} interrupted), {} taken over by another sweep, {} already done or running elsewhere; database {}",
+        "sweep {}: {} trained ({} finished, {} pruned, {} failed, {} interrupted), {} taken over by another sweep; {}; database {}",
         exp.name,
         report.trained.len(),
         count(RunStatus::Finished),
@@ -74,12 +80,21 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
         count(RunStatus::Failed),
         count(RunStatus::Interrupted),
         report.taken_over.len(),
-        report.skipped.len(),
+        outcome::already_recorded(&report.skipped),
         pixelcnn_store::display_url(&options.db_url)
     );
     // Also after failures or Ctrl-C: the report shows what was recorded, marked partial.
     let reported = write_report(&runtime, &options.db_url, &exp.name, args.reports_dir.as_deref());
-    let ok = count(RunStatus::Failed) == 0 && !report.interrupted && reported;
+    // Failed now, or failed before and not retried: either way the sweep's results are incomplete.
+    let failed: Vec<&str> = report
+        .trained
+        .iter()
+        .filter(|(_, s)| *s == RunStatus::Failed)
+        .map(|(id, _)| id.as_str())
+        .chain(outcome::failed_before(&report.skipped))
+        .collect();
+    let none_failed = outcome::report_failures(&runtime, &options.db_url, &failed);
+    let ok = none_failed && !report.interrupted && reported;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
@@ -131,22 +146,27 @@ fn submit(
     let db = pixelcnn_store::display_url(&options.db_url);
     match &done.script {
         Some(script) => println!(
-            "sweep {}: {} run(s) queued, {} already done or running; submitted {} task(s) as job array(s) {} ({}); database {db}",
+            "sweep {}: {} run(s) queued, {}; submitted {} task(s) as job array(s) {} ({}); database {db}",
             exp.name,
             done.queued,
-            done.skipped,
+            outcome::already_recorded(&done.skipped),
             done.tasks,
             done.job_ids.join(", "),
             script.display()
         ),
         None => println!(
-            "sweep {}: {} run(s) queued, {} already done or running; nothing submitted ({} task(s) of earlier submissions still pending); database {db}",
-            exp.name, done.queued, done.skipped, done.pending_before
+            "sweep {}: {} run(s) queued, {}; nothing submitted ({} task(s) of earlier submissions still pending); database {db}",
+            exp.name,
+            done.queued,
+            outcome::already_recorded(&done.skipped),
+            done.pending_before
         ),
     }
     if !a.wait {
         println!("follow it with `pixelcnn runs --experiment {} --db ...`, or submit with --wait", exp.name);
-        return Ok(ExitCode::SUCCESS);
+        let failed: Vec<&str> = outcome::failed_before(&done.skipped).collect();
+        let ok = outcome::report_failures(runtime, &options.db_url, &failed);
+        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
     }
     let count = |s: RunStatus| done.final_statuses.values().filter(|v| **v == s).count();
     let (finished, pruned) = (count(RunStatus::Finished), count(RunStatus::Pruned));
@@ -159,6 +179,14 @@ fn submit(
         exp.runs.len()
     );
     let reported = write_report(runtime, &options.db_url, &exp.name, args.reports_dir.as_deref());
-    let ok = finished + pruned == exp.runs.len() && reported;
+    // The latest attempts that failed: in this submission's tasks, or before it and not retried.
+    let failed: Vec<&str> = done
+        .final_statuses
+        .iter()
+        .filter(|(_, s)| **s == RunStatus::Failed)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let none_failed = outcome::report_failures(runtime, &options.db_url, &failed);
+    let ok = finished + pruned == exp.runs.len() && reported && none_failed;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

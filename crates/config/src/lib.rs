@@ -14,6 +14,7 @@ mod identity;
 mod launcher;
 mod layers;
 mod levels;
+pub mod limits;
 mod run;
 mod sampler;
 mod search;

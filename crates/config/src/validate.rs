@@ -70,5 +70,6 @@ pub fn violations(config: &RunConfig) -> Vec<Violation> {
         "data.test_limit",
         "must be at least 1 (omit it to use every image)".into(),
     );
+    out.extend(crate::limits::size_violations(config, &crate::limits::Machine::this()));
     out
 }

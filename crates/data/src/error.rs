@@ -75,7 +75,7 @@ pub enum DataError {
     },
     /// One of the four standard files is absent from the data folder.
     #[error(
-        "{dir}: no {name} (raw or .gz) in this folder; run `just setup` or point --data at a folder holding the four MNIST IDX files"
+        "{dir}: no {name} (raw or .gz) in this folder; run `just setup` or use a data folder holding the four MNIST IDX files"
     )]
     MissingFile {
         /// Folder searched.
@@ -85,7 +85,7 @@ pub enum DataError {
     },
     /// The data folder itself does not exist (or is not a folder).
     #[error(
-        "data folder {dir} does not exist (data.dir); run `just setup` or point data.dir / --data at a folder holding the four MNIST IDX files"
+        "data folder {dir} does not exist (data.dir); run `just setup` or use a data folder holding the four MNIST IDX files"
     )]
     MissingDir {
         /// Folder asked for.
@@ -99,6 +99,15 @@ pub enum DataError {
         /// Training images available.
         train: usize,
     },
+}
+
+impl DataError {
+    /// Whether the folder itself is the wrong one (missing, or without one of the four files):
+    /// the command line then says how that command names another folder (`--data` or
+    /// `--set data.dir=...`), which this crate cannot know.
+    pub fn is_wrong_folder(&self) -> bool {
+        matches!(self, DataError::MissingDir { .. } | DataError::MissingFile { .. })
+    }
 }
 
 /// Result alias of the data crate.

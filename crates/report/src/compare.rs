@@ -172,6 +172,7 @@ impl Comparison {
                 number: i + 1,
                 label: format!("{} {}", ["A", "B"][i], short(&r.detail.id)),
                 varying: Default::default(),
+                variant: String::new(),
                 runs: vec![i],
                 levels: r.levels(),
                 family: r.family(),

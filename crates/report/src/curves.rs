@@ -146,12 +146,16 @@ pub fn final_against_parameters(configs: &[Configuration], runs: &[RunData]) -> 
             // Lines: configurations that agree on every swept key but this one.
             let mut lines: BTreeMap<String, Vec<&Configuration>> = BTreeMap::new();
             for c in &members {
-                let others: Vec<String> = c
+                let mut others: Vec<String> = c
                     .varying
                     .iter()
                     .filter(|(k, _)| *k != key)
                     .map(|(k, v)| format!("{k} = {}", display(v)))
                     .collect();
+                // Configurations that differ in unswept keys (another profile) are other lines.
+                if !c.variant.is_empty() {
+                    others.push(format!("[{}]", c.variant));
+                }
                 lines.entry(others.join(", ")).or_default().push(c);
             }
             let mut panel = Panel {

@@ -101,6 +101,7 @@ mod tests {
             family: family.into(),
             condition: condition.into(),
             finished: 1,
+            repeats: 0,
             runs: 1,
             pruned: 0,
             seeds: vec![1],

@@ -27,6 +27,9 @@ pub struct RunData {
     pub pictures: Vec<Picture>,
     /// When it is a rerun: how it compared with its original.
     pub verdict: Option<RerunVerdict>,
+    /// The profile of the sweep that created it (`--profile`), if any: what a person calls a
+    /// configuration that differs from another only in keys the experiment does not sweep.
+    pub profile: Option<String>,
 }
 
 impl RunData {
@@ -46,7 +49,11 @@ impl RunData {
         }
         pictures.sort_by_key(|p| (p.epoch, p.kind.as_str()));
         let verdict = store.verdicts(&detail.id).await?.into_iter().find(|v| v.run_id == detail.id);
-        Ok(RunData { detail, epochs, pictures, verdict })
+        let profile = match &detail.sweep_id {
+            Some(sweep) => store.sweep(sweep).await?.profile,
+            None => None,
+        };
+        Ok(RunData { detail, epochs, pictures, verdict, profile })
     }
 
     /// The run's seed, from its resolved configuration.

@@ -1,5 +1,7 @@
 //! The summary table: final numbers of each configuration as mean ± std over its seeds.
 
+use std::collections::BTreeSet;
+
 use pixelcnn_record::{Best, BestBy, EpochMetrics, best_epoch};
 use pixelcnn_store::RunStatus;
 use serde::Serialize;
@@ -24,7 +26,9 @@ pub struct SummaryRow {
     pub condition: String,
     /// Finished runs counted.
     pub finished: usize,
-    /// All its original runs, whatever their status.
+    /// Finished runs of a seed already counted (not counted again: n is a number of seeds).
+    pub repeats: usize,
+    /// Its original runs, whatever their status, less the repeats.
     pub runs: usize,
     /// Original runs an adaptive search stopped at a rung (not counted: they did not finish).
     pub pruned: usize,
@@ -52,11 +56,14 @@ pub struct SummaryRow {
 pub fn summarise(config: &Configuration, runs: &[RunData]) -> SummaryRow {
     let originals: Vec<&RunData> =
         config.runs.iter().map(|&i| &runs[i]).filter(|r| r.detail.rerun_of.is_none()).collect();
-    let counted: Vec<&RunData> = originals
+    // n counts seeds: another finished run of a seed already counted (the configuration trained
+    // again) repeats that sample, it is not a new one.
+    let mut seeds_seen = BTreeSet::new();
+    let (counted, repeats): (Vec<&RunData>, Vec<&RunData>) = originals
         .iter()
         .copied()
         .filter(|r| r.detail.status == RunStatus::Finished && r.last_epoch().is_some())
-        .collect();
+        .partition(|r| seeds_seen.insert(r.seed()));
     let finals: Vec<&EpochMetrics> = counted.iter().filter_map(|r| r.last_epoch()).collect();
     let spread =
         |f: &dyn Fn(&EpochMetrics) -> f64| Spread::of(&finals.iter().map(|e| f(e)).collect::<Vec<_>>());
@@ -80,7 +87,8 @@ pub fn summarise(config: &Configuration, runs: &[RunData]) -> SummaryRow {
         family: config.family.clone(),
         condition: config.condition.clone(),
         finished: counted.len(),
-        runs: originals.len(),
+        repeats: repeats.len(),
+        runs: originals.len() - repeats.len(),
         pruned: originals.iter().filter(|r| r.detail.status == RunStatus::Pruned).count(),
         seeds: counted.iter().filter_map(|r| r.seed()).collect(),
         bits_per_dim: spread(&|e| e.test_bits_per_dim),

@@ -239,10 +239,16 @@ fn summary_view(row: &SummaryRow) -> SummaryView {
     SummaryView {
         number: row.configuration.to_string(),
         label: row.label.clone(),
-        n: match (row.finished == row.runs, row.pruned) {
-            (true, _) => row.finished.to_string(),
-            (false, 0) => format!("{} of {}", row.finished, row.runs),
-            (false, pruned) => format!("{} of {} ({pruned} pruned)", row.finished, row.runs),
+        n: {
+            let n = match (row.finished == row.runs, row.pruned) {
+                (true, _) => row.finished.to_string(),
+                (false, 0) => format!("{} of {}", row.finished, row.runs),
+                (false, pruned) => format!("{} of {} ({pruned} pruned)", row.finished, row.runs),
+            };
+            match row.repeats {
+                0 => n,
+                k => format!("{n} (+{k} repeat{} of a seed)", if k == 1 { "" } else { "s" }),
+            }
         },
         bits_per_dim: spread(row.bits_per_dim, 4),
         nats_per_pixel: spread(row.nats_per_pixel, 4),

@@ -20,6 +20,16 @@ pub enum StoreError {
         /// The URL as given, without its password.
         url: String,
     },
+    /// A command that only reads results was pointed at a database file that does not exist
+    /// (a mistyped `--db` or `PIXELCNN_DB`, say); nothing was created.
+    #[error(
+        "database {db} does not exist; nothing was created (check --db and PIXELCNN_DB; a sweep or \
+         `pixelcnn store copy` creates one)"
+    )]
+    NotFound {
+        /// The database file asked for.
+        db: String,
+    },
     /// The folder that should hold a new database file cannot be created.
     #[error("cannot create the folder {} of database {db}: {source}", dir.display())]
     CreateDir {

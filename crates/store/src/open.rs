@@ -24,11 +24,15 @@ pub struct StoreOptions {
     pub busy_timeout: Duration,
     /// Connections in the pool. SQLite serialises writers anyway; a few let readers overlap.
     pub max_connections: u32,
+    /// Whether a missing SQLite file (and its folders) is created. Commands that only read
+    /// results turn it off, so that a mistyped `--db` is an error instead of a new empty
+    /// database. (A PostgreSQL database is never created: a missing one fails to connect.)
+    pub create: bool,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { busy_timeout: Duration::from_secs(30), max_connections: 4 }
+        Self { busy_timeout: Duration::from_secs(30), max_connections: 4, create: true }
     }
 }
 
@@ -110,13 +114,22 @@ impl Store {
         Self::open_with(url, StoreOptions::default()).await
     }
 
+    /// Opens the database at `url` only when it exists: [`StoreError::NotFound`] for a missing
+    /// SQLite file, which is left uncreated. For commands that read what sweeps recorded.
+    pub async fn open_existing(url: &str) -> Result<Store> {
+        Self::open_with(url, StoreOptions { create: false, ..StoreOptions::default() }).await
+    }
+
     /// Like [`Store::open`], with explicit options (a short busy timeout in tests, say).
     pub async fn open_with(url: &str, options: StoreOptions) -> Result<Store> {
         sqlx::any::install_default_drivers();
         match parse_url(url)? {
             Target::Sqlite(file) => {
                 let db = file.display().to_string();
-                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                if !options.create && !file.is_file() {
+                    return Err(StoreError::NotFound { db });
+                }
+                if let Some(dir) = file.parent().filter(|d| options.create && !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                         db: db.clone(),
                         dir: dir.to_path_buf(),
@@ -124,8 +137,7 @@ impl Store {
                     })?;
                 }
                 let pool =
-                    crate::sqlite::open_pool(&db, &file, options.busy_timeout, options.max_connections)
-                        .await?;
+                    crate::sqlite::open_pool(&db, &file, &options).await?;
                 Ok(Store {
                     pool,
                     engine: Engine::Sqlite,

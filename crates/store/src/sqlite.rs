@@ -11,6 +11,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 
+use crate::StoreOptions;
 use crate::error::{Result, StoreError};
 
 /// SQLite's primary result codes that the store explains to users.
@@ -24,9 +25,11 @@ const SQLITE_NOTADB: i64 = 26;
 const PATH_CHARS: &AsciiSet = &NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.');
 
 /// The URL the `Any` driver opens `file` with, creating it when missing (`mode=rwc`).
-fn connect_url(file: &Path) -> String {
+fn connect_url(file: &Path, create: bool) -> String {
     let path = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
-    format!("sqlite://{}?mode=rwc", utf8_percent_encode(&path.to_string_lossy(), PATH_CHARS))
+    // `rw` fails on a missing file instead of creating it (also if it vanished since it was looked for).
+    let mode = if create { "rwc" } else { "rw" };
+    format!("sqlite://{}?mode={mode}", utf8_percent_encode(&path.to_string_lossy(), PATH_CHARS))
 }
 
 /// Connection settings every connection runs first, chosen for many processes writing one file:
@@ -48,16 +51,12 @@ fn pragmas(busy_timeout: Duration) -> String {
 /// Some of SQLite's lock conflicts while a new file is being set up (switching it to WAL, or a
 /// migration transaction meeting another process's) are reported at once instead of going through
 /// the busy handler; they are retried here until the busy timeout has passed, like any other wait.
-pub(crate) async fn open_pool(
-    db: &str,
-    file: &Path,
-    busy_timeout: Duration,
-    max_connections: u32,
-) -> Result<AnyPool> {
+pub(crate) async fn open_pool(db: &str, file: &Path, options: &StoreOptions) -> Result<AnyPool> {
+    let busy_timeout = options.busy_timeout;
     let start = std::time::Instant::now();
     let mut pause = Duration::from_millis(10);
     loop {
-        match try_open_pool(db, file, busy_timeout, max_connections).await {
+        match try_open_pool(db, file, options).await {
             Err(StoreError::Locked { .. }) if start.elapsed() < busy_timeout => {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_millis(250));
@@ -67,13 +66,9 @@ pub(crate) async fn open_pool(
     }
 }
 
-async fn try_open_pool(
-    db: &str,
-    file: &Path,
-    busy_timeout: Duration,
-    max_connections: u32,
-) -> Result<AnyPool> {
-    let options = AnyConnectOptions::from_str(&connect_url(file))
+async fn try_open_pool(db: &str, file: &Path, store_options: &StoreOptions) -> Result<AnyPool> {
+    let (busy_timeout, max_connections) = (store_options.busy_timeout, store_options.max_connections);
+    let options = AnyConnectOptions::from_str(&connect_url(file, store_options.create))
         .map_err(|source| StoreError::Open { db: db.to_owned(), source })?;
     let map = |e: sqlx::Error| match classify(db, busy_timeout, e) {
         StoreError::Query { db, source } => StoreError::Open { db, source },

@@ -13,6 +13,7 @@ mod rerun;
 mod rungs;
 mod scheduler;
 mod slots;
+pub mod throughput;
 pub mod worker;
 
 pub use error::{Result, SweepError};

@@ -135,7 +135,7 @@ fn device_kind(name: &str) -> &str {
 /// Repeats `options.run` and judges it. Refuses (before anything is written) a changed
 /// environment without `allow_env_change`, and runs that have no epochs to compare.
 pub async fn rerun(options: &RerunOptions) -> Result<RerunOutcome> {
-    let store = Store::open(&options.db_url).await?;
+    let store = Store::open_existing(&options.db_url).await?;
     let original = store.run(&options.run).await?;
     let refuse = |message: String| SweepError::RerunRefused { run: original.id.clone(), message };
     let recorded = store.epochs(&original.id).await?;

@@ -52,15 +52,24 @@ pub enum TrainError {
         /// Underlying error.
         source: std::io::Error,
     },
-    /// The loss became NaN or infinite.
-    #[error("training diverged at epoch {epoch}, step {step}: loss is {loss}")]
+    /// The loss became NaN or infinite. The message says what usually helps, with the values in
+    /// force, since a user's next move is to change one of them.
+    #[error(
+        "training diverged at epoch {epoch}, step {step}: the training loss is {loss}; a lower \
+         learning rate usually helps (train.lr, now {lr}), or tighter gradient clipping \
+         (train.clip_norm, now {clip_norm})"
+    )]
     Diverged {
         /// Epoch (1-based).
         epoch: usize,
-        /// Global step.
+        /// Global step at which the non-finite loss was seen (the loss is read every few steps).
         step: u64,
         /// The non-finite value.
         loss: f64,
+        /// The configured learning rate (`train.lr`).
+        lr: f64,
+        /// The configured global-norm clipping (`train.clip_norm`).
+        clip_norm: f64,
     },
     /// A class was asked of a model that cannot draw it.
     #[error("label {label}: {reason}")]

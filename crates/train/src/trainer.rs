@@ -198,7 +198,13 @@ impl Trainer {
                 let sum = loss_sum.clone().expect("one step done").into_scalar::<f64>();
                 last_loss = sum / seen as f64;
                 if !last_loss.is_finite() {
-                    return Err(TrainError::Diverged { epoch, step: self.position.step, loss: last_loss });
+                    return Err(TrainError::Diverged {
+                        epoch,
+                        step: self.position.step,
+                        loss: last_loss,
+                        lr: t.lr,
+                        clip_norm: t.clip_norm,
+                    });
                 }
             }
             observer.step(&StepProgress {

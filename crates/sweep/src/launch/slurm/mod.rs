@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use pixelcnn_config::{Experiment, SlurmConfig, safe_name};
-use pixelcnn_store::{Engine, RunStatus, Store, engine_of};
+use pixelcnn_store::{Engine, Enqueued, RunStatus, SkipReason, Store, engine_of};
 
 use crate::error::{Result, SweepError};
 use crate::register::{preflight, register};
@@ -40,8 +40,9 @@ pub struct SlurmOptions {
 pub struct Submission {
     /// Configurations queued now or already queued, i.e. needing a task.
     pub queued: usize,
-    /// Configurations that needed nothing (finished, failed, running with a fresh heartbeat).
-    pub skipped: usize,
+    /// Configurations that needed nothing, with the attempt that explains why (finished, failed
+    /// and not retried, pruned, running with a fresh heartbeat).
+    pub skipped: Vec<(String, SkipReason)>,
     /// Tasks of earlier submissions still pending, which take queued runs when they start.
     pub pending_before: usize,
     /// The job arrays submitted now (none when nothing was missing).
@@ -50,7 +51,8 @@ pub struct Submission {
     pub tasks: u32,
     /// The script submitted.
     pub script: Option<PathBuf>,
-    /// With `--wait`: the latest attempt's status of every planned configuration at the end.
+    /// With `--wait`: the latest attempt's status of every planned configuration at the end, by
+    /// the attempt's run id.
     pub final_statuses: BTreeMap<String, RunStatus>,
 }
 
@@ -74,10 +76,9 @@ pub async fn submit_sweep(
     for run in &runs {
         let outcome = store.enqueue_config(run, options.retry_failed, Some(options.stale_after)).await?;
         tracing::info!("configuration {}: {outcome:?}", &run.config_hash[..12.min(run.config_hash.len())]);
-        if outcome.needs_a_task() {
-            queued.push(run.config_hash.clone());
-        } else {
-            submission.skipped += 1;
+        match outcome {
+            Enqueued::Skipped { run_id, reason } => submission.skipped.push((run_id, reason)),
+            _ => queued.push(run.config_hash.clone()),
         }
     }
     submission.queued = queued.len();
@@ -155,12 +156,12 @@ fn tasks_needed(queued: &[String], pending: usize, covered: &BTreeSet<String>) -
     uncovered.max(queued.len().saturating_sub(pending))
 }
 
-/// The latest attempt's status of each configuration.
+/// The latest attempt's status of each configuration, keyed by that attempt's run id.
 async fn statuses(store: &Store, hashes: &[String]) -> Result<BTreeMap<String, RunStatus>> {
     let mut out = BTreeMap::new();
     for hash in hashes {
         if let Some(a) = store.latest_attempt(hash).await? {
-            out.insert(hash.clone(), a.status);
+            out.insert(a.run_id, a.status);
         }
     }
     Ok(out)
