@@ -133,7 +133,7 @@ pub fn print(exp: &Experiment, speeds: &mut Speeds) -> anyhow::Result<()> {
     }
     if sources.iter().any(|s| s.starts_with("assumed")) {
         println!(
-            "note: assumed speeds are the constants docs/benchmarks.md measured on a 2-core CPU;              `plan --probe` times a few steps here instead, and finished runs replace them"
+            "note: assumed speeds are the constants docs/benchmarks.md measured on a 2-core CPU; `plan --probe` times a few steps here instead, and finished runs replace them"
         );
     }
     if !cuda && total > 3600.0 && exp.profile.is_none() {

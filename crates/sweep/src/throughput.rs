@@ -75,6 +75,17 @@ pub fn device_kind(config: &RunConfig, cuda_available: bool) -> &'static str {
     }
 }
 
+/// The device kind of a device name as runs record it (`libtorch-cpu`, `libtorch-cuda:0`, `flex`).
+fn recorded_kind(name: &str) -> &'static str {
+    if name.contains("cuda") {
+        "cuda"
+    } else if name.contains("flex") {
+        "flex"
+    } else {
+        "cpu"
+    }
+}
+
 /// What makes two runs train at the same speed: the model (as its identity sees it), the batch,
 /// the threads and the device kind.
 pub fn speed_key(config: &Value, device_kind: &str) -> Value {
@@ -122,7 +133,7 @@ impl Recorded {
         let mut seen = std::collections::BTreeSet::new();
         for row in store.metrics(&filter).await? {
             let Some(device) = devices.get(&row.run_id) else { continue };
-            let kind = device.split(':').next().unwrap_or(device);
+            let kind = recorded_kind(device);
             let Ok(config) = serde_json::from_value::<RunConfig>(row.config.clone()) else { continue };
             let m = &row.metrics;
             if !(m.images_per_second.is_finite() && m.images_per_second > 0.0 && m.seconds > 0.0) {
@@ -272,6 +283,13 @@ mod tests {
         let mut naive = small.clone();
         naive.sample.sampler = Sampler::Naive;
         assert!(sampling_seconds(&naive, &t) > 200.0 * sampling_seconds(&small, &t));
+    }
+
+    #[test]
+    fn recorded_device_names_have_kinds() {
+        assert_eq!(recorded_kind("libtorch-cpu"), "cpu");
+        assert_eq!(recorded_kind("libtorch-cuda:1"), "cuda");
+        assert_eq!(recorded_kind("flex"), "flex");
     }
 
     #[test]
