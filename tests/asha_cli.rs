@@ -84,7 +84,11 @@ fn a_tiny_asha_search_prunes_the_poor_runs_and_trains_fewer_epochs_than_the_grid
 
     // Running the sweep again resumes nothing, not even with --retry-failed.
     let again = ok(sweep(&file, &db, &["--retry-failed"]));
-    assert!(again.contains("0 trained") && again.contains("3 already done"), "{again}");
+    assert!(
+        again.contains("0 trained")
+            && again.contains("already recorded: 1 finished, 0 failed (not retried), 2 pruned"),
+        "{again}"
+    );
     assert_eq!(outcomes(&db), expected);
     assert_eq!(epoch_rows(&db).len(), trained);
     let pruned = json(&["runs", "--status", "pruned"], &db);

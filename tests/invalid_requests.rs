@@ -141,7 +141,11 @@ fn invalid_devices_and_data_leave_the_database_and_the_run_folders_untouched() {
     // A data folder that does not exist.
     let missing = root.join("no-such-folder");
     let o = sweep(&file, &db, &runs, &missing, &[]);
-    assert_refused("missing folder", &o, &["data.dir", "no-such-folder", "does not exist", "--set data.dir="]);
+    assert_refused(
+        "missing folder",
+        &o,
+        &["data.dir", "no-such-folder", "does not exist", "--set data.dir="],
+    );
     assert!(!text(&o).contains("--data "), "sweep has no --data option: {}", text(&o));
     unchanged("missing folder");
 

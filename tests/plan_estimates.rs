@@ -34,8 +34,11 @@ fn after_a_sweep_plan_estimates_from_the_recorded_speeds() {
         .to_str()
         .unwrap()
         .to_owned();
-    std::fs::write(&file, std::fs::read_to_string(&file).unwrap().replace("train_limit = 512", "train_limit = 2048"))
-        .unwrap();
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file).unwrap().replace("train_limit = 512", "train_limit = 2048"),
+    )
+    .unwrap();
     let db_arg = db.to_str().unwrap();
 
     let before = plan(&["plan", &file, "--db", db_arg]);

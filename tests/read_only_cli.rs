@@ -25,7 +25,10 @@ fn read_only_commands_refuse_a_missing_database_and_create_nothing() {
         let out = pixelcnn().current_dir(dir.path()).args(&args).output().unwrap();
         let said = text(&out);
         assert!(!out.status.success(), "{case}: a missing database is an error:\n{said}");
-        assert!(said.contains(db) && said.contains("does not exist"), "{case}: the error names {db}:\n{said}");
+        assert!(
+            said.contains(db) && said.contains("does not exist"),
+            "{case}: the error names {db}:\n{said}"
+        );
         assert!(!missing.exists() && !missing.parent().unwrap().exists(), "{case}: created the database");
     }
     // The same through PIXELCNN_DB.

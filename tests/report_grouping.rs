@@ -32,7 +32,8 @@ fn another_profile_is_another_row_with_its_own_recipe_and_seeds() {
     );
     let file = file.to_str().unwrap();
     for profile in [None, Some("big")] {
-        let mut args = vec!["sweep", file, "--db", db.to_str().unwrap(), "--reports-dir", reports.to_str().unwrap()];
+        let mut args =
+            vec!["sweep", file, "--db", db.to_str().unwrap(), "--reports-dir", reports.to_str().unwrap()];
         if let Some(p) = profile {
             args.extend(["--profile", p]);
         }

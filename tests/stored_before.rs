@@ -46,7 +46,11 @@ fn a_database_from_before_the_record_crate_reads_and_dedups_as_before() {
         reports_dir.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("0 trained") && text(&o).contains("2 already done"), "{}", text(&o));
+    assert!(
+        text(&o).contains("0 trained") && text(&o).contains("already recorded: 2 finished, 0 failed"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(metrics(&db), expected, "nothing was trained again");
     assert!(reports_dir.join("before-record").join("index.html").is_file(), "the report is written");
 

@@ -140,7 +140,7 @@ fn a_failing_run_does_not_stop_the_others_and_keeps_its_error() {
     // The sweep listed the failed run (id, configuration, error) and how to retry it.
     let said = text(&o);
     let id = failed["id"].as_str().unwrap();
-    for words in [&id[..8], "train.lr=1e30", "diverged", "--retry-failed", "1 failed"] {
+    for words in [&id[..8], "train.lr=1e+30", "diverged", "--retry-failed", "1 failed"] {
         assert!(said.contains(words), "the sweep's output names `{words}`:\n{said}");
     }
 
@@ -148,7 +148,9 @@ fn a_failing_run_does_not_stop_the_others_and_keeps_its_error() {
     let again = sweep(&file, &db, &[]);
     let said = text(&again);
     assert!(!again.status.success(), "a failed run left behind is not success:\n{said}");
-    for words in ["1 finished, 1 failed (not retried), 0 pruned; 0 running elsewhere", &id[..8], "--retry-failed"] {
+    for words in
+        ["1 finished, 1 failed (not retried), 0 pruned; 0 running elsewhere", &id[..8], "--retry-failed"]
+    {
         assert!(said.contains(words), "the second sweep's output names `{words}`:\n{said}");
     }
     assert!(!said.contains("already done"), "{said}");

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use pixelcnn_config::limits;
 use pixelcnn_config::safe_name;
 use pixelcnn_config::{Experiment, SlurmConfig};
-use pixelcnn_config::limits;
 use pixelcnn_store::{RunStatus, resolve_url};
 use pixelcnn_sweep::{SlurmOptions, SweepOptions, run_sweep, submit_sweep};
 
@@ -49,7 +49,8 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
     if args.launcher == LauncherKind::Local {
         let configs: Vec<&pixelcnn_config::RunConfig> = exp.runs.iter().map(|r| &r.config).collect();
         anyhow::ensure!(args.parallel >= 1, "--parallel = 0: at least one worker must train");
-        limits::check_parallel(args.parallel, &configs, &limits::Machine::this()).map_err(anyhow::Error::msg)?;
+        limits::check_parallel(args.parallel, &configs, &limits::Machine::this())
+            .map_err(anyhow::Error::msg)?;
     }
     plan::print(&exp, &mut plan::Speeds::read(&resolve_url(args.db.as_deref()), false))?;
     let options = SweepOptions {

@@ -119,7 +119,8 @@ pub fn check_batch(option: &str, batch: usize, model: &ModelConfig, machine: &Ma
     let each = train_bytes_per_image(model);
     let limit = images_that_fit(each, machine);
     if batch as u64 > limit {
-        let why = format!("{:.1} MB per image while training, {} of memory", each as f64 / 1e6, machine.memory());
+        let why =
+            format!("{:.1} MB per image while training, {} of memory", each as f64 / 1e6, machine.memory());
         return Err(too_large(option, batch as u64, limit, why));
     }
     Ok(())

@@ -99,7 +99,10 @@ pub fn group(runs: &[RunData]) -> Vec<Configuration> {
 fn name_variants(groups: &mut [Configuration], identities: &[Value], runs: &[RunData]) {
     let mut alike: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (g, config) in groups.iter().enumerate() {
-        alike.entry(Value::from(serde_json::Map::from_iter(config.varying.clone())).to_string()).or_default().push(g);
+        alike
+            .entry(Value::from(serde_json::Map::from_iter(config.varying.clone())).to_string())
+            .or_default()
+            .push(g);
     }
     for members in alike.values().filter(|m| m.len() > 1) {
         let profiles: Vec<BTreeSet<Option<&str>>> = members

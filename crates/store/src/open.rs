@@ -136,8 +136,7 @@ impl Store {
                         source,
                     })?;
                 }
-                let pool =
-                    crate::sqlite::open_pool(&db, &file, &options).await?;
+                let pool = crate::sqlite::open_pool(&db, &file, &options).await?;
                 Ok(Store {
                     pool,
                     engine: Engine::Sqlite,

@@ -123,12 +123,8 @@ impl Recorded {
     /// Reads the epochs of every finished run in `store`.
     pub async fn load(store: &Store) -> Result<Recorded> {
         let filter = RunFilter { status: Some(RunStatus::Finished), ..RunFilter::default() };
-        let devices: BTreeMap<String, String> = store
-            .list_runs(&filter)
-            .await?
-            .into_iter()
-            .filter_map(|r| Some((r.id, r.device?)))
-            .collect();
+        let devices: BTreeMap<String, String> =
+            store.list_runs(&filter).await?.into_iter().filter_map(|r| Some((r.id, r.device?))).collect();
         let mut recorded = Recorded::default();
         let mut seen = std::collections::BTreeSet::new();
         for row in store.metrics(&filter).await? {
@@ -182,7 +178,8 @@ pub fn assumed(config: &RunConfig, device_kind: &str) -> Throughput {
         CUDA_FLOPS / train_flops(config)
     } else {
         let family = config.model.family;
-        let at_reference = CPU_REFERENCE_IMAGES_PER_SECOND.iter().find(|(f, _)| *f == family).map_or(46.0, |r| r.1);
+        let at_reference =
+            CPU_REFERENCE_IMAGES_PER_SECOND.iter().find(|(f, _)| *f == family).map_or(46.0, |r| r.1);
         at_reference * train_flops(&reference(config)) / train_flops(config)
     };
     Throughput { train, eval: train * EVAL_SPEEDUP, source: Source::Assumed }

@@ -56,8 +56,8 @@ pub enum TrainError {
     /// force, since a user's next move is to change one of them.
     #[error(
         "training diverged at epoch {epoch}, step {step}: the training loss is {loss}; a lower \
-         learning rate usually helps (train.lr, now {lr}), or tighter gradient clipping \
-         (train.clip_norm, now {clip_norm})"
+         learning rate usually helps (train.lr, now {lr:?}), or tighter gradient clipping \
+         (train.clip_norm, now {clip_norm:?})"
     )]
     Diverged {
         /// Epoch (1-based).
