@@ -41,7 +41,7 @@ fn another_profile_is_another_row_with_its_own_recipe_and_seeds() {
         assert!(out.status.success(), "sweep {profile:?} failed:\n{}", text(&out));
     }
     let markdown = std::fs::read_to_string(reports.join("grouping").join("report.md")).unwrap();
-    let rows: Vec<Vec<String>> = summary_rows(&markdown).into_iter().filter(|r| r[0] != "").collect();
+    let rows: Vec<Vec<String>> = summary_rows(&markdown).into_iter().filter(|r| !r[0].is_empty()).collect();
     assert_eq!(rows.len(), 2, "one row per configuration:\n{markdown}");
     let plain = rows.iter().find(|r| r[1].contains("no profile")).expect("the plain sweep's row");
     let big = rows.iter().find(|r| r[1].contains("profile big")).expect("the big profile's row");
@@ -78,7 +78,7 @@ fn reruns_of_a_seed_are_not_extra_seeds() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let markdown = std::fs::read_to_string(reports.join("repeats").join("report.md")).unwrap();
-    let rows: Vec<Vec<String>> = summary_rows(&markdown).into_iter().filter(|r| r[0] != "").collect();
+    let rows: Vec<Vec<String>> = summary_rows(&markdown).into_iter().filter(|r| !r[0].is_empty()).collect();
     assert_eq!(rows.len(), 1, "{markdown}");
     assert_eq!(rows[0][2], "1", "the rerun verifies seed 1, it is not a second seed: {:?}", rows[0]);
     assert!(rows[0][9].contains(", 1 seed,"), "{:?}", rows[0]);
