@@ -36,7 +36,7 @@ const EVAL_SPEEDUP: f64 = 3.0;
 /// Where a throughput comes from, as `plan` says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// The mean over the epochs of this many finished runs in the store.
+    /// The (harmonic) mean over the epochs of this many finished runs in the store.
     Recorded(usize),
     /// A timed probe of a few training steps, just now.
     Probe,
@@ -153,7 +153,9 @@ impl Recorded {
     pub fn throughput(&self, config: &RunConfig, device_kind: &str) -> Option<Throughput> {
         let value = serde_json::to_value(config).expect("a run configuration serialises");
         let samples = self.by_key.get(&speed_key(&value, device_kind).to_string())?;
-        let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+        // The harmonic mean: the rate of the mean time per image, which is what a time estimate sums.
+        let mean =
+            |v: &[f64]| (!v.is_empty()).then(|| v.len() as f64 / v.iter().map(|r| 1.0 / r).sum::<f64>());
         let train = mean(&samples.train)?;
         let eval = mean(&samples.eval).unwrap_or(train * EVAL_SPEEDUP);
         Some(Throughput { train, eval, source: Source::Recorded(samples.runs) })
