@@ -8,8 +8,15 @@
 //! blind spot, which the same test exhibits. On flex (burn's operations) and, built with the `tch`
 //! feature, on libtorch (where the gated layers run as one native step).
 
+use std::sync::Mutex;
+
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use pixelcnn_model::{GatedPixelCnnConfig, Model, ModelConfig, PixelCnnConfig};
+
+/// A backend's random generator is one per process (flex keeps it in a global), and the tests of
+/// this file run in parallel threads: seeding and drawing happen under this lock, so that each
+/// test draws the weights and images its seed names, whatever runs beside it.
+static SEEDED_DRAWS: Mutex<()> = Mutex::new(());
 
 const HEIGHT: usize = 5;
 const WIDTH: usize = 6;
@@ -48,9 +55,13 @@ fn devices() -> Vec<Device> {
 /// For every pixel `p`, the earlier pixels `k < p` whose gradient is exactly zero for every image,
 /// after checking that every later pixel's (and `p`'s own) is exactly zero for every image.
 fn unseen_earlier_pixels(config: &ModelConfig, seed: u64, device: &Device) -> Vec<Vec<usize>> {
-    device.seed(seed);
-    let model = config.init(device);
-    let images = Tensor::<4>::random([IMAGES, 1, HEIGHT, WIDTH], Distribution::Uniform(0.0, 1.0), device);
+    let (model, images) = {
+        let _draws = SEEDED_DRAWS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        device.seed(seed);
+        let model = config.init(device);
+        let images = Tensor::<4>::random([IMAGES, 1, HEIGHT, WIDTH], Distribution::Uniform(0.0, 1.0), device);
+        (model, images)
+    };
     let pixels = HEIGHT * WIDTH;
     (0..pixels)
         .map(|p| {
