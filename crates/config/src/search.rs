@@ -1,9 +1,10 @@
 //! `[search]` of an experiment file: how a sweep chooses its configurations (every point of the
-//! grid, or `trials` drawn at random from it) and whether it stops the poor ones early
-//! (asynchronous successive halving, `strategy = "asha"`). A profile's `[profile.NAME.search]`
-//! overrides it key by key. The rung rule itself lives in `pixelcnn_record::asha`.
+//! grid, or `trials` drawn at random from it) and whether it stops the poor ones early by
+//! successive halving: asynchronous (`strategy = "asha"`, each run decided as it reaches a rung)
+//! or synchronous (`strategy = "sha"`, every run of a rung decided together). A profile's
+//! `[profile.NAME.search]` overrides it key by key. The rung rules live in `pixelcnn_record::asha`.
 
-use pixelcnn_record::{Asha, RungMetric};
+use pixelcnn_record::{Asha, Promotion, RungMetric};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use toml::Value;
@@ -18,7 +19,7 @@ use crate::sweep::{MAX_RUNS, Trials};
 const SEARCH_KEYS: [&str; 7] =
     ["strategy", "trials", "seed", "metric", "reduction_factor", "grace_epochs", "max_epochs"];
 
-/// Keys that only an ASHA search takes.
+/// Keys that only a successive-halving search (asha, sha) takes.
 const ASHA_KEYS: [&str; 4] = ["metric", "reduction_factor", "grace_epochs", "max_epochs"];
 
 /// Seed of the trials' draws when `[search] seed` is not given: fixed, so that a file always gives
@@ -37,6 +38,9 @@ pub enum Strategy {
     /// The grid (or `trials` drawn from it), each run stopped at a rung unless it is among the best
     /// recorded there, the rest trained to `max_epochs`.
     Asha,
+    /// As `Asha`, but each rung is decided once every run has reached it: exactly the best `1/eta`
+    /// go on, the others are stopped.
+    Sha,
 }
 
 impl Strategy {
@@ -46,6 +50,7 @@ impl Strategy {
             Strategy::Grid => "grid",
             Strategy::Random => "random",
             Strategy::Asha => "asha",
+            Strategy::Sha => "sha",
         }
     }
 }
@@ -55,9 +60,9 @@ impl Strategy {
 pub struct Search {
     /// `[search] strategy`.
     pub strategy: Strategy,
-    /// The configurations are drawn at random (`random`, or `asha` with `trials`).
+    /// The configurations are drawn at random (`random`, or `asha` / `sha` with `trials`).
     pub trials: Option<Trials>,
-    /// The rung settings of an ASHA search.
+    /// The rung settings of a successive-halving search (asha or sha).
     pub asha: Option<Asha>,
     /// How many runs the full grid of the sweep's axes has, to set a search's budget against;
     /// `None` when an axis is a continuous range.
@@ -81,13 +86,18 @@ impl Search {
         data_checksums: &[(String, String)],
     ) -> Option<String> {
         let asha = self.asha?;
-        let canonical = serde_json::json!({
+        let mut canonical = serde_json::json!({
             "experiment": experiment,
             "base": config_hash(base, data_checksums),
             "metric": asha.metric,
             "reduction_factor": asha.reduction_factor,
             "grace_epochs": asha.grace_epochs,
         });
+        // Added only for the synchronous rule, so that ASHA searches recorded before it existed
+        // keep their ids.
+        if asha.promotion == Promotion::Synchronous {
+            canonical["promotion"] = serde_json::json!(asha.promotion);
+        }
         Some(hex::encode(Sha256::digest(canonical.to_string().as_bytes())))
     }
 }
@@ -142,11 +152,11 @@ impl SearchTable {
             match key.as_str() {
                 "strategy" => {
                     let name = string(&value).map_err(&bad)?;
-                    let strategy = [Strategy::Grid, Strategy::Random, Strategy::Asha]
+                    let strategy = [Strategy::Grid, Strategy::Random, Strategy::Asha, Strategy::Sha]
                         .into_iter()
                         .find(|s| s.as_str() == name)
                         .ok_or_else(|| {
-                            bad(format!("unknown strategy `{name}` (expected grid, random or asha)"))
+                            bad(format!("unknown strategy `{name}` (expected grid, random, asha or sha)"))
                         })?;
                     out.strategy = Some(Set::new(strategy, origin));
                 }
@@ -222,11 +232,19 @@ impl SearchTable {
         for (key, origin) in self.given() {
             let asha_key = ASHA_KEYS.contains(&key);
             match strategy {
-                Strategy::Grid if asha_key => return Err(not_for(key, origin, "strategy = \"asha\"")),
-                Strategy::Grid => {
-                    return Err(not_for(key, origin, "strategy = \"random\" or \"asha\" (draws trials)"));
+                Strategy::Grid if asha_key => {
+                    return Err(not_for(key, origin, "strategy = \"asha\" or \"sha\""));
                 }
-                Strategy::Random if asha_key => return Err(not_for(key, origin, "strategy = \"asha\"")),
+                Strategy::Grid => {
+                    return Err(not_for(
+                        key,
+                        origin,
+                        "strategy = \"random\", \"asha\" or \"sha\" (draws trials)",
+                    ));
+                }
+                Strategy::Random if asha_key => {
+                    return Err(not_for(key, origin, "strategy = \"asha\" or \"sha\""));
+                }
                 _ => {}
             }
         }
@@ -248,7 +266,11 @@ impl SearchTable {
                 message: "seeds the draws of trials; add trials = N, or leave seed out".into(),
             });
         }
-        let asha = (strategy == Strategy::Asha).then(|| Asha {
+        let promotion = match strategy {
+            Strategy::Sha => Promotion::Synchronous,
+            _ => Promotion::Asynchronous,
+        };
+        let asha = matches!(strategy, Strategy::Asha | Strategy::Sha).then(|| Asha {
             metric: self.metric.as_ref().map_or(RungMetric::ValidationNll, |m| m.value),
             reduction_factor: self.reduction_factor.as_ref().map_or(3, |r| r.value),
             grace_epochs: self.grace_epochs.as_ref().map_or(1, |g| g.value),
@@ -256,6 +278,7 @@ impl SearchTable {
                 .max_epochs
                 .as_ref()
                 .map_or(u32::try_from(epochs).unwrap_or(u32::MAX), |m| m.value),
+            promotion,
         });
         if let Some(a) = asha.filter(|a| a.rungs().is_empty()) {
             let origin =
@@ -315,8 +338,16 @@ mod tests {
         let asha = table("strategy = \"asha\"").unwrap().resolve("f.toml", 9).unwrap().asha.unwrap();
         assert_eq!(
             asha,
-            Asha { metric: RungMetric::ValidationNll, reduction_factor: 3, grace_epochs: 1, max_epochs: 9 }
+            Asha {
+                metric: RungMetric::ValidationNll,
+                reduction_factor: 3,
+                grace_epochs: 1,
+                max_epochs: 9,
+                promotion: Promotion::Asynchronous
+            }
         );
+        let sha = table("strategy = \"sha\"").unwrap().resolve("f.toml", 9).unwrap();
+        assert_eq!(sha.asha, Some(Asha { promotion: Promotion::Synchronous, ..asha }));
         assert_eq!(table("").unwrap().resolve("f.toml", 9).unwrap(), Search::default());
         let random = table("strategy = \"random\"\ntrials = 4").unwrap().resolve("f.toml", 9).unwrap();
         assert_eq!(random.trials, Some(Trials { count: 4, seed: DEFAULT_TRIALS_SEED }));
@@ -354,5 +385,7 @@ mod tests {
         let longer = table("strategy = \"asha\"").unwrap().resolve("f.toml", 27).unwrap();
         assert_eq!(longer.id("e", &base, &[]).unwrap(), id, "raising max_epochs continues the search");
         assert_eq!(table("").unwrap().resolve("f.toml", 9).unwrap().id("e", &base, &[]), None);
+        let sha = table("strategy = \"sha\"").unwrap().resolve("f.toml", 9).unwrap();
+        assert_ne!(sha.id("e", &base, &[]).unwrap(), id, "the synchronous rule is another search");
     }
 }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use pixelcnn_config::{ConfigError, Experiment, Strategy, Trials, load_experiment};
-use pixelcnn_record::{Asha, RungMetric};
+use pixelcnn_record::{Asha, Promotion, RungMetric};
 
 struct File {
     _dir: tempfile::TempDir,
@@ -120,7 +120,13 @@ fn asha_over_the_grid_trains_every_run_up_to_max_epochs() {
     assert_eq!(e.search.strategy, Strategy::Asha);
     assert_eq!(
         e.search.asha,
-        Some(Asha { metric: RungMetric::ValidationNll, reduction_factor: 2, grace_epochs: 1, max_epochs: 8 })
+        Some(Asha {
+            metric: RungMetric::ValidationNll,
+            reduction_factor: 2,
+            grace_epochs: 1,
+            max_epochs: 8,
+            promotion: Promotion::Asynchronous
+        })
     );
     assert_eq!((e.runs.len(), e.search.grid_runs, e.search.trials), (6, Some(6), None));
     assert!(e.runs.iter().all(|r| r.config.train.epochs == 8));

@@ -13,7 +13,9 @@ pub mod metrics;
 mod retention;
 
 pub use artefact::ArtefactKind;
-pub use asha::{Asha, Budget, RungDecision, RungEntry, RungMetric, RungRanking, rank_at_rung};
+pub use asha::{
+    Asha, Budget, Promotion, RungDecision, RungEntry, RungMetric, RungRanking, rank_all_at_rung, rank_at_rung,
+};
 pub use best::{Best, BestBy, best_epoch};
 pub use metrics::{EpochMetrics, bits_per_dim};
 pub use retention::Retention;

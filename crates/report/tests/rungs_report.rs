@@ -5,7 +5,7 @@
 mod common;
 
 use common::{claim, epoch, new_run};
-use pixelcnn_record::{Asha, RungMetric};
+use pixelcnn_record::{Asha, Promotion, RungMetric};
 use pixelcnn_report::{ExperimentData, Report};
 use pixelcnn_store::{Lease, RunStatus, Search, Store, url_from_path};
 use serde_json::json;
@@ -22,7 +22,13 @@ async fn the_rungs_show_which_run_stopped_where_and_the_survivors_curves() {
     let store = Store::open(&url_from_path(&dir.path().join("r.db"))).await.unwrap();
     let exp = store.record_experiment("asha", "").await.unwrap();
     // eta = 2, rungs at epochs 1 and 2 of 4, ranking the test NLL.
-    let asha = Asha { metric: RungMetric::TestNll, reduction_factor: 2, grace_epochs: 1, max_epochs: 4 };
+    let asha = Asha {
+        metric: RungMetric::TestNll,
+        reduction_factor: 2,
+        grace_epochs: 1,
+        max_epochs: 4,
+        promotion: Promotion::Asynchronous,
+    };
     let search = Search { id: "s".into(), experiment_id: exp.clone(), asha };
     let hashes: Vec<String> = [1e-3, 2e-3, 3e-3, 4e-3].iter().map(|lr| format!("lr-{lr}")).collect();
     store.join_search(&exp, Some(&search), &hashes).await.unwrap();
@@ -115,7 +121,13 @@ async fn two_searches_of_one_experiment_are_shown_apart() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&url_from_path(&dir.path().join("r.db"))).await.unwrap();
     let exp = store.record_experiment("asha", "").await.unwrap();
-    let asha = Asha { metric: RungMetric::TestNll, reduction_factor: 2, grace_epochs: 1, max_epochs: 4 };
+    let asha = Asha {
+        metric: RungMetric::TestNll,
+        reduction_factor: 2,
+        grace_epochs: 1,
+        max_epochs: 4,
+        promotion: Promotion::Asynchronous,
+    };
     // Two searches (a quick and a full profile, say), two runs each, decided at their first rung.
     for (id, lrs) in [("quick-search", [1e-3, 2e-3]), ("full-search", [3e-3, 4e-3])] {
         let search = Search { id: id.into(), experiment_id: exp.clone(), asha };

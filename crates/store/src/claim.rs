@@ -27,6 +27,9 @@ pub enum SkipReason {
     /// Its latest attempt was stopped at a rung of an adaptive search: final, whatever the
     /// sweep's flags (`--retry-failed` included).
     Pruned,
+    /// Its latest attempt waits at a rung of a synchronous search for the other configurations;
+    /// the rung's decision queues it again or prunes it.
+    Paused,
 }
 
 /// How a claimed attempt starts.
@@ -76,7 +79,8 @@ pub enum Decision {
 /// - interrupted: resume from its last completed epoch;
 /// - finished with at least `epochs_wanted` epochs: skip; with fewer: extend;
 /// - failed: skip, unless `retry_failed`, then a new attempt (the failed one stays);
-/// - pruned: skip, always: a rung decision is final.
+/// - pruned: skip, always: a rung decision is final;
+/// - paused: skip: it waits for its rung's decision, which queues it again or prunes it.
 pub fn decide(
     latest: Option<&Attempt>,
     epochs_wanted: u32,
@@ -104,6 +108,7 @@ pub fn decide(
         RunStatus::Failed if retry_failed => Decision::New,
         RunStatus::Failed => skip(SkipReason::Failed),
         RunStatus::Pruned => skip(SkipReason::Pruned),
+        RunStatus::Paused => skip(SkipReason::Paused),
     }
 }
 
@@ -166,7 +171,7 @@ impl Store {
             "SELECT r.id, r.status, r.epochs_target, r.heartbeat_at, r.created_at, \
              (SELECT MAX(e.epoch) FROM epochs e WHERE e.run_id = r.id) AS last_epoch \
              FROM runs r WHERE r.config_hash = $1 AND r.rerun_of IS NULL \
-             ORDER BY r.created_at DESC, CASE WHEN r.status IN ('queued', 'running') THEN 0 ELSE 1 END, r.id DESC \
+             ORDER BY r.created_at DESC, CASE WHEN r.status IN ('queued', 'running', 'paused') THEN 0 ELSE 1 END, r.id DESC \
              LIMIT 1",
         )
         .bind(config_hash)

@@ -149,6 +149,7 @@ const TABLES: &[Table] = &[
             ("max_epochs", Int),
             ("created_at", Text),
             ("decided_at", Text),
+            ("promotion", Text),
         ],
         &["id"],
     ),

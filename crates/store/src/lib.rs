@@ -21,6 +21,7 @@ mod copy;
 mod epochs;
 mod error;
 mod experiments;
+mod halving;
 mod lease;
 mod model;
 mod open;
@@ -41,6 +42,7 @@ use std::time::Duration;
 pub use claim::{Claim, ClaimKind, ClaimRequest, Decision, SkipReason, decide};
 pub use copy::{Cell, CopyCounts, Dump};
 pub use error::{Result, StoreError};
+pub use halving::Arrival;
 pub use lease::Lease;
 pub use model::{
     Artefact, ArtefactContent, Attempt, Experiment, MetricRow, NewArtefact, NewRun, NewSweep, RunDetail,

@@ -26,13 +26,18 @@ pub enum RunStatus {
     /// Stopped at a rung of an adaptive search (ASHA) because better runs were recorded there;
     /// its decision is in `rung_decisions`. Final: never resumed, retried or extended by a sweep.
     Pruned,
+    /// Waiting, checkpointed and without a worker, at a rung of a synchronous search (SHA) until
+    /// every configuration of the search has reported there; the decision queues it again (it
+    /// resumes) or prunes it.
+    Paused,
 }
 
 impl RunStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [RunStatus; 6] = [
+    pub const ALL: [RunStatus; 7] = [
         RunStatus::Queued,
         RunStatus::Running,
+        RunStatus::Paused,
         RunStatus::Finished,
         RunStatus::Failed,
         RunStatus::Interrupted,
@@ -48,6 +53,7 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
             RunStatus::Pruned => "pruned",
+            RunStatus::Paused => "paused",
         }
     }
 

@@ -118,7 +118,8 @@ impl Store {
     }
 
     /// Claims the next of `configs` (configuration hashes: what one submission queued) that needs
-    /// a worker, for `worker`: queued attempts first (oldest first), then interrupted ones and
+    /// a worker, for `worker`: queued attempts first (in the order of `configs`, then oldest
+    /// first), then interrupted ones and
     /// running ones whose heartbeat is older than `stale_after`. `None` when nothing is left. Each
     /// candidate is decided again under its lock row, so two tasks asking at once get different
     /// ones. By configuration, not by experiment: a configuration first trained by another
@@ -130,7 +131,11 @@ impl Store {
         stale_after: Duration,
     ) -> Result<Option<Taken>> {
         let cutoff = clock::cutoff(stale_after);
-        let mut candidates: Vec<(bool, String, String, String)> = Vec::new();
+        // Queued first, then in the order of the submission's list (a search's seeded claim order),
+        // then by age.
+        let position: std::collections::HashMap<&str, usize> =
+            configs.iter().enumerate().map(|(i, h)| (h.as_str(), i)).collect();
+        let mut candidates: Vec<(bool, usize, String, String, String)> = Vec::new();
         // A bounded number of placeholders per query, whatever the size of the submission.
         for chunk in configs.chunks(500) {
             let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
@@ -144,12 +149,18 @@ impl Store {
                 query = query.bind(hash);
             }
             let rows = query.fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
-            candidates.extend(
-                rows.into_iter().map(|(hash, status, created, id)| (status != "queued", created, id, hash)),
-            );
+            candidates.extend(rows.into_iter().map(|(hash, status, created, id)| {
+                (
+                    status != "queued",
+                    position.get(hash.as_str()).copied().unwrap_or(usize::MAX),
+                    created,
+                    id,
+                    hash,
+                )
+            }));
         }
         candidates.sort();
-        for (_, _, _, hash) in candidates {
+        for (_, _, _, _, hash) in candidates {
             let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
             self.lock_config(&mut tx, &hash, &clock::now()).await?;
             let latest = self.latest_attempt_on(&mut tx, &hash).await?;

@@ -59,52 +59,93 @@ impl Store {
     /// [`crate::StoreError::Invalid`] when the search has no such rung or the epoch is not
     /// recorded.
     pub async fn decide_rung(&self, lease: &Lease, search: &Search, rung: u32) -> Result<RungRecord> {
-        let epoch = search.asha.rung_epoch(rung).ok_or_else(|| {
+        let epoch = self.rung_epoch(search, rung)?;
+        let now = clock::now();
+        let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
+        self.require_lease(&mut tx, lease).await?;
+        self.lock_search(&mut tx, search, &now).await?;
+        if let Some(recorded) = self.rung_record_on(&mut tx, &lease.run_id, rung).await? {
+            tx.commit().await.map_err(|e| self.err(e))?;
+            return Ok(recorded);
+        }
+        let record = self.decide_arrival_on(&mut tx, &lease.run_id, search, rung, epoch, &now).await?;
+        tx.commit().await.map_err(|e| self.err(e))?;
+        Ok(record)
+    }
+
+    /// The epoch of rung `rung` of `search`; [`crate::StoreError::Invalid`] when it has none.
+    pub(crate) fn rung_epoch(&self, search: &Search, rung: u32) -> Result<u32> {
+        search.asha.rung_epoch(rung).ok_or_else(|| {
             self.invalid(format!(
                 "search {} has no rung {rung} (rungs at epochs {:?})",
                 search.id,
                 search.asha.rungs()
             ))
-        })?;
-        let now = clock::now();
-        let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
-        // A write first (SQLite takes its write lock here), then the search's lock row, which
-        // queues the deciders of this search on PostgreSQL until this transaction ends.
-        self.require_lease(&mut tx, lease).await?;
+        })
+    }
+
+    /// Writes the search's lock row: a write first (SQLite takes its write lock here), then the
+    /// row, which queues the deciders of this search on PostgreSQL until the transaction ends.
+    pub(crate) async fn lock_search(
+        &self,
+        conn: &mut AnyConnection,
+        search: &Search,
+        now: &str,
+    ) -> Result<()> {
         let locked = sqlx::query("UPDATE searches SET decided_at = $2 WHERE id = $1")
             .bind(&search.id)
-            .bind(&now)
-            .execute(&mut *tx)
+            .bind(now)
+            .execute(&mut *conn)
             .await
             .map_err(|e| self.err(e))?;
         if locked.rows_affected() == 0 {
             return Err(self.invalid(format!("no search has id {}", search.id)));
         }
-        if let Some(recorded) = self.rung_record_on(&mut tx, &lease.run_id, rung).await? {
-            tx.commit().await.map_err(|e| self.err(e))?;
-            return Ok(recorded);
-        }
-        let metric = search.asha.metric;
+        Ok(())
+    }
+
+    /// The run's recorded metric at `epoch`: `None` when the epoch is not recorded, `Some(None)`
+    /// when its value is missing or not finite.
+    pub(crate) async fn rung_value_on(
+        &self,
+        conn: &mut AnyConnection,
+        run_id: &str,
+        metric: RungMetric,
+        epoch: u32,
+    ) -> Result<Option<Option<f64>>> {
         // The column name is one of our own constants, never user text.
         let value: Option<Option<f64>> = sqlx::query_scalar(&format!(
             "SELECT {} FROM epochs WHERE run_id = $1 AND epoch = $2",
             metric.as_str()
         ))
-        .bind(&lease.run_id)
+        .bind(run_id)
         .bind(i64::from(epoch))
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(|e| self.err(e))?;
-        let Some(value) = value else {
+        Ok(value.map(|v| v.filter(|v| v.is_finite())))
+    }
+
+    /// Decides for run `run_id` arriving at `rung` by the asynchronous rule, against every
+    /// configuration recorded there before it, and records the decision (a `stop` prunes the run).
+    pub(crate) async fn decide_arrival_on(
+        &self,
+        conn: &mut AnyConnection,
+        run_id: &str,
+        search: &Search,
+        rung: u32,
+        epoch: u32,
+        now: &str,
+    ) -> Result<RungRecord> {
+        let metric = search.asha.metric;
+        let Some(value) = self.rung_value_on(conn, run_id, metric, epoch).await? else {
             return Err(self.invalid(format!(
-                "run {} has no recorded epoch {epoch}: rung {rung} is decided from the recorded epoch",
-                lease.run_id
+                "run {run_id} has no recorded epoch {epoch}: rung {rung} is decided from the recorded epoch"
             )));
         };
-        let value = value.filter(|v| v.is_finite());
         let config_hash: String = sqlx::query_scalar("SELECT config_hash FROM runs WHERE id = $1")
-            .bind(&lease.run_id)
-            .fetch_one(&mut *tx)
+            .bind(run_id)
+            .fetch_one(&mut *conn)
             .await
             .map_err(|e| self.err(e))?;
         let earlier: Vec<(String, Option<f64>)> = sqlx::query_as(
@@ -113,7 +154,7 @@ impl Store {
         )
         .bind(&search.id)
         .bind(i64::from(rung))
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await
         .map_err(|e| self.err(e))?;
         // One entry per configuration: the latest of its attempts.
@@ -126,39 +167,8 @@ impl Store {
             latest.iter().map(|(h, v)| RungEntry { config_hash: h, value: *v }).collect();
         let own = RungEntry { config_hash: &config_hash, value };
         let ranking = rank_at_rung(search.asha.reduction_factor, own, &entries);
-        sqlx::query(
-            "INSERT INTO rung_decisions (run_id, rung, search_id, config_hash, epoch, metric, metric_value, \
-             arrival_rank, recorded, quota, decision, decided_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&lease.run_id)
-        .bind(i64::from(rung))
-        .bind(&search.id)
-        .bind(&config_hash)
-        .bind(i64::from(epoch))
-        .bind(metric.as_str())
-        .bind(value)
-        .bind(i64::from(ranking.rank))
-        .bind(i64::from(ranking.recorded))
-        .bind(i64::from(ranking.quota))
-        .bind(ranking.decision.as_str())
-        .bind(&now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.err_writing(&format!("rung {rung} of run {}", lease.run_id), e))?;
-        if ranking.decision == RungDecision::Stop {
-            sqlx::query(
-                "UPDATE runs SET status = 'pruned', error = NULL, ended_at = $2, lease_token = NULL WHERE id = $1",
-            )
-            .bind(&lease.run_id)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.err(e))?;
-        }
-        tx.commit().await.map_err(|e| self.err(e))?;
-        Ok(RungRecord {
-            run_id: lease.run_id.clone(),
+        let record = RungRecord {
+            run_id: run_id.to_owned(),
             search_id: search.id.clone(),
             config_hash,
             rung,
@@ -166,12 +176,55 @@ impl Store {
             metric,
             value,
             ranking,
-            decided_at: now,
-        })
+            decided_at: now.to_owned(),
+        };
+        self.record_decision_on(conn, &record).await?;
+        if ranking.decision == RungDecision::Stop {
+            self.prune_on(conn, run_id, now).await?;
+        }
+        Ok(record)
+    }
+
+    /// Writes a decision row.
+    pub(crate) async fn record_decision_on(&self, conn: &mut AnyConnection, r: &RungRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO rung_decisions (run_id, rung, search_id, config_hash, epoch, metric, metric_value, \
+             arrival_rank, recorded, quota, decision, decided_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&r.run_id)
+        .bind(i64::from(r.rung))
+        .bind(&r.search_id)
+        .bind(&r.config_hash)
+        .bind(i64::from(r.epoch))
+        .bind(r.metric.as_str())
+        .bind(r.value)
+        .bind(i64::from(r.ranking.rank))
+        .bind(i64::from(r.ranking.recorded))
+        .bind(i64::from(r.ranking.quota))
+        .bind(r.ranking.decision.as_str())
+        .bind(&r.decided_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| self.err_writing(&format!("rung {} of run {}", r.rung, r.run_id), e))?;
+        Ok(())
+    }
+
+    /// Ends a run stopped at a rung: `pruned`, its lease gone.
+    pub(crate) async fn prune_on(&self, conn: &mut AnyConnection, run_id: &str, now: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE runs SET status = 'pruned', error = NULL, ended_at = $2, lease_token = NULL WHERE id = $1",
+        )
+        .bind(run_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| self.err(e))?;
+        Ok(())
     }
 
     /// The recorded decision of a run at a rung, on a given connection.
-    async fn rung_record_on(
+    pub(crate) async fn rung_record_on(
         &self,
         conn: &mut AnyConnection,
         run_id: &str,

@@ -2,7 +2,7 @@
 //! each sweep before it claims or queues anything, so that a worker, local or a Slurm task, finds
 //! the rules of its run from the run alone.
 
-use pixelcnn_record::{Asha, RungMetric};
+use pixelcnn_record::{Asha, Promotion, RungMetric};
 use serde::Serialize;
 
 use crate::Store;
@@ -38,8 +38,8 @@ impl Store {
         let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
         if let Some(s) = search {
             sqlx::query(
-                "INSERT INTO searches (id, experiment_id, metric, reduction_factor, grace_epochs, max_epochs, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET max_epochs = excluded.max_epochs",
+                "INSERT INTO searches (id, experiment_id, metric, reduction_factor, grace_epochs, max_epochs, created_at, promotion) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET max_epochs = excluded.max_epochs",
             )
             .bind(&s.id)
             .bind(experiment_id)
@@ -48,6 +48,7 @@ impl Store {
             .bind(i64::from(s.asha.grace_epochs))
             .bind(i64::from(s.asha.max_epochs))
             .bind(&now)
+            .bind(s.asha.promotion.as_str())
             .execute(&mut *tx)
             .await
             .map_err(|e| self.err_writing(&format!("search {}", s.id), e))?;
@@ -80,9 +81,9 @@ impl Store {
     /// run outside any search, and for reruns (they repeat a run's epochs to check them; nothing
     /// is decided for them).
     pub async fn search_of(&self, run_id: &str) -> Result<Option<Search>> {
-        type Row = (String, String, String, i64, i64, i64);
+        type Row = (String, String, String, i64, i64, i64, String);
         let row: Option<Row> = sqlx::query_as(
-            "SELECT s.id, s.experiment_id, s.metric, s.reduction_factor, s.grace_epochs, s.max_epochs \
+            "SELECT s.id, s.experiment_id, s.metric, s.reduction_factor, s.grace_epochs, s.max_epochs, s.promotion \
              FROM runs r \
              JOIN search_configs m ON m.experiment_id = r.experiment_id AND m.config_hash = r.config_hash \
              JOIN searches s ON s.id = m.search_id \
@@ -92,13 +93,16 @@ impl Store {
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| self.err(e))?;
-        row.map(|(id, experiment_id, metric, eta, grace, max)| {
+        row.map(|(id, experiment_id, metric, eta, grace, max, promotion)| {
             Ok(Search {
                 asha: Asha {
                     metric: self.parse_metric("searches.metric", &id, &metric)?,
                     reduction_factor: to_u32(eta),
                     grace_epochs: to_u32(grace),
                     max_epochs: to_u32(max),
+                    promotion: promotion
+                        .parse::<Promotion>()
+                        .map_err(|e| self.bad_value("searches.promotion", &id, e))?,
                 },
                 id,
                 experiment_id,

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{TempDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
-use pixelcnn_record::{Asha, RungMetric};
+use pixelcnn_record::{Asha, Promotion, RungMetric};
 use pixelcnn_store::scratch::ScratchPostgres;
 use pixelcnn_store::{
     Claim, ClaimRequest, NewSweep, RerunVerdict, RunFilter, RunStatus, Search, Store, StoreError, Verdict,
@@ -40,7 +40,13 @@ async fn fill(store: &Store) {
     let running = claimed_run(store, &exp, "h-running", 3, 2).await;
     store.record_epoch(&running, &epoch_row(1), &[]).await.unwrap();
     // An ASHA search: the running run continues past its first rung, a worse one is pruned there.
-    let asha = Asha { metric: RungMetric::TestNll, reduction_factor: 2, grace_epochs: 1, max_epochs: 3 };
+    let asha = Asha {
+        metric: RungMetric::TestNll,
+        reduction_factor: 2,
+        grace_epochs: 1,
+        max_epochs: 3,
+        promotion: Promotion::Asynchronous,
+    };
     let search = Search { id: "search-levels".into(), experiment_id: exp.clone(), asha };
     store.join_search(&exp, Some(&search), &["h-running".into(), "h-pruned".into()]).await.unwrap();
     store.decide_rung(&running, &search, 0).await.unwrap();

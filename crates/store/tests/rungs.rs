@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::{TestDb, claimed_run, epoch_row, new_run, worker};
-use pixelcnn_record::{Asha, RungDecision, RungMetric};
+use pixelcnn_record::{Asha, Promotion, RungDecision, RungMetric};
 use pixelcnn_store::{
     Claim, ClaimRequest, Enqueued, Lease, RunFilter, RunStatus, Search, SkipReason, Store, StoreError,
 };
@@ -22,7 +22,13 @@ fn search(exp: &str, eta: u32) -> Search {
     Search {
         id: format!("search-{exp}-{eta}"),
         experiment_id: exp.to_owned(),
-        asha: Asha { metric: RungMetric::TestNll, reduction_factor: eta, grace_epochs: 1, max_epochs: 9 },
+        asha: Asha {
+            metric: RungMetric::TestNll,
+            reduction_factor: eta,
+            grace_epochs: 1,
+            max_epochs: 9,
+            promotion: Promotion::Asynchronous,
+        },
     }
 }
 

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::{TestDb, epoch_row, new_run, worker};
-use pixelcnn_record::{Asha, RungDecision, RungMetric};
+use pixelcnn_record::{Asha, Promotion, RungDecision, RungMetric};
 use pixelcnn_store::{RunFilter, RunStatus, Search, StoreError};
 use sqlx::Connection;
 
@@ -91,7 +91,13 @@ async fn runs_statuses_and_epochs_survive_the_status_rebuild(db: TestDb) {
     let twin = new_run("e", "hash-r-q", 2, 3);
     assert!(matches!(store.create_run(&twin).await, Err(StoreError::ActiveAttemptExists { .. })));
     // And the rebuilt column takes the new status: r-i is pruned behind a better r-q.
-    let asha = Asha { metric: RungMetric::TestNll, reduction_factor: 2, grace_epochs: 1, max_epochs: 3 };
+    let asha = Asha {
+        metric: RungMetric::TestNll,
+        reduction_factor: 2,
+        grace_epochs: 1,
+        max_epochs: 3,
+        promotion: Promotion::Asynchronous,
+    };
     let search = Search { id: "s".into(), experiment_id: "e".into(), asha };
     store.join_search("e", Some(&search), &["hash-r-q".into(), "hash-r-i".into()]).await.unwrap();
     let better = store.claim("r-q", &worker(1)).await.unwrap().unwrap();

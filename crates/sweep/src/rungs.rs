@@ -75,7 +75,7 @@ impl Rungs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pixelcnn_record::{Asha, EpochMetrics, RungMetric};
+    use pixelcnn_record::{Asha, EpochMetrics, Promotion, RungMetric};
     use pixelcnn_store::{NewRun, Worker, url_from_path};
 
     /// A claimed run of configuration `hash` in `search`, with epochs 1..=`values.len()` recorded
@@ -125,7 +125,13 @@ mod tests {
         let store = Store::open(&url_from_path(&dir.path().join("r.db"))).await.unwrap();
         let exp = store.record_experiment("asha", "").await.unwrap();
         // eta = 3: rungs at epochs 1 and 3 before 9.
-        let asha = Asha { metric: RungMetric::TestNll, reduction_factor: 3, grace_epochs: 1, max_epochs: 9 };
+        let asha = Asha {
+            metric: RungMetric::TestNll,
+            reduction_factor: 3,
+            grace_epochs: 1,
+            max_epochs: 9,
+            promotion: Promotion::Asynchronous,
+        };
         let search = Search { id: "s".into(), experiment_id: exp, asha };
         let rungs = Rungs { search: search.clone() };
         // Two runs decided at rung 0 as they reached it: 0.5 continues, 0.6 stops.

@@ -1,6 +1,7 @@
-//! Asynchronous successive halving (ASHA, Li et al. 2018), as a search of an experiment file runs
-//! it: the settings (`[search]` with `strategy = "asha"`), where its rungs lie, the rule that
-//! decides at a rung ([`rule`]) and what a search costs in epochs ([`budget`]). Shared by the
+//! Successive halving, asynchronous (ASHA, Li et al. 2018) or synchronous (SHA), as a search of an
+//! experiment file runs it: the settings (`[search]` with `strategy = "asha"` or `"sha"`), where
+//! its rungs lie, the rules that decide at a rung ([`rule`]) and what a search costs in epochs
+//! ([`budget`]). Shared by the
 //! config crate (which reads the settings), the store (which applies the rule inside a
 //! transaction), the sweep (whose workers ask at each rung) and the report (which shows the rungs).
 
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::EpochMetrics;
 
 pub use budget::Budget;
-pub use rule::{RungDecision, RungEntry, RungRanking, rank_at_rung};
+pub use rule::{RungDecision, RungEntry, RungRanking, rank_all_at_rung, rank_at_rung};
 
 /// The metric the rungs compare, lower is better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -73,9 +74,47 @@ impl FromStr for RungMetric {
     }
 }
 
-/// The settings of an ASHA search. Every run trains up to `max_epochs`; at each rung epoch
-/// `grace_epochs x reduction_factor^k` below `max_epochs` it continues only if [`rank_at_rung`]
-/// says so.
+/// When a rung decides.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Promotion {
+    /// ASHA: each run is decided as it arrives, against those recorded before it
+    /// ([`rank_at_rung`]). No run waits, so workers never idle; what it trains depends on the order
+    /// of arrival, hence a budget that is an expectation.
+    #[default]
+    Asynchronous,
+    /// SHA: a rung is decided once every configuration still in the search has reported there
+    /// ([`rank_all_at_rung`]); runs wait at the rung (`paused`), then exactly the top `1/eta`
+    /// continue. The budget is exact; the price is waiting, which one machine or a few workers
+    /// barely pay.
+    Synchronous,
+}
+
+impl Promotion {
+    /// The text stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Promotion::Asynchronous => "asynchronous",
+            Promotion::Synchronous => "synchronous",
+        }
+    }
+}
+
+impl FromStr for Promotion {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "asynchronous" => Ok(Promotion::Asynchronous),
+            "synchronous" => Ok(Promotion::Synchronous),
+            other => Err(format!("unknown promotion `{other}` (expected asynchronous or synchronous)")),
+        }
+    }
+}
+
+/// The settings of a successive-halving search. Every run trains up to `max_epochs`; at each
+/// rung epoch `grace_epochs x reduction_factor^k` below `max_epochs` it continues only if the
+/// rung's rule ([`Promotion`]) says so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Asha {
     /// What the rungs compare.
@@ -86,6 +125,9 @@ pub struct Asha {
     pub grace_epochs: u32,
     /// The epochs of a run that is never stopped.
     pub max_epochs: u32,
+    /// Whether a rung decides each run as it arrives or all of them at once.
+    #[serde(default)]
+    pub promotion: Promotion,
 }
 
 impl Asha {
@@ -118,7 +160,13 @@ impl Asha {
 /// Settings for tests: reduction factor `eta`, `grace` and `max` epochs, ranking validation NLL.
 #[cfg(test)]
 pub(crate) fn asha(eta: u32, grace: u32, max: u32) -> Asha {
-    Asha { metric: RungMetric::ValidationNll, reduction_factor: eta, grace_epochs: grace, max_epochs: max }
+    Asha {
+        metric: RungMetric::ValidationNll,
+        reduction_factor: eta,
+        grace_epochs: grace,
+        max_epochs: max,
+        promotion: Promotion::Asynchronous,
+    }
 }
 
 #[cfg(test)]

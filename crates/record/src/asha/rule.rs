@@ -1,5 +1,6 @@
-//! The rung rule: whether a run that reached a rung continues, given what the runs recorded there
-//! before it scored.
+//! The rung rules: whether a run that reached a rung continues, given what the runs recorded there
+//! before it scored (asynchronous, [`rank_at_rung`]), or which of all the runs of a rung continue
+//! (synchronous, [`rank_all_at_rung`]).
 //!
 //! A run reaching a rung is ranked among the `n` runs recorded at that rung so far, itself
 //! included (one entry per configuration: another attempt of the same configuration does not
@@ -110,10 +111,57 @@ pub fn rank_at_rung(eta: u32, own: RungEntry<'_>, earlier: &[RungEntry<'_>]) -> 
     RungRanking { rank, recorded, quota, decision }
 }
 
+/// Decides a synchronous rung at once for `entries`, every configuration still in the search
+/// (one entry each): ranked together in [`RungEntry`] order, the top `max(1, floor(n / eta))`
+/// with a finite metric continue, the rest stop. The same entries in any order give the same
+/// decisions, which is what lets a restarted or concurrent search decide the same.
+pub fn rank_all_at_rung(eta: u32, entries: &[RungEntry<'_>]) -> Vec<RungRanking> {
+    let recorded = entries.len() as u32;
+    let quota = (recorded / eta.max(2)).max(1);
+    entries
+        .iter()
+        .map(|own| {
+            let rank = 1 + entries.iter().filter(|e| e.order(own) == Ordering::Less).count() as u32;
+            let finite = own.value.is_some_and(f64::is_finite);
+            let decision = if finite && rank <= quota { RungDecision::Continue } else { RungDecision::Stop };
+            RungRanking { rank, recorded, quota, decision }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use RungDecision::{Continue, Stop};
+
+    #[test]
+    fn a_synchronous_rung_keeps_exactly_the_top_third_in_any_order() {
+        let entries = [
+            entry("a", 0.5),
+            entry("b", 0.4),
+            RungEntry { config_hash: "c", value: None },
+            entry("d", 0.2),
+            entry("e", 0.6),
+            entry("f", 0.3),
+        ];
+        let decided = rank_all_at_rung(3, &entries);
+        let kept: Vec<&str> = entries
+            .iter()
+            .zip(&decided)
+            .filter(|(_, r)| r.decision == Continue)
+            .map(|(e, _)| e.config_hash)
+            .collect();
+        assert_eq!(kept, ["d", "f"], "6 runs, eta 3: the two best");
+        assert!(decided.iter().all(|r| r.recorded == 6 && r.quota == 2));
+        assert_eq!(decided[2].rank, 6, "a missing value ranks last");
+        let mut reversed = entries;
+        reversed.reverse();
+        let again = rank_all_at_rung(3, &reversed);
+        assert_eq!(again.iter().rev().copied().collect::<Vec<_>>(), decided, "order does not matter");
+        // Fewer runs than eta: the best one continues; one run with no value: none does.
+        assert_eq!(rank_all_at_rung(3, &entries[..2]).iter().filter(|r| r.decision == Continue).count(), 1);
+        assert_eq!(rank_all_at_rung(3, &entries[2..3])[0].decision, Stop);
+    }
 
     fn entry(config_hash: &str, value: f64) -> RungEntry<'_> {
         RungEntry { config_hash, value: Some(value) }
