@@ -175,7 +175,7 @@ fn asha_can_draw_trials_and_profiles_override_the_search_key_by_key() {
 fn bad_search_keys_and_values_name_the_file_and_the_key() {
     let cases: &[(&str, &str, &str)] = &[
         ("[search]\ntrails = 3\n", "search.trails", "search.trials"),
-        ("[search]\nstrategy = \"hyperband\"\n", "search.strategy", "grid, random or asha"),
+        ("[search]\nstrategy = \"hyperband\"\n", "search.strategy", "grid, random, asha or sha"),
         ("[search]\nstrategy = 3\n", "search.strategy", "string"),
         ("[search]\nstrategy = \"random\"\n", "search.trials", "trials = N"),
         ("[search]\ntrials = 3\n", "search.trials", "random"),

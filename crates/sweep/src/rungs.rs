@@ -1,9 +1,11 @@
-//! A worker's side of an adaptive search: at each rung epoch it asks the store, which decides in
-//! a transaction against every run recorded at that rung ([`Store::decide_rung`]), whether its
-//! run goes on. Local workers and Slurm tasks both train through `worker::work`, so both ask here.
+//! A worker's side of a successive-halving search: at each rung epoch it asks the store whether
+//! its run goes on. Under the asynchronous rule the store decides at once against every run
+//! recorded at the rung ([`Store::decide_rung`]); under the synchronous one the run arrives
+//! ([`Store::arrive_at_rung`]) and waits, paused, unless its arrival completed the rung. Local
+//! workers and Slurm tasks both train through `worker::work`, so both ask here.
 
-use pixelcnn_record::RungDecision;
-use pixelcnn_store::{Lease, RungRecord, Search, Store};
+use pixelcnn_record::{Promotion, RungDecision};
+use pixelcnn_store::{Arrival, Lease, RungRecord, Search, Store};
 
 use crate::error::Result;
 
@@ -12,46 +14,71 @@ pub(crate) struct Rungs {
     search: Search,
 }
 
+/// What a rung said to a run.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum AtRung {
+    /// It trains on.
+    GoOn,
+    /// It stops here: `pruned`, its lease ended.
+    Pruned(RungRecord),
+    /// It waits here for the other configurations: `paused`, its lease ended.
+    Paused,
+}
+
 impl Rungs {
     /// The search run `run_id` takes part in, if any (reruns take part in none).
     pub(crate) async fn of(store: &Store, run_id: &str) -> Result<Option<Rungs>> {
         Ok(store.search_of(run_id).await?.map(|search| Rungs { search }))
     }
 
-    /// Decides at `epoch` when it is a rung of the search: the stop decision when the run is
-    /// pruned there (it then is `pruned`, its lease ended), `None` when it goes on.
-    pub(crate) async fn at_epoch(
-        &self,
-        store: &Store,
-        lease: &Lease,
-        epoch: u32,
-    ) -> Result<Option<RungRecord>> {
+    /// Whether the search decides its rungs synchronously.
+    pub(crate) fn is_synchronous(&self) -> bool {
+        self.search.asha.promotion == Promotion::Synchronous
+    }
+
+    /// The search.
+    pub(crate) fn search(&self) -> &Search {
+        &self.search
+    }
+
+    /// Asks at `epoch` when it is a rung of the search.
+    pub(crate) async fn at_epoch(&self, store: &Store, lease: &Lease, epoch: u32) -> Result<AtRung> {
         match self.search.asha.rung_of(epoch) {
-            Some(rung) => self.decide(store, lease, rung).await,
-            None => Ok(None),
+            Some(rung) => self.ask(store, lease, rung).await,
+            None => Ok(AtRung::GoOn),
         }
     }
 
-    /// Decides every rung up to `epoch`, in order, stopping at the first stop: a run resumed from
-    /// a checkpoint catches up on a rung it reached before its worker died (the decision is read
-    /// back when it was taken, so a restarted search makes the same decisions).
-    pub(crate) async fn catch_up(
-        &self,
-        store: &Store,
-        lease: &Lease,
-        epoch: u32,
-    ) -> Result<Option<RungRecord>> {
+    /// Asks at every rung up to `epoch`, in order, stopping at the first that does not let the
+    /// run go on: a run resumed from a checkpoint catches up on a rung it reached before its
+    /// worker died, and one resumed after a synchronous rung's decision reads it (decisions are
+    /// read back once taken, so a restarted search makes the same decisions).
+    pub(crate) async fn catch_up(&self, store: &Store, lease: &Lease, epoch: u32) -> Result<AtRung> {
         let passed = self.search.asha.rungs().into_iter().take_while(|&r| r <= epoch).count() as u32;
         for rung in 0..passed {
-            if let Some(stop) = self.decide(store, lease, rung).await? {
-                return Ok(Some(stop));
+            let said = self.ask(store, lease, rung).await?;
+            if said != AtRung::GoOn {
+                return Ok(said);
             }
         }
-        Ok(None)
+        Ok(AtRung::GoOn)
     }
 
-    async fn decide(&self, store: &Store, lease: &Lease, rung: u32) -> Result<Option<RungRecord>> {
-        let record = store.decide_rung(lease, &self.search, rung).await?;
+    async fn ask(&self, store: &Store, lease: &Lease, rung: u32) -> Result<AtRung> {
+        let record = if self.is_synchronous() {
+            match store.arrive_at_rung(lease, &self.search, rung).await? {
+                Arrival::Continue(record) | Arrival::Stop(record) => record,
+                Arrival::Paused => {
+                    tracing::info!(
+                        "run {}: rung {rung}: waits, paused, until every configuration has reported there",
+                        lease.run_id
+                    );
+                    return Ok(AtRung::Paused);
+                }
+            }
+        } else {
+            store.decide_rung(lease, &self.search, rung).await?
+        };
         let r = &record.ranking;
         let value = record.value.map_or_else(|| "missing".to_owned(), |v| format!("{v:.5}"));
         let verdict = match r.decision {
@@ -68,7 +95,10 @@ impl Rungs {
             r.recorded,
             r.quota
         );
-        Ok((r.decision == RungDecision::Stop).then_some(record))
+        Ok(match r.decision {
+            RungDecision::Continue => AtRung::GoOn,
+            RungDecision::Stop => AtRung::Pruned(record),
+        })
     }
 }
 
@@ -142,7 +172,7 @@ mod tests {
         // Its worker died after epoch 3 with neither rung decided: the catch-up decides rung 0
         // (0.4, best of three: continues) and then rung 1 (first there: continues).
         let best = trained_undecided(&store, &search, "c", &[0.4, 0.35, 0.3]).await;
-        assert_eq!(rungs.catch_up(&store, &best, 3).await.unwrap(), None);
+        assert_eq!(rungs.catch_up(&store, &best, 3).await.unwrap(), AtRung::GoOn);
         let decided: Vec<(u32, u32)> = store
             .rung_decisions(&best.run_id)
             .await
@@ -154,12 +184,14 @@ mod tests {
         // Another died after epoch 3 too, but was the worst at rung 0: pruned there, rung 1 never
         // decided, the run pruned.
         let worst = trained_undecided(&store, &search, "d", &[0.9, 0.2, 0.1]).await;
-        let stop = rungs.catch_up(&store, &worst, 3).await.unwrap().expect("pruned at rung 0");
+        let AtRung::Pruned(stop) = rungs.catch_up(&store, &worst, 3).await.unwrap() else {
+            panic!("pruned at rung 0")
+        };
         assert_eq!((stop.rung, stop.ranking.rank, stop.ranking.recorded), (0, 4, 4));
         assert_eq!(store.rung_decisions(&worst.run_id).await.unwrap().len(), 1);
         assert_eq!(store.run(&worst.run_id).await.unwrap().status, pixelcnn_store::RunStatus::Pruned);
         // Catching up again (a second restart) reads the decisions back: nothing new.
-        assert_eq!(rungs.catch_up(&store, &best, 3).await.unwrap(), None);
+        assert_eq!(rungs.catch_up(&store, &best, 3).await.unwrap(), AtRung::GoOn);
         assert_eq!(store.experiment_rung_decisions("asha").await.unwrap().len(), 5);
     }
 }

@@ -6,7 +6,7 @@
 //! stdin reaches end-of-file, which also happens after `kill -9` of the scheduler), and stops
 //! without writing anything more when the lease is gone (another worker took the run over). In an
 //! adaptive search it asks the store at each rung whether to go on (`rungs.rs`); a run stopped
-//! there ends `pruned`.
+//! there ends `pruned`, one that waits there for a synchronous rung's decision ends `paused`.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -24,7 +24,7 @@ use tokio::runtime::Runtime;
 use crate::error::{Result, SweepError};
 use crate::events::WorkerEvent;
 use crate::heartbeat::{Flags, Heartbeat};
-use crate::rungs::Rungs;
+use crate::rungs::{AtRung, Rungs};
 
 pub use crate::heartbeat::HEARTBEAT_EVERY;
 
@@ -70,10 +70,15 @@ pub(crate) fn work(args: &WorkerArgs, flags: &Flags) -> Result<RunStatus> {
     let heartbeat = Heartbeat::start(&args.db, lease.clone(), args.heartbeat_every, flags.clone())?;
     let outcome = train(&rt, &store, args, &lease, flags);
     drop(heartbeat);
-    if matches!(outcome, Ok(Trained::Pruned)) {
-        // The rung decision ended the run and its lease in the same transaction.
+    // The rung ended the run's lease in the same transaction as its decision or its pause.
+    let at_rung = match &outcome {
+        Ok(Trained::Pruned) => Some(RunStatus::Pruned),
+        Ok(Trained::Paused) => Some(RunStatus::Paused),
+        _ => None,
+    };
+    if let Some(status) = at_rung {
         rt.block_on(store.close());
-        return Ok(RunStatus::Pruned);
+        return Ok(status);
     }
     let lost = || SweepError::LeaseLost { run: args.run_id.clone() };
     if flags.is_lost() || matches!(outcome, Err(SweepError::Store(StoreError::LeaseLost { .. }))) {
@@ -88,8 +93,22 @@ pub(crate) fn work(args: &WorkerArgs, flags: &Flags) -> Result<RunStatus> {
         Err(StoreError::LeaseLost { .. }) => return Err(lost()),
         other => other?,
     }
+    if status == RunStatus::Failed {
+        rt.block_on(release_waiting_rungs(&store, &args.run_id))?;
+    }
     rt.block_on(store.close());
     Ok(status)
+}
+
+/// After a failure in a synchronous search, decides the rungs that waited only on this run, so
+/// that the configurations paused there go on (or stop) rather than wait for good.
+async fn release_waiting_rungs(store: &Store, run_id: &str) -> Result<()> {
+    if let Some(rungs) = Rungs::of(store, run_id).await?.filter(Rungs::is_synchronous) {
+        for r in store.decide_waiting_rungs(rungs.search()).await? {
+            tracing::info!("run {}: rung {} decided after run {run_id} failed: {}", r.run_id, r.rung, r.ranking.decision);
+        }
+    }
+    Ok(())
 }
 
 /// How a worker's training ended without an error.
@@ -98,15 +117,19 @@ enum Trained {
     Complete,
     /// Stopped at a rung of its search.
     Pruned,
+    /// Waiting at a rung of its synchronous search.
+    Paused,
 }
 
 fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, lease: &Lease, flags: &Flags) -> Result<Trained> {
     let detail = rt.block_on(store.run(&args.run_id))?;
     let rungs = rt.block_on(Rungs::of(store, &args.run_id))?;
-    if let Some(rungs) = &rungs
-        && rt.block_on(rungs.catch_up(store, lease, args.from_epoch))?.is_some()
-    {
-        return Ok(Trained::Pruned);
+    if let Some(rungs) = &rungs {
+        match rt.block_on(rungs.catch_up(store, lease, args.from_epoch))? {
+            AtRung::GoOn => {}
+            AtRung::Pruned(_) => return Ok(Trained::Pruned),
+            AtRung::Paused => return Ok(Trained::Paused),
+        }
     }
     let mut config: RunConfig = serde_json::from_value(detail.config)
         .map_err(|e| SweepError::StoredConfig { run: args.run_id.clone(), message: e.to_string() })?;
@@ -136,10 +159,14 @@ fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, lease: &Lease, flags: &
         flags: flags.clone(),
         last_event: Instant::now(),
         rungs: rungs.as_ref(),
-        pruned: false,
+        at_rung: AtRung::GoOn,
     };
     trainer.run(&mut observer)?;
-    Ok(if observer.pruned { Trained::Pruned } else { Trained::Complete })
+    Ok(match observer.at_rung {
+        AtRung::GoOn => Trained::Complete,
+        AtRung::Pruned(_) => Trained::Pruned,
+        AtRung::Paused => Trained::Paused,
+    })
 }
 
 /// Flags whose `stop` is raised by Ctrl-C, SIGTERM, SIGUSR2 (which also raises `requeue`), or,
@@ -171,8 +198,8 @@ struct StoreObserver<'a> {
     last_event: Instant,
     /// The run's search, when it takes part in one.
     rungs: Option<&'a Rungs>,
-    /// A rung stopped the run.
-    pruned: bool,
+    /// What the last rung said: anything but `GoOn` ends the run's training here.
+    at_rung: AtRung,
 }
 
 impl StoreObserver<'_> {
@@ -234,8 +261,8 @@ impl RunObserver for StoreObserver<'_> {
         emit(&WorkerEvent::Epoch { epoch: m.epoch, test_bits_per_dim: m.test_bits_per_dim });
         if let Some(rungs) = self.rungs {
             let decided = self.rt.block_on(rungs.at_epoch(self.store, self.lease, m.epoch));
-            self.pruned = match decided {
-                Ok(stop) => stop.is_some(),
+            self.at_rung = match decided {
+                Ok(said) => said,
                 Err(SweepError::Store(e)) => return Err(self.stopping(e)),
                 Err(e) => return Err(e.to_string()),
             };
@@ -268,7 +295,7 @@ impl RunObserver for StoreObserver<'_> {
     }
 
     fn ended_early(&self) -> bool {
-        self.pruned
+        self.at_rung != AtRung::GoOn
     }
 }
 
