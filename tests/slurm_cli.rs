@@ -326,12 +326,15 @@ async fn an_asha_search_through_slurm_makes_the_local_launcher_s_decisions() {
     let Some(c) = Cluster::new("slurm-asha", 3, extra, false).await else { return };
     // One task at a time: the runs reach the rung in queue order, as one local worker takes them.
     let out = ok(c.sweep(&["--wait", "--array-parallelism", "1"]).output().unwrap());
-    assert!(out.contains("1 finished, 2 pruned"), "{out}");
-    let statuses: Vec<(String, u64)> = run_outcomes(c.db()).into_values().collect();
-    assert_eq!(statuses, [("finished".into(), 3), ("pruned".into(), 1), ("pruned".into(), 1)]);
     assert_eq!(epoch_rows(c.db()), c.local_reference(), "Slurm + PostgreSQL equals local + SQLite");
     let local = c.dir.path().join("local.db");
     assert_eq!(rung_decisions(c.db()), rung_decisions(&local), "the same decisions");
+    // The tiny rates rank below the good one wherever they arrive: some run is pruned.
+    let statuses = run_outcomes(c.db());
+    assert_eq!(statuses, run_outcomes(&local));
+    let finished = statuses.values().filter(|(s, _)| s == "finished").count();
+    assert!((1..3).contains(&finished), "{statuses:?}");
+    assert!(out.contains(&format!("{finished} finished, {} pruned", 3 - finished)), "{out}");
     // A resubmission queues nothing: pruned runs are final.
     let again = ok(c.sweep(&[]).output().unwrap());
     assert!(again.contains("0 run(s) queued") && again.contains("nothing submitted"), "{again}");

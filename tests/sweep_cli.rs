@@ -148,9 +148,11 @@ fn a_failing_run_does_not_stop_the_others_and_keeps_its_error() {
     let again = sweep(&file, &db, &[]);
     let said = text(&again);
     assert!(!again.status.success(), "a failed run left behind is not success:\n{said}");
-    for words in
-        ["1 finished, 1 failed (not retried), 0 pruned; 0 running elsewhere", &id[..8], "--retry-failed"]
-    {
+    for words in [
+        "1 finished, 1 failed (not retried), 0 pruned, 0 paused at a rung; 0 running elsewhere",
+        &id[..8],
+        "--retry-failed",
+    ] {
         assert!(said.contains(words), "the second sweep's output names `{words}`:\n{said}");
     }
     assert!(!said.contains("already done"), "{said}");

@@ -1,5 +1,6 @@
 //! What a sweep (local or Slurm) tells its user at the end: how many configurations were already
-//! recorded and why (finished, failed, pruned, running elsewhere: never lumped together), and every
+//! recorded and why (finished, failed, pruned, paused at a rung, running elsewhere: never lumped
+//! together), and every
 //! failed run with its configuration, its error's first line and how to retry it.
 
 use pixelcnn_store::{SkipReason, Store};
@@ -8,10 +9,11 @@ use pixelcnn_store::{SkipReason, Store};
 pub fn already_recorded(skipped: &[(String, SkipReason)]) -> String {
     let count = |r: SkipReason| skipped.iter().filter(|(_, s)| *s == r).count();
     format!(
-        "already recorded: {} finished, {} failed (not retried), {} pruned; {} running elsewhere",
+        "already recorded: {} finished, {} failed (not retried), {} pruned, {} paused at a rung; {} running elsewhere",
         count(SkipReason::Finished),
         count(SkipReason::Failed),
         count(SkipReason::Pruned),
+        count(SkipReason::Paused),
         count(SkipReason::RunningElsewhere)
     )
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::collections::BTreeMap;
 
 use pixelcnn_config::{Experiment, Override, RunConfig, Strategy, load_experiment};
+use pixelcnn_record::Promotion;
 use pixelcnn_store::{Store, StoreError, resolve_url};
 use pixelcnn_sweep::estimate::{self, EpochBudget};
 use pixelcnn_sweep::throughput::{self, Recorded, Throughput};
@@ -147,7 +148,7 @@ pub fn print(exp: &Experiment, speeds: &mut Speeds) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Says how a random or ASHA search chose its runs and what it trains, in epochs, against the
+/// Says how a random, ASHA or SHA search chose its runs and what it trains, in epochs, against the
 /// full grid.
 fn print_search(exp: &Experiment, budget: &EpochBudget) {
     let search = &exp.search;
@@ -165,19 +166,34 @@ fn print_search(exp: &Experiment, budget: &EpochBudget) {
     match (search.asha, budget.asha) {
         (Some(a), Some(b)) => {
             let rungs: Vec<String> = a.rungs().iter().map(u32::to_string).collect();
+            let rule = match a.promotion {
+                Promotion::Asynchronous => {
+                    "a run continues only among the best 1/{eta} of those recorded \
+                                            there"
+                }
+                Promotion::Synchronous => {
+                    "runs wait until every configuration has reported, then \
+                                           exactly the best 1/{eta} continue"
+                }
+            };
             println!(
-                "search: asha over {} runs ({drawn}); at epochs {} a run continues only among the best \
-                 1/{} of those recorded there by {}; survivors train to epoch {}",
+                "search: {} over {} runs ({drawn}); at epochs {} {} by {}; survivors train to epoch {}",
+                search.strategy.as_str(),
                 exp.runs.len(),
                 rungs.join(", "),
-                a.reduction_factor,
+                rule.replace("{eta}", &a.reduction_factor.to_string()),
                 a.metric,
                 a.max_epochs
             );
-            println!(
-                "budget: {:.0} epochs expected (at least {}, at most {} if no run is stopped); {grid}",
-                b.expected, b.least, b.full
-            );
+            if b.exact {
+                println!("budget: {} epochs exactly (synchronous successive halving); {grid}", b.least);
+            } else {
+                println!(
+                    "budget: {:.0} epochs expected (at least {}, at most {} if no run is stopped; \
+                     runs claimed in a seeded random order); {grid}",
+                    b.expected, b.least, b.full
+                );
+            }
             if a.metric.is_optimistic() {
                 println!(
                     "note: metric = test_nll: the search selects on the test set, so its test numbers are \

@@ -73,17 +73,24 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
     let report = runtime.block_on(run_sweep(&exp, &options))?;
     let count = |s: RunStatus| report.trained.iter().filter(|(_, st)| *st == s).count();
     println!(
-        "sweep {}: {} trained ({} finished, {} pruned, {} failed, {} interrupted), {} taken over by another sweep; {}; database {}",
+        "sweep {}: {} trained ({} finished, {} pruned, {} failed, {} interrupted, {} paused at a rung), {} taken over by another sweep; {}; database {}",
         exp.name,
         report.trained.len(),
         count(RunStatus::Finished),
         count(RunStatus::Pruned),
         count(RunStatus::Failed),
         count(RunStatus::Interrupted),
+        count(RunStatus::Paused),
         report.taken_over.len(),
         outcome::already_recorded(&report.skipped),
         pixelcnn_store::display_url(&options.db_url)
     );
+    if count(RunStatus::Paused) > 0 && !report.interrupted {
+        println!(
+            "runs paused at a rung wait for configurations that another sweep is training; that sweep, \
+             or this one run again, resumes the ones the rung's decision continues"
+        );
+    }
     // Also after failures or Ctrl-C: the report shows what was recorded, marked partial.
     let reported = write_report(&runtime, &options.db_url, &exp.name, args.reports_dir.as_deref());
     // Failed now, or failed before and not retried: either way the sweep's results are incomplete.
@@ -172,10 +179,11 @@ fn submit(
     let count = |s: RunStatus| done.final_statuses.values().filter(|v| **v == s).count();
     let (finished, pruned) = (count(RunStatus::Finished), count(RunStatus::Pruned));
     println!(
-        "sweep {}: {finished} finished, {pruned} pruned, {} failed, {} interrupted, {} still queued of {} configurations",
+        "sweep {}: {finished} finished, {pruned} pruned, {} failed, {} interrupted, {} paused at a rung, {} still queued of {} configurations",
         exp.name,
         count(RunStatus::Failed),
         count(RunStatus::Interrupted),
+        count(RunStatus::Paused),
         count(RunStatus::Queued),
         exp.runs.len()
     );

@@ -1,7 +1,9 @@
 //! Everything a report shows, read from the results store and nothing else.
 
+use std::collections::BTreeMap;
+
 use pixelcnn_record::{ArtefactKind, EpochMetrics};
-use pixelcnn_store::{Experiment, RerunVerdict, RunDetail, RunFilter, RunStatus, RungRecord, Store};
+use pixelcnn_store::{Experiment, RerunVerdict, RunDetail, RunFilter, RunStatus, RungRecord, Search, Store};
 
 use crate::error::{ReportError, Result};
 
@@ -105,8 +107,11 @@ pub struct ExperimentData {
     /// Its runs, in creation order.
     pub runs: Vec<RunData>,
     /// The rung decisions of its adaptive searches, in the order they were taken (none when it
-    /// ran no ASHA search).
+    /// ran no search).
     pub rungs: Vec<RungRecord>,
+    /// Those searches' settings, by search id: whether a rung waited for every configuration
+    /// (SHA) or decided each arrival (ASHA) changes what its table means.
+    pub searches: BTreeMap<String, Search>,
 }
 
 impl ExperimentData {
@@ -125,6 +130,14 @@ impl ExperimentData {
         }
         runs.sort_by(|a, b| a.detail.created_at.cmp(&b.detail.created_at));
         let rungs = store.experiment_rung_decisions(name).await?;
-        Ok(ExperimentData { experiment, runs, rungs })
+        let mut searches = BTreeMap::new();
+        for record in &rungs {
+            if !searches.contains_key(&record.search_id)
+                && let Some(search) = store.search_of(&record.run_id).await?
+            {
+                searches.insert(record.search_id.clone(), search);
+            }
+        }
+        Ok(ExperimentData { experiment, runs, rungs, searches })
     }
 }

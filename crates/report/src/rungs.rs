@@ -1,11 +1,11 @@
-//! The rungs of an adaptive (ASHA) search, read back from its recorded decisions: which run stopped
-//! where, its metric and rank at each rung it reached, the epochs the search trained against
-//! training every run to the end, and the survivors' curves of the metric the rungs compared.
+//! The rungs of a successive-halving search (ASHA or SHA), read back from its recorded decisions:
+//! which run stopped where, its metric and rank at each rung it reached, the epochs the search
+//! trained against training every run to the end, and the survivors' curves of the metric the rungs compared.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pixelcnn_record::{RungDecision, RungMetric};
-use pixelcnn_store::{RunStatus, RungRecord};
+use pixelcnn_record::{Promotion, RungDecision, RungMetric};
+use pixelcnn_store::{RunStatus, RungRecord, Search};
 use serde::Serialize;
 
 use crate::configs::Configuration;
@@ -38,6 +38,9 @@ pub struct RungsView {
     pub search: String,
     /// The metric compared, as a person reads it.
     pub metric: String,
+    /// How its rungs decided, in one sentence that names the strategy (ASHA or SHA) and what
+    /// each cell's rank is out of.
+    pub rule: String,
     /// The rungs compared the test NLL: the survivors' test numbers are optimistic.
     pub optimistic: bool,
     /// The rung epochs, one column each.
@@ -48,10 +51,12 @@ pub struct RungsView {
     pub summary: String,
 }
 
-/// One view and survivors' panel per ASHA search of the experiment, in the order the searches
-/// first decided (none when it ran no search).
+/// One view and survivors' panel per search of the experiment, in the order the searches first
+/// decided (none when it ran no search). `settings` are the searches', by id; a search missing
+/// there (a database from before SHA) is asynchronous.
 pub fn searches(
     records: &[RungRecord],
+    settings: &BTreeMap<String, Search>,
     runs: &[RunData],
     configs: &[Configuration],
 ) -> Vec<(RungsView, NamedPanel)> {
@@ -65,7 +70,8 @@ pub fn searches(
         .iter()
         .map(|id| {
             let own: Vec<RungRecord> = records.iter().filter(|r| r.search_id == *id).cloned().collect();
-            let (view, mut panel) = rungs(&own, runs, configs);
+            let promotion = settings.get(*id).map_or(Promotion::Asynchronous, |s| s.asha.promotion);
+            let (view, mut panel) = rungs(&own, promotion, runs, configs);
             if order.len() > 1 {
                 panel.file = format!("asha-survivors-{}.svg", view.search);
                 panel.panel.title = format!("Search {}: {}", view.search, panel.panel.title);
@@ -77,7 +83,12 @@ pub fn searches(
 
 /// The rungs of one search's runs (`records` not empty, all of the search), with the survivors'
 /// panel.
-fn rungs(records: &[RungRecord], runs: &[RunData], configs: &[Configuration]) -> (RungsView, NamedPanel) {
+fn rungs(
+    records: &[RungRecord],
+    promotion: Promotion,
+    runs: &[RunData],
+    configs: &[Configuration],
+) -> (RungsView, NamedPanel) {
     let first = &records[0];
     let metric = first.metric;
     let epochs: Vec<u32> = records.iter().map(|r| r.epoch).collect::<BTreeSet<_>>().into_iter().collect();
@@ -119,6 +130,7 @@ fn rungs(records: &[RungRecord], runs: &[RunData], configs: &[Configuration]) ->
     }
     let view = RungsView {
         search: first.search_id.chars().take(8).collect(),
+        rule: rule(promotion, &describe(metric)),
         metric: describe(metric),
         optimistic: metric.is_optimistic(),
         summary: summary(&members, &epochs),
@@ -126,6 +138,24 @@ fn rungs(records: &[RungRecord], runs: &[RunData], configs: &[Configuration]) ->
         rows,
     };
     (view, survivors(metric, &members, configs))
+}
+
+/// What a rung decided, by `promotion`, comparing `metric`.
+fn rule(promotion: Promotion, metric: &str) -> String {
+    match promotion {
+        Promotion::Asynchronous => format!(
+            "ASHA (asynchronous promotion): at each rung a run continued only if its {metric} ranked \
+             among the best of the runs recorded there when it arrived (each cell: the value, its rank of \
+             the runs recorded then, the decision). Early arrivals face few rivals, so the search may \
+             keep more runs than 1/eta; it suits many workers, which never wait."
+        ),
+        Promotion::Synchronous => format!(
+            "SHA (synchronous successive halving): each rung was decided once every configuration still \
+             in the search had reported there; runs waited, paused, and exactly the best 1/eta by {metric} \
+             continued (each cell: the value, its rank among all of them, the decision). Its budget is \
+             exact; it suits one machine or few workers."
+        ),
+    }
 }
 
 fn describe(metric: RungMetric) -> String {
@@ -173,7 +203,7 @@ fn survivors(
     configs: &[Configuration],
 ) -> NamedPanel {
     let mut panel = Panel {
-        title: format!("ASHA: {} per epoch of the survivors (dots: runs pruned there)", metric.as_str()),
+        title: format!("Rungs: {} per epoch of the survivors (dots: runs pruned there)", metric.as_str()),
         x_label: "epoch".into(),
         y_label: format!("{} (nats/pixel)", metric.as_str()),
         whole_x: true,

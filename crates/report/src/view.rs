@@ -476,7 +476,7 @@ impl Report {
             .filter(|k| k != "seed")
             .collect();
         let configurations = configs.iter().map(|c| config_view(c, runs, &diff_keys, &mut files)).collect();
-        let searches = searches(&data.rungs, runs, &configs)
+        let searches = searches(&data.rungs, &data.searches, runs, &configs)
             .into_iter()
             .map(|(rungs, panel)| Ok(SearchView { rungs, survivors: figure(panel, &mut files)? }))
             .collect::<Result<Vec<_>>>()?;

@@ -94,10 +94,14 @@ async fn the_rungs_show_which_run_stopped_where_and_the_survivors_curves() {
 
     let written = report.write(&dir.path().join("out")).unwrap();
     let html = std::fs::read_to_string(&written.html).unwrap();
-    assert!(html.contains("ASHA rungs") && html.contains("banner optimistic"));
+    assert!(
+        html.contains("Successive-halving rungs")
+            && html.contains("ASHA (asynchronous promotion)")
+            && html.contains("banner optimistic")
+    );
     assert!(html.contains("pruned at epoch 2"));
     let markdown = std::fs::read_to_string(&written.markdown).unwrap();
-    assert!(markdown.contains("## ASHA rungs") && markdown.contains("Optimistic"));
+    assert!(markdown.contains("## Successive-halving rungs") && markdown.contains("Optimistic"));
     assert!(dir.path().join("out").join(&survivors.file).is_file());
 }
 
@@ -113,7 +117,7 @@ async fn an_experiment_without_a_search_has_no_rungs_section() {
     let report = Report::build(&data, "now").unwrap();
     assert!(report.view.searches.is_empty());
     let html = std::fs::read_to_string(report.write(&dir.path().join("out")).unwrap().html).unwrap();
-    assert!(!html.contains("ASHA rungs"));
+    assert!(!html.contains("Successive-halving rungs") && html.contains("ASHA (asynchronous promotion)"));
 }
 
 #[tokio::test]

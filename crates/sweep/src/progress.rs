@@ -52,9 +52,20 @@ impl Progress {
         tracing::info!("run {run_id}: nothing to do ({reason:?})");
     }
 
+    /// A worker ended with `status`. A run paused at a rung is not done: the bar moves when it
+    /// ends after the rung's decision.
     pub(crate) fn finished(&self, run_id: &str, status: RunStatus) {
+        if status == RunStatus::Paused {
+            tracing::info!("run {run_id}: paused at a rung until every configuration has reported there");
+            return;
+        }
         self.sweep.inc(1);
         tracing::info!("run {run_id}: {}", status.as_str());
+    }
+
+    /// Sets the runs done, when they were counted in the store (after a rung's decision).
+    pub(crate) fn set_done(&self, done: usize) {
+        self.sweep.set_position(done as u64);
     }
 
     pub(crate) fn taken_over(&self, run_id: &str) {

@@ -3,21 +3,31 @@
 //! configurations take part in (so that every worker finds its rung rules in the store).
 
 use pixelcnn_config::{Experiment, RunConfig, config_hash};
+use pixelcnn_record::Promotion;
 use pixelcnn_store::{NewRun, NewSweep, Search, Store};
+use sha2::{Digest, Sha256};
 
 use crate::error::Result;
 use crate::git::GitState;
 use crate::scheduler::SweepOptions;
 use pixelcnn_train::preflight::{self, DataChecksums};
 
-/// Records the experiment, this sweep and its search, and returns the runs to claim, in plan
-/// order. `checksums` are preflight's, by data folder.
+/// What a sweep has recorded and goes on to claim.
+pub(crate) struct Registered {
+    /// The runs to claim: in plan order, or, for a search, in its claim order ([`claim_order`]).
+    pub(crate) runs: Vec<NewRun>,
+    /// The search they take part in, if any.
+    pub(crate) search: Option<Search>,
+}
+
+/// Records the experiment, this sweep and its search, and returns what to claim. `checksums` are
+/// preflight's, by data folder.
 pub(crate) async fn register(
     store: &Store,
     experiment: &Experiment,
     options: &SweepOptions,
     checksums: &DataChecksums,
-) -> Result<Vec<NewRun>> {
+) -> Result<Registered> {
     let experiment_id =
         store.record_experiment(&experiment.name, experiment.description.as_deref().unwrap_or("")).await?;
     let sweep_id = store
@@ -32,7 +42,7 @@ pub(crate) async fn register(
         })
         .await?;
     let git = GitState::current();
-    let runs: Vec<NewRun> = experiment
+    let mut runs: Vec<NewRun> = experiment
         .runs
         .iter()
         .map(|run| {
@@ -55,21 +65,46 @@ pub(crate) async fn register(
         })
         .collect();
     // Before any claim: a worker started from here on reads its run's search from the store.
-    let hashes: Vec<String> = runs.iter().map(|r| r.config_hash.clone()).collect();
     let search = search(experiment, &experiment_id, checksums);
     if let Some(s) = &search {
+        claim_order(&mut runs, &s.id);
+        let strategy = match s.asha.promotion {
+            Promotion::Asynchronous => "ASHA",
+            Promotion::Synchronous => "SHA",
+        };
         tracing::info!(
-            "ASHA search {}: rungs at epochs {:?} of {}",
+            "{strategy} search {}: rungs at epochs {:?} of {}; configurations claimed in the search's \
+             seeded order: {}",
             &s.id[..12],
             s.asha.rungs(),
-            s.asha.max_epochs
+            s.asha.max_epochs,
+            runs.iter().map(|r| &r.config_hash[..8.min(r.config_hash.len())]).collect::<Vec<_>>().join(" ")
         );
     }
+    let hashes: Vec<String> = runs.iter().map(|r| r.config_hash.clone()).collect();
     store.join_search(&experiment_id, search.as_ref(), &hashes).await?;
-    Ok(runs)
+    Ok(Registered { runs, search })
 }
 
-/// The store's record of the experiment's ASHA search, if it runs one.
+/// Puts a search's configurations in its claim order: by SHA-256 of the search id and the
+/// configuration's hash, a random order that is the same for the same file (the search id covers
+/// it) and that anyone can recompute from the stored ids. Asynchronous promotion needs it: in
+/// grid order (a learning rate rising) nearly every new run beats those recorded before it and
+/// continues, and the search costs what the grid does.
+fn claim_order(runs: &mut [NewRun], search_id: &str) {
+    runs.sort_by_cached_key(|run| claim_key(search_id, &run.config_hash));
+}
+
+/// A configuration's place in its search's claim order.
+fn claim_key(search_id: &str, config_hash: &str) -> [u8; 32] {
+    let mut key = Sha256::new();
+    key.update(search_id.as_bytes());
+    key.update(b"\0");
+    key.update(config_hash.as_bytes());
+    key.finalize().into()
+}
+
+/// The store's record of the experiment's search, if it runs one.
 fn search(experiment: &Experiment, experiment_id: &str, checksums: &DataChecksums) -> Option<Search> {
     let asha = experiment.search.asha?;
     // The base reads the runs' data unless `data.dir` is swept; then any run's stands for it.
@@ -105,4 +140,28 @@ pub(crate) fn provenance(
         map.insert("data_sha256".into(), serde_json::Value::Object(sums));
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::claim_key;
+
+    fn ordered(search: &str, hashes: &[&str]) -> Vec<String> {
+        let mut hashes: Vec<String> = hashes.iter().map(|h| (*h).to_owned()).collect();
+        hashes.sort_by_cached_key(|h| claim_key(search, h));
+        hashes
+    }
+
+    #[test]
+    fn the_claim_order_is_the_search_s_not_the_grid_s() {
+        let grid = ["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8"];
+        let order = ordered("search-a", &grid);
+        // Whatever order the file lists the values in, the search claims them in one order.
+        let mut reversed = grid;
+        reversed.reverse();
+        assert_eq!(ordered("search-a", &reversed), order);
+        assert_ne!(order, grid, "not the grid's order");
+        // Another search (another file or settings) draws another order.
+        assert_ne!(ordered("search-b", &grid), order);
+    }
 }

@@ -105,7 +105,12 @@ pub(crate) fn work(args: &WorkerArgs, flags: &Flags) -> Result<RunStatus> {
 async fn release_waiting_rungs(store: &Store, run_id: &str) -> Result<()> {
     if let Some(rungs) = Rungs::of(store, run_id).await?.filter(Rungs::is_synchronous) {
         for r in store.decide_waiting_rungs(rungs.search()).await? {
-            tracing::info!("run {}: rung {} decided after run {run_id} failed: {}", r.run_id, r.rung, r.ranking.decision);
+            tracing::info!(
+                "run {}: rung {} decided after run {run_id} failed: {}",
+                r.run_id,
+                r.rung,
+                r.ranking.decision
+            );
         }
     }
     Ok(())

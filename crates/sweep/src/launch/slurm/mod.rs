@@ -69,7 +69,7 @@ pub async fn submit_sweep(
     let max_array = cluster::max_array_size()?;
     let checksums = preflight(experiment.runs.iter().map(|r| r.config.clone()).collect()).await?;
     let store = Store::open(&options.db_url).await?;
-    let runs = register(&store, experiment, options, &checksums).await?;
+    let runs = register(&store, experiment, options, &checksums).await?.runs;
     let hashes: Vec<String> = runs.iter().map(|r| r.config_hash.clone()).collect();
     let mut submission = Submission::default();
     let mut queued = Vec::new();

@@ -3,7 +3,7 @@
 //! or stale ones), records its Slurm task on the run, trains it like any worker (without the
 //! stdin lifeline: under Slurm stdin is /dev/null), and, when Slurm warned it of the time limit
 //! with SIGUSR2, requeues itself after recording `interrupted`, so the requeued task resumes the
-//! run from its checkpoint. After a run that ended (finished or pruned) it claims again while its
+//! run from its checkpoint. After a run that ended (finished, pruned or paused at a rung) it claims again while its
 //! time limit leaves room for another such run, and it ends when nothing of its submission is
 //! left to claim: usually at once, since an earlier task or another submission got there first.
 
@@ -80,8 +80,13 @@ pub fn run_task(args: &TaskArgs) -> Result<TaskOutcome> {
     loop {
         let started = Instant::now();
         let Some(trained) = train_next(args, &configs, task.as_ref(), &flags)? else { break };
-        let finished =
-            matches!(&trained, TaskOutcome::Trained { status: RunStatus::Finished | RunStatus::Pruned, .. });
+        // A run paused at a synchronous rung ended its part too: the decision queues the runs
+        // that continue, and the task that completed the rung (or any that is still claiming)
+        // takes them.
+        let finished = matches!(
+            &trained,
+            TaskOutcome::Trained { status: RunStatus::Finished | RunStatus::Pruned | RunStatus::Paused, .. }
+        );
         outcome = trained;
         if !finished || flags.stop.load(Ordering::SeqCst) {
             break;
