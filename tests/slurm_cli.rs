@@ -339,3 +339,22 @@ async fn an_asha_search_through_slurm_makes_the_local_launcher_s_decisions() {
     let again = ok(c.sweep(&[]).output().unwrap());
     assert!(again.contains("0 run(s) queued") && again.contains("nothing submitted"), "{again}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sha_search_through_concurrent_slurm_tasks_makes_the_local_launcher_s_decisions() {
+    let extra = "[search]\nstrategy = \"sha\"\nmetric = \"test_nll\"\nreduction_factor = 2\ngrace_epochs = 1\n\
+                 max_epochs = 4\n[sweep]\n\"train.lr\" = [0.01, 1e-7, 2e-7, 0.005]\n";
+    let Some(c) = Cluster::new("slurm-sha", 4, extra, false).await else { return };
+    // Tasks run side by side: they wait at each rung, paused, and the tasks still claiming (the
+    // one that completed a rung among them) resume the runs its decision continued.
+    let out = ok(c.sweep(&["--wait"]).output().unwrap());
+    assert!(
+        out.contains("1 finished, 3 pruned, 0 failed, 0 interrupted, 0 paused at a rung, 0 still queued"),
+        "{out}\n{}",
+        c.task_logs()
+    );
+    assert_eq!(epoch_rows(c.db()).len(), 8, "SHA's exact budget: 4 + 2 + 2 epochs");
+    assert_eq!(epoch_rows(c.db()), c.local_reference(), "Slurm + PostgreSQL equals local + SQLite");
+    let local = c.dir.path().join("local.db");
+    assert_eq!(rung_decisions(c.db()), rung_decisions(&local), "the same decisions");
+}
