@@ -63,12 +63,13 @@ fn a_tiny_asha_search_prunes_the_poor_runs_and_trains_fewer_epochs_than_the_grid
     // The runs arrived at the rung in the search's claim order, which the sweep logged.
     let order = arrival_order(&decided);
     let runs = json(&["runs"], &db);
-    let hash_of = |lr: &str| {
-        let run =
-            runs.as_array().unwrap().iter().find(|r| r["varying"]["train.lr"].to_string() == lr).unwrap();
-        run["config_hash"].as_str().unwrap()[..8].to_owned()
-    };
-    let logged: Vec<String> = order.iter().map(|lr| hash_of(lr)).collect();
+    let hash_of: BTreeMap<String, String> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["varying"]["train.lr"].to_string(), r["config_hash"].as_str().unwrap()[..8].to_owned()))
+        .collect();
+    let logged: Vec<&str> = order.iter().map(|lr| hash_of[lr].as_str()).collect();
     assert!(out.contains(&format!("seeded order: {}", logged.join(" "))), "{order:?} {logged:?}\n{out}");
 
     // Each decision is the asynchronous rule's for that arrival order: among the k runs

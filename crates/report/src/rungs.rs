@@ -70,8 +70,7 @@ pub fn searches(
         .iter()
         .map(|id| {
             let own: Vec<RungRecord> = records.iter().filter(|r| r.search_id == *id).cloned().collect();
-            let promotion = settings.get(*id).map_or(Promotion::Asynchronous, |s| s.asha.promotion);
-            let (view, mut panel) = rungs(&own, promotion, runs, configs);
+            let (view, mut panel) = rungs(&own, settings.get(*id), runs, configs);
             if order.len() > 1 {
                 panel.file = format!("asha-survivors-{}.svg", view.search);
                 panel.panel.title = format!("Search {}: {}", view.search, panel.panel.title);
@@ -85,7 +84,7 @@ pub fn searches(
 /// panel.
 fn rungs(
     records: &[RungRecord],
-    promotion: Promotion,
+    settings: Option<&Search>,
     runs: &[RunData],
     configs: &[Configuration],
 ) -> (RungsView, NamedPanel) {
@@ -130,7 +129,7 @@ fn rungs(
     }
     let view = RungsView {
         search: first.search_id.chars().take(8).collect(),
-        rule: rule(promotion, &describe(metric)),
+        rule: rule(settings, &describe(metric)),
         metric: describe(metric),
         optimistic: metric.is_optimistic(),
         summary: summary(&members, &epochs),
@@ -140,18 +139,22 @@ fn rungs(
     (view, survivors(metric, &members, configs))
 }
 
-/// What a rung decided, by `promotion`, comparing `metric`.
-fn rule(promotion: Promotion, metric: &str) -> String {
+/// What the rungs of the search with `settings` decided, comparing `metric` (`None`: a search
+/// recorded before its settings were, asynchronous).
+fn rule(settings: Option<&Search>, metric: &str) -> String {
+    let (promotion, eta) = settings.map_or((Promotion::Asynchronous, "eta".to_owned()), |s| {
+        (s.asha.promotion, s.asha.reduction_factor.to_string())
+    });
     match promotion {
         Promotion::Asynchronous => format!(
             "ASHA (asynchronous promotion): at each rung a run continued only if its {metric} ranked \
              among the best of the runs recorded there when it arrived (each cell: the value, its rank of \
              the runs recorded then, the decision). Early arrivals face few rivals, so the search may \
-             keep more runs than 1/eta; it suits many workers, which never wait."
+             keep more runs than 1/{eta}; it suits many workers, which never wait."
         ),
         Promotion::Synchronous => format!(
             "SHA (synchronous successive halving): each rung was decided once every configuration still \
-             in the search had reported there; runs waited, paused, and exactly the best 1/eta by {metric} \
+             in the search had reported there; runs waited, paused, and exactly the best 1/{eta} by {metric} \
              continued (each cell: the value, its rank among all of them, the decision). Its budget is \
              exact; it suits one machine or few workers."
         ),
