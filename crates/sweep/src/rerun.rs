@@ -136,6 +136,13 @@ fn device_kind(name: &str) -> &str {
 /// environment without `allow_env_change`, and runs that have no epochs to compare.
 pub async fn rerun(options: &RerunOptions) -> Result<RerunOutcome> {
     let store = Store::open_existing(&options.db_url).await?;
+    // Closed on every path: a refusal must leave SQLite's -wal/-shm files as they were.
+    let outcome = rerun_on(&store, options).await;
+    store.close().await;
+    outcome
+}
+
+async fn rerun_on(store: &Store, options: &RerunOptions) -> Result<RerunOutcome> {
     let original = store.run(&options.run).await?;
     let refuse = |message: String| SweepError::RerunRefused { run: original.id.clone(), message };
     let recorded = store.epochs(&original.id).await?;
@@ -231,7 +238,7 @@ pub async fn rerun(options: &RerunOptions) -> Result<RerunOutcome> {
     };
     progress.done();
     // Nobody else claims a rerun (sweeps do not see reruns), so its lease stays this one's.
-    let status = settle(&store, &ended).await?.unwrap_or(RunStatus::Interrupted);
+    let status = settle(store, &ended).await?.unwrap_or(RunStatus::Interrupted);
     let mut verdict = None;
     if status == RunStatus::Finished {
         let rerun_epochs = store.epochs(&run_id).await?;
@@ -252,7 +259,6 @@ pub async fn rerun(options: &RerunOptions) -> Result<RerunOutcome> {
         store.record_verdict(&v).await?;
         verdict = Some(v);
     }
-    store.close().await;
     Ok(RerunOutcome { original: original.id, run_id, status, verdict })
 }
 
