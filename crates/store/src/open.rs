@@ -193,7 +193,18 @@ impl Store {
 
     /// Closes the pool, waiting for connections to return; later calls fail. Dropping the store
     /// also closes it, but without waiting.
+    ///
+    /// sqlx returns a used connection to the pool in a spawned task, and one that arrives while
+    /// `close` is already waiting stays open until the pool is dropped, closing later on its own
+    /// thread. SQLite removes its `-wal`/`-shm` files only when the last connection closes, so such
+    /// a straggler could leave them behind after a command that only read or was refused. Waiting
+    /// for the connections in flight first (at most a second, should a caller still hold one)
+    /// makes the close complete.
     pub async fn close(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        while self.pool.num_idle() < self.pool.size() as usize && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         self.pool.close().await;
     }
 }

@@ -245,3 +245,39 @@ async fn postgres_errors_name_the_database_without_its_password() {
         "{message}"
     );
 }
+
+/// Whether SQLite's `-wal` and `-shm` files exist next to `path`.
+fn companions(path: &std::path::Path) -> [bool; 2] {
+    ["-wal", "-shm"].map(|suffix| std::path::PathBuf::from(format!("{}{suffix}", path.display())).exists())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn closing_the_last_store_leaves_no_wal_files_even_after_concurrent_reads() {
+    let db = TempDb::new();
+    db.open().await.close().await;
+    assert_eq!(companions(&db.path), [false, false]);
+    // Several connections in use at once, then closed together: before the store tidied up after
+    // its pool, one of them racing another's close could leave the WAL behind.
+    for round in 0..20 {
+        let store = Store::open_existing(&db.url()).await.unwrap();
+        let mut reads = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let store = store.clone();
+            reads.spawn(async move { store.experiments().await.map(|_| ()) });
+        }
+        while let Some(read) = reads.join_next().await {
+            read.unwrap().unwrap();
+        }
+        store.close().await;
+        assert_eq!(companions(&db.path), [false, false], "round {round}");
+    }
+    // While another connection has the file open, closing leaves its WAL alone.
+    let mut other = SqliteConnection::connect(&db.url()).await.unwrap();
+    sqlx::query("SELECT COUNT(*) FROM runs").execute(&mut other).await.unwrap();
+    let store = Store::open_existing(&db.url()).await.unwrap();
+    store.experiments().await.unwrap();
+    store.close().await;
+    assert_eq!(companions(&db.path), [true, true], "another connection still uses them");
+    other.close().await.unwrap();
+    assert_eq!(companions(&db.path), [false, false], "the last connection removed them");
+}
