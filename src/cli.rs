@@ -241,46 +241,38 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Train one claimed run of a sweep (started by `sweep` or a Slurm task, not by hand).
+    /// Claim runs from the store's queue and train them one after another (started by `sweep`,
+    /// `rerun` or a Slurm task, not by hand).
     #[command(hide = true)]
     Worker {
         /// Database URL.
         #[arg(long)]
         db: String,
-        /// The run.
-        #[arg(long, required_unless_present = "claim_next")]
-        run_id: Option<String>,
-        /// The lease token of the claim; the worker writes to the run only while it is current.
-        #[arg(long, required_unless_present = "claim_next")]
-        lease: Option<String>,
+        /// Claim among the configurations (hashes, one per line) this file lists: what one sweep
+        /// or Slurm submission queued.
+        #[arg(long, required_unless_present = "run", conflicts_with = "run")]
+        configs: Option<PathBuf>,
+        /// Claim this one queued run (a rerun).
+        #[arg(long)]
+        run: Option<String>,
+        /// Runs train in `<runs-dir>/<their experiment>/<run id>/`.
+        #[arg(long)]
+        runs_dir: PathBuf,
+        /// Seconds without a heartbeat after which a running run is taken over.
+        #[arg(long, default_value_t = 60)]
+        stale_after: u64,
         /// Seconds between heartbeats.
         #[arg(long, default_value_t = 5.0)]
         heartbeat_every: f64,
-        /// Its output folder.
-        #[arg(long, required_unless_present = "claim_next")]
-        out: Option<PathBuf>,
-        /// A Slurm task: claim the next of the configurations listed in `--configs` that needs a
-        /// worker, train it in `--runs-dir/<its experiment>/<run id>`; no stdin lifeline.
-        #[arg(long, requires_all = ["configs", "runs_dir"], conflicts_with_all = ["run_id", "lease", "out"])]
-        claim_next: bool,
-        /// For `--claim-next`: the file of configuration hashes its submission queued.
-        #[arg(long)]
-        configs: Option<PathBuf>,
-        /// For `--claim-next`: the runs folder shared by the tasks.
-        #[arg(long)]
-        runs_dir: Option<PathBuf>,
-        /// Seconds without a heartbeat after which a `--claim-next` task takes a running run over.
-        #[arg(long, default_value_t = 60)]
-        stale_after: u64,
-        /// Last completed epoch to resume from (0: fresh).
-        #[arg(long, default_value_t = 0)]
-        from_epoch: u32,
-        /// Device placement.
+        /// Device placement of this worker's slot.
         #[arg(long)]
         device: Option<DeviceSpec>,
-        /// Threads.
+        /// Threads of this worker's slot, for runs that leave `threads` at 0.
         #[arg(long)]
         threads: Option<usize>,
+        /// Stop when stdin closes (the local sweep that started the worker went away).
+        #[arg(long)]
+        lifeline: bool,
     },
     /// List runs: id, status, swept values, last epoch, test bits/dim.
     Runs {

@@ -165,7 +165,7 @@ async fn six_runs_through_slurm_and_postgres_equal_the_local_launcher_on_sqlite(
     let script = std::fs::read_to_string(script.path()).unwrap();
     assert!(
         script.contains("#SBATCH --partition=")
-            && script.contains("--claim-next")
+            && script.contains(" worker --db ")
             && !script.contains("postgres://"),
         "{script}"
     );

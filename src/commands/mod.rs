@@ -100,45 +100,28 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Compare { run_a, run_b, db, out } => compare::run(&run_a, &run_b, db.as_deref(), out),
         Command::Worker {
             db,
-            run_id,
-            lease,
-            heartbeat_every,
-            out,
-            claim_next,
             configs,
+            run,
             runs_dir,
             stale_after,
-            from_epoch,
+            heartbeat_every,
             device,
             threads,
-        } => {
-            let heartbeat_every = worker::seconds("--heartbeat-every", heartbeat_every)?;
-            match (claim_next, configs, runs_dir, run_id, lease, out) {
-                (true, Some(configs), Some(runs_dir), ..) => worker::task(&pixelcnn_sweep::TaskArgs {
-                    db,
-                    configs,
-                    runs_dir,
-                    stale_after: Duration::from_secs(stale_after),
-                    heartbeat_every,
-                }),
-                (false, _, _, Some(run_id), Some(lease), Some(out)) => {
-                    worker::run(&pixelcnn_sweep::WorkerArgs {
-                        db,
-                        run_id,
-                        lease,
-                        heartbeat_every,
-                        out,
-                        from_epoch,
-                        device,
-                        threads,
-                        lifeline: true,
-                    })
-                }
-                _ => anyhow::bail!(
-                    "worker: give --run-id, --lease and --out, or --claim-next with --configs and --runs-dir"
-                ),
-            }
-        }
+            lifeline,
+        } => worker::run(&pixelcnn_sweep::ClaimerArgs {
+            db,
+            queue: match (configs, run) {
+                (Some(list), _) => pixelcnn_sweep::ClaimQueue::Configs(list),
+                (None, Some(id)) => pixelcnn_sweep::ClaimQueue::Run(id),
+                (None, None) => anyhow::bail!("worker: give --configs FILE or --run ID"),
+            },
+            runs_dir,
+            stale_after: Duration::from_secs(stale_after),
+            heartbeat_every: worker::seconds("--heartbeat-every", heartbeat_every)?,
+            device,
+            threads,
+            lifeline,
+        }),
         Command::Runs { selection, db, json } => runs::run(&selection, db.as_deref(), json),
         Command::Show { run, db, json } => show::run(&run, db.as_deref(), json),
         Command::Metrics { selection, db, format } => metrics::run(&selection, db.as_deref(), format),

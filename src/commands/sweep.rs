@@ -85,6 +85,12 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
         outcome::already_recorded(&report.skipped),
         pixelcnn_store::display_url(&options.db_url)
     );
+    if report.left_queued > 0 {
+        println!(
+            "{} configuration(s) left queued, not started: the next sweep of this file takes them",
+            report.left_queued
+        );
+    }
     if count(RunStatus::Paused) > 0 && !report.interrupted {
         println!(
             "runs paused at a rung wait for configurations that another sweep is training; that sweep, \

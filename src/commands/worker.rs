@@ -1,10 +1,9 @@
-//! `pixelcnn worker`: one run of a sweep, in its own process.
+//! `pixelcnn worker`: claims and trains runs of a sweep's queue, in its own process.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use pixelcnn_store::RunStatus;
-use pixelcnn_sweep::{TaskArgs, TaskOutcome, WorkerArgs, run_task, run_worker};
+use pixelcnn_sweep::{ClaimerArgs, run_claimer};
 
 /// A positive, finite number of seconds from the command line.
 pub fn seconds(option: &str, value: f64) -> anyhow::Result<Duration> {
@@ -14,24 +13,16 @@ pub fn seconds(option: &str, value: f64) -> anyhow::Result<Duration> {
         .ok_or_else(|| anyhow::anyhow!("{option} {value}: expected a positive number of seconds"))
 }
 
-pub fn run(args: &WorkerArgs) -> anyhow::Result<ExitCode> {
-    Ok(match run_worker(args)? {
-        // Pruned: a rung of its search ended it, as asked.
-        RunStatus::Finished | RunStatus::Pruned => ExitCode::SUCCESS,
-        RunStatus::Interrupted => ExitCode::from(130),
-        _ => ExitCode::FAILURE,
-    })
-}
-
-/// A Slurm task: success when it trained its run to the end (or to the rung that pruned it), found
-/// nothing left to claim, or requeued itself after the time-limit warning (the requeued task goes
-/// on).
-pub fn task(args: &TaskArgs) -> anyhow::Result<ExitCode> {
-    Ok(match run_task(args)? {
-        TaskOutcome::NothingToClaim => ExitCode::SUCCESS,
-        TaskOutcome::Trained { requeued: true, .. } => ExitCode::SUCCESS,
-        TaskOutcome::Trained { status: RunStatus::Finished | RunStatus::Pruned, .. } => ExitCode::SUCCESS,
-        TaskOutcome::Trained { status: RunStatus::Interrupted, .. } => ExitCode::from(130),
-        TaskOutcome::Trained { .. } => ExitCode::FAILURE,
+/// Success when nothing was left to claim (every run it trained ended, pruned and paused at a
+/// rung included) or it requeued its Slurm task after the time-limit warning (the requeued task
+/// goes on); 130 when it was stopped; failure when a run it trained failed.
+pub fn run(args: &ClaimerArgs) -> anyhow::Result<ExitCode> {
+    let outcome = run_claimer(args)?;
+    Ok(if outcome.any_failed() {
+        ExitCode::FAILURE
+    } else if outcome.stopped && !outcome.requeued {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
     })
 }

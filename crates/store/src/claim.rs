@@ -1,17 +1,15 @@
 //! Resume and dedup, keyed by `config_hash`: what to do with a configuration given its latest
-//! attempt ([`decide`], a pure function), and doing it atomically ([`Store::claim_config`]), so
-//! that two sweeps started at once on one database never train the same configuration twice.
-
-use std::time::Duration;
+//! attempt ([`decide`], a pure function), applied atomically under the configuration's lock row
+//! when it is queued ([`Store::enqueue_config`]) and when a worker claims it
+//! ([`Store::claim_next`]), so that sweeps and tasks on one database never train the same
+//! configuration twice.
 
 use serde::Serialize;
 use sqlx::AnyConnection;
 
 use crate::Store;
-use crate::clock;
-use crate::error::{Result, StoreError};
-use crate::lease::Lease;
-use crate::model::{Attempt, NewRun, RunStatus, Worker};
+use crate::error::Result;
+use crate::model::{Attempt, RunStatus};
 use crate::rows::to_u32;
 
 /// Why a configuration needs no training now.
@@ -36,14 +34,14 @@ pub enum SkipReason {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimKind {
-    /// A new attempt: no previous one, or a retried failure.
-    New,
-    /// An attempt that was queued (by this or another scheduler) and never started.
+    /// An attempt that was queued (a new one, a retried failure, or one a sweep queued and no
+    /// worker started yet).
     Queued,
     /// An interrupted attempt (or one whose worker stopped sending heartbeats): resume it from
     /// its last completed epoch's checkpoint.
     Resume,
-    /// A finished attempt with fewer epochs than now asked: train only the new epochs.
+    /// A finished attempt with fewer epochs than now asked: train only the new epochs. (Queueing
+    /// decides this; the worker then claims it as [`ClaimKind::Resume`], queued with its epochs.)
     Extend,
 }
 
@@ -112,45 +110,6 @@ pub fn decide(
     }
 }
 
-/// A request to train one configuration.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ClaimRequest {
-    /// The attempt to create if a new one is needed; its `config_hash` and `epochs_target` are
-    /// the configuration and the epochs wanted in every case.
-    pub run: NewRun,
-    /// Who will train it.
-    pub worker: Worker,
-    /// Start a new attempt when the latest one failed.
-    pub retry_failed: bool,
-    /// Treat a `running` attempt whose heartbeat is older than this as interrupted.
-    pub stale_after: Option<Duration>,
-}
-
-/// The outcome of [`Store::claim_config`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Claim {
-    /// This caller now owns `run_id` (status `running`) and trains epochs `from_epoch + 1` up to
-    /// the epochs asked for, resuming from the checkpoint of `from_epoch` when it is not 0.
-    Claimed {
-        /// The attempt.
-        run_id: String,
-        /// The right to write into it, to hand to the worker that trains it.
-        lease: Lease,
-        /// Its last completed epoch.
-        from_epoch: u32,
-        /// How it starts.
-        kind: ClaimKind,
-    },
-    /// Nothing to train.
-    Skipped {
-        /// The attempt that explains why.
-        run_id: String,
-        /// Why.
-        reason: SkipReason,
-    },
-}
-
 impl Store {
     /// The latest original attempt of a configuration (reruns are not attempts) with its status
     /// and last completed epoch, so a caller can see what [`decide`] would do (for `plan`, say).
@@ -191,60 +150,6 @@ impl Store {
         }))
     }
 
-    /// Decides and claims in one transaction: looks up the configuration's latest attempt,
-    /// applies [`decide`], and either creates a new running attempt or takes over the existing
-    /// one (status `running`, this worker, `epochs_target` raised to the request's).
-    ///
-    /// Concurrent claimers of one configuration are serialised by a lock row written first in
-    /// the transaction (see `config_locks` in the migration), so exactly one of them trains it;
-    /// the others get [`SkipReason::RunningElsewhere`].
-    pub async fn claim_config(&self, request: &ClaimRequest) -> Result<Claim> {
-        let hash = &request.run.config_hash;
-        let now = clock::now();
-        let cutoff = request.stale_after.map(clock::cutoff);
-        let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
-        self.lock_config(&mut tx, hash, &now).await?;
-        let latest = self.latest_attempt_on(&mut tx, hash).await?;
-        let wanted = request.run.epochs_target;
-        let claim = match decide(latest.as_ref(), wanted, request.retry_failed, cutoff.as_deref()) {
-            Decision::New => {
-                let run_id = uuid::Uuid::new_v4().to_string();
-                match self.insert_run(&mut tx, &run_id, &request.run, Some(&request.worker)).await {
-                    Ok(lease) => Claim::Claimed {
-                        run_id,
-                        lease: lease.expect("inserted running"),
-                        from_epoch: 0,
-                        kind: ClaimKind::New,
-                    },
-                    Err(StoreError::ActiveAttemptExists { .. }) => self.active_elsewhere(latest)?,
-                    Err(e) => return Err(e),
-                }
-            }
-            Decision::Take { run_id, from_epoch, kind } => {
-                let status = latest.as_ref().map(|a| a.status).unwrap_or(RunStatus::Queued);
-                if let Some(lease) =
-                    self.claim_on(&mut tx, &run_id, &request.worker, &[status], Some(wanted)).await?
-                {
-                    // The attempt now runs with the request's configuration: the same numbers
-                    // (same hash), but possibly more epochs or other sampling settings.
-                    sqlx::query("UPDATE runs SET config_json = $1, config_toml = $2 WHERE id = $3")
-                        .bind(request.run.config.to_string())
-                        .bind(&request.run.config_toml)
-                        .bind(&run_id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| self.err(e))?;
-                    Claim::Claimed { run_id, lease, from_epoch, kind }
-                } else {
-                    self.active_elsewhere(latest)?
-                }
-            }
-            Decision::Skip { run_id, reason } => Claim::Skipped { run_id, reason },
-        };
-        tx.commit().await.map_err(|e| self.err(e))?;
-        Ok(claim)
-    }
-
     /// Takes the lock row of a configuration, first in a transaction. A write first: SQLite takes
     /// the database's write lock here, before reading (a read first would make the later write
     /// fail with "database is locked" instead of waiting); PostgreSQL locks this configuration's
@@ -260,15 +165,6 @@ impl Store {
         .await
         .map(|_| ())
         .map_err(|e| self.err(e))
-    }
-
-    /// The answer when the lock row did not keep a concurrent claimer out (it always does on
-    /// SQLite; kept for engines with weaker isolation): someone else is on it.
-    fn active_elsewhere(&self, latest: Option<Attempt>) -> Result<Claim> {
-        Ok(Claim::Skipped {
-            run_id: latest.map(|a| a.run_id).unwrap_or_default(),
-            reason: SkipReason::RunningElsewhere,
-        })
     }
 }
 

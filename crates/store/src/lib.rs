@@ -6,8 +6,9 @@
 //! (`postgres://...`, shared by the tasks of a cluster job array, where SQLite over a network file
 //! system would corrupt). Every query is portable SQL (`$1` placeholders, `ON CONFLICT`,
 //! `RETURNING`, no engine functions) run through sqlx's `Any` driver; what differs (connection
-//! settings, error codes, the migration lock, "next queued run" locking) lives in `sqlite.rs` and
-//! `postgres.rs`. The schema comes only from the embedded migrations in `migrations/`, the same
+//! settings, error codes, the migration lock) lives in `sqlite.rs` and `postgres.rs`; claims are
+//! serialised the same way on both, by a lock row per configuration written first in each claim's
+//! transaction (`claim.rs`). The schema comes only from the embedded migrations in `migrations/`, the same
 //! files for both engines, applied at every open.
 //!
 //! The store takes plain data (JSON values, strings, and `pixelcnn_record`'s epoch metrics and
@@ -39,7 +40,7 @@ mod verdicts;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use claim::{Claim, ClaimKind, ClaimRequest, Decision, SkipReason, decide};
+pub use claim::{ClaimKind, Decision, SkipReason, decide};
 pub use copy::{Cell, CopyCounts, Dump};
 pub use error::{Result, StoreError};
 pub use halving::Arrival;

@@ -1,10 +1,10 @@
-//! The shared queue of a cluster sweep. The submitting command queues every configuration that
-//! needs training ([`Store::enqueue_config`]); each task of the job array then claims whichever
-//! configuration is next ([`Store::claim_next`]), so task indices and configurations are
-//! decoupled: a task that dies leaves its configuration interrupted (or running with a stale
-//! heartbeat), and the next task, or the next submission, takes it up from its checkpoint.
-//! Both go through the same per-configuration lock row as [`Store::claim_config`], so local
-//! sweeps, tasks and submissions on one database never train a configuration twice.
+//! The queue every sweep trains from, locally or on a cluster. The sweep queues every
+//! configuration that needs training ([`Store::enqueue_config`]); each worker process (a local
+//! slot or a task of a Slurm job array) then claims whichever configuration is next
+//! ([`Store::claim_next`]), so workers and configurations are decoupled: a worker that dies
+//! leaves its configuration interrupted (or running with a stale heartbeat), and the next worker,
+//! or the next sweep, takes it up from its checkpoint. Both decide under the configuration's lock
+//! row, so sweeps, tasks and submissions on one database never train a configuration twice.
 
 use std::time::Duration;
 
@@ -66,6 +66,16 @@ pub struct Taken {
     pub kind: ClaimKind,
 }
 
+/// An attempt a worker could claim, ordered as [`Store::claim_next`] tries them.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Candidate {
+    not_queued: bool,
+    position: usize,
+    created_at: String,
+    id: String,
+    hash: String,
+}
+
 impl Store {
     /// Makes sure the configuration of `run` is queued if it needs training: a new queued attempt,
     /// or its latest attempt set back to `queued` when it was interrupted, running with a
@@ -117,10 +127,10 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Claims the next of `configs` (configuration hashes: what one submission queued) that needs
-    /// a worker, for `worker`: queued attempts first (in the order of `configs`, then oldest
-    /// first), then interrupted ones and
-    /// running ones whose heartbeat is older than `stale_after`. `None` when nothing is left. Each
+    /// Claims the next of `configs` (configuration hashes: what one sweep or submission queued)
+    /// that needs a worker, for `worker`: queued attempts first (in the order of `configs`, then
+    /// oldest first), then interrupted ones and running ones whose heartbeat is older than
+    /// `stale_after`. `None` when nothing is left. Each
     /// candidate is decided again under its lock row, so two tasks asking at once get different
     /// ones. By configuration, not by experiment: a configuration first trained by another
     /// experiment (same hash, so the same numbers) is extended in that experiment's attempt.
@@ -131,36 +141,7 @@ impl Store {
         stale_after: Duration,
     ) -> Result<Option<Taken>> {
         let cutoff = clock::cutoff(stale_after);
-        // Queued first, then in the order of the submission's list (a search's seeded claim order),
-        // then by age.
-        let position: std::collections::HashMap<&str, usize> =
-            configs.iter().enumerate().map(|(i, h)| (h.as_str(), i)).collect();
-        let mut candidates: Vec<(bool, usize, String, String, String)> = Vec::new();
-        // A bounded number of placeholders per query, whatever the size of the submission.
-        for chunk in configs.chunks(500) {
-            let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
-            let sql = format!(
-                "SELECT config_hash, status, created_at, id FROM runs WHERE rerun_of IS NULL AND \
-                 config_hash IN ({list}) AND (status IN ('queued', 'interrupted') OR \
-                 (status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $1)))"
-            );
-            let mut query = sqlx::query_as::<_, (String, String, String, String)>(&sql).bind(&cutoff);
-            for hash in chunk {
-                query = query.bind(hash);
-            }
-            let rows = query.fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
-            candidates.extend(rows.into_iter().map(|(hash, status, created, id)| {
-                (
-                    status != "queued",
-                    position.get(hash.as_str()).copied().unwrap_or(usize::MAX),
-                    created,
-                    id,
-                    hash,
-                )
-            }));
-        }
-        candidates.sort();
-        for (_, _, _, _, hash) in candidates {
+        for Candidate { hash, .. } in self.candidates(configs, &cutoff).await? {
             let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
             self.lock_config(&mut tx, &hash, &clock::now()).await?;
             let latest = self.latest_attempt_on(&mut tx, &hash).await?;
@@ -178,6 +159,45 @@ impl Store {
             }
         }
         Ok(None)
+    }
+
+    /// How many of `configs` a worker could claim now (what [`Store::claim_next`] would try):
+    /// a sweep starts workers while this is not zero.
+    pub async fn claimable(&self, configs: &[String], stale_after: Duration) -> Result<usize> {
+        let cutoff = clock::cutoff(stale_after);
+        Ok(self.candidates(configs, &cutoff).await?.len())
+    }
+
+    /// The attempts of `configs` that need a worker: queued, interrupted, or running with a
+    /// heartbeat older than `cutoff`; in claim order (queued first, then in the order of the
+    /// list, a search's seeded claim order, then by age).
+    async fn candidates(&self, configs: &[String], cutoff: &str) -> Result<Vec<Candidate>> {
+        let position: std::collections::HashMap<&str, usize> =
+            configs.iter().enumerate().map(|(i, h)| (h.as_str(), i)).collect();
+        let mut candidates = Vec::new();
+        // A bounded number of placeholders per query, whatever the size of the list.
+        for chunk in configs.chunks(500) {
+            let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "SELECT config_hash, status, created_at, id FROM runs WHERE rerun_of IS NULL AND \
+                 config_hash IN ({list}) AND (status IN ('queued', 'interrupted') OR \
+                 (status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $1)))"
+            );
+            let mut query = sqlx::query_as::<_, (String, String, String, String)>(&sql).bind(cutoff);
+            for hash in chunk {
+                query = query.bind(hash);
+            }
+            let rows = query.fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
+            candidates.extend(rows.into_iter().map(|(hash, status, created_at, id)| Candidate {
+                not_queued: status != "queued",
+                position: position.get(hash.as_str()).copied().unwrap_or(usize::MAX),
+                created_at,
+                id,
+                hash,
+            }));
+        }
+        candidates.sort();
+        Ok(candidates)
     }
 
     /// Records the Slurm task that trains a run (only with the current lease).

@@ -15,7 +15,9 @@ use crate::lease::Lease;
 use crate::model::{NewRun, RunStatus, Worker};
 
 impl Store {
-    /// Creates an attempt in status `queued` and returns its id. Fails with
+    /// Creates an attempt in status `queued` and returns its id (a rerun, with `run.rerun_of`,
+    /// is invisible to sweeps' resume and dedup decisions: it verifies an attempt, it does not
+    /// continue it). Fails with
     /// [`StoreError::ActiveAttemptExists`] when the configuration already has a queued or running
     /// attempt: the schema allows one at a time.
     pub async fn create_run(&self, run: &NewRun) -> Result<String> {
@@ -23,20 +25,6 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         self.insert_run(&mut conn, &id, run, None).await?;
         Ok(id)
-    }
-
-    /// Creates a rerun of an earlier attempt (`run.rerun_of` set), already running for `worker`,
-    /// and returns its lease. Reruns are invisible to sweeps' resume and dedup decisions (they verify
-    /// an attempt, they do not continue it), but like any attempt they cannot run while their
-    /// configuration has another active attempt ([`StoreError::ActiveAttemptExists`]).
-    pub async fn start_rerun(&self, run: &NewRun, worker: &Worker) -> Result<Lease> {
-        if run.rerun_of.is_none() {
-            return Err(self.invalid("start_rerun needs the attempt it repeats (rerun_of)"));
-        }
-        let mut conn = self.pool.acquire().await.map_err(|e| self.err(e))?;
-        let id = uuid::Uuid::new_v4().to_string();
-        let lease = self.insert_run(&mut conn, &id, run, Some(worker)).await?;
-        Ok(lease.expect("inserted running"))
     }
 
     /// Inserts an attempt row: `queued`, or already claimed (`running`, with a lease) when

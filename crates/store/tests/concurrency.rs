@@ -9,8 +9,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{TestDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
-use pixelcnn_store::{Claim, ClaimRequest, Lease, RunFilter, RunStatus, SkipReason, Store};
+use common::{
+    Claim, ClaimRequest, TestDb, claim_config, claimed_run, epoch_artefacts, epoch_row, new_run, worker,
+};
+use pixelcnn_store::{Lease, RunFilter, RunStatus, SkipReason, Store};
 
 async fn concurrent_claimers_of_one_configuration_have_one_winner(db: TestDb) {
     // A fresh database: the eight stores also race to create and migrate it.
@@ -27,7 +29,7 @@ async fn concurrent_claimers_of_one_configuration_have_one_winner(db: TestDb) {
                     retry_failed: false,
                     stale_after: Some(Duration::from_secs(60)),
                 };
-                store.claim_config(&request).await.unwrap()
+                claim_config(&store, &request).await.unwrap()
             })
         })
         .collect();
@@ -89,7 +91,8 @@ async fn two_sweeps_at_once_train_every_configuration_once(db: TestDb) {
                     retry_failed: false,
                     stale_after: Some(Duration::from_secs(60)),
                 };
-                if let Claim::Claimed { lease, from_epoch, .. } = store.claim_config(&request).await.unwrap()
+                if let Claim::Claimed { lease, from_epoch, .. } =
+                    claim_config(&store, &request).await.unwrap()
                 {
                     for epoch in from_epoch + 1..=2 {
                         store.record_epoch(&lease, &epoch_row(epoch), &epoch_artefacts(epoch)).await.unwrap();

@@ -4,12 +4,13 @@
 
 mod common;
 
-use common::{TempDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
+use common::{
+    Claim, ClaimRequest, TempDb, claim_config, claimed_run, epoch_artefacts, epoch_row, new_run, start_rerun,
+    worker,
+};
 use pixelcnn_record::{Asha, Promotion, RungMetric};
 use pixelcnn_store::scratch::ScratchPostgres;
-use pixelcnn_store::{
-    Claim, ClaimRequest, NewSweep, RerunVerdict, RunFilter, RunStatus, Search, Store, StoreError, Verdict,
-};
+use pixelcnn_store::{NewSweep, RerunVerdict, RunFilter, RunStatus, Search, Store, StoreError, Verdict};
 use serde_json::json;
 
 /// A database with one of everything the store records.
@@ -61,14 +62,14 @@ async fn fill(store: &Store) {
         retry_failed: false,
         stale_after: None,
     };
-    assert!(matches!(store.claim_config(&request).await.unwrap(), Claim::Claimed { .. }));
+    assert!(matches!(claim_config(store, &request).await.unwrap(), Claim::Claimed { .. }));
     let mut dirty = new_run(&exp, "h-queued", 256, 4);
     dirty.git_dirty = None;
     store.create_run(&dirty).await.unwrap();
     let mut rerun = new_run(&exp, "h-finished", 2, 2);
     rerun.rerun_of = Some(finished.run_id.clone());
     rerun.git_dirty = Some(true);
-    let lease = store.start_rerun(&rerun, &worker(3)).await.unwrap();
+    let lease = start_rerun(store, &rerun, &worker(3)).await.unwrap();
     store.finish_run(&lease, RunStatus::Failed, Some("diverged")).await.unwrap();
     store
         .record_verdict(&RerunVerdict {

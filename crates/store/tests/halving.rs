@@ -8,9 +8,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{TestDb, epoch_row, new_run, worker};
+use common::{Claim, ClaimRequest, TestDb, claim_config, epoch_row, new_run, worker};
 use pixelcnn_record::{Asha, Promotion, RungDecision, RungMetric};
-use pixelcnn_store::{Arrival, Claim, ClaimKind, ClaimRequest, Lease, RunStatus, Search, SkipReason, Store};
+use pixelcnn_store::{Arrival, ClaimKind, Lease, RunStatus, Search, SkipReason, Store};
 
 /// A synchronous search of experiment `exp`: eta = 3, rungs at epochs 1 and 3 before 9.
 fn search(exp: &str) -> Search {
@@ -92,7 +92,7 @@ async fn a_rung_waits_for_every_configuration_then_keeps_exactly_the_top_third(d
         stale_after: Some(Duration::from_secs(60)),
     };
     assert!(matches!(
-        store.claim_config(&request).await.unwrap(),
+        claim_config(&store, &request).await.unwrap(),
         Claim::Skipped { reason: SkipReason::Paused, .. }
     ));
     assert!(store.experiment_rung_decisions("sha").await.unwrap().is_empty(), "nothing decided yet");
@@ -119,7 +119,7 @@ async fn a_rung_waits_for_every_configuration_then_keeps_exactly_the_top_third(d
 
     // The queued winner resumes from its checkpoint's epoch, and its arrival again reads the
     // decision (what a worker resumed after a kill -9 does).
-    let Claim::Claimed { lease, from_epoch, kind, .. } = store.claim_config(&request).await.unwrap() else {
+    let Claim::Claimed { lease, from_epoch, kind, .. } = claim_config(&store, &request).await.unwrap() else {
         panic!("d is queued again")
     };
     assert_eq!((from_epoch, kind), (1, ClaimKind::Resume));

@@ -6,11 +6,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
+use common::{
+    Claim, ClaimRequest, TestDb, claim_config, claimed_run, epoch_artefacts, epoch_row, new_run, start_rerun,
+    worker,
+};
 use pixelcnn_record::{ArtefactKind, EpochMetrics};
 use pixelcnn_store::{
-    Artefact, ArtefactContent, Claim, ClaimKind, ClaimRequest, Lease, NewArtefact, RunDetail, RunStatus,
-    Store, StoreError,
+    Artefact, ArtefactContent, ClaimKind, Lease, NewArtefact, RunDetail, RunStatus, Store, StoreError,
 };
 
 /// Everything a worker's write could change about one run.
@@ -157,8 +159,8 @@ fn request(exp: &str, hash: &str, epochs: u32, pid: u32, stale_after: Option<Dur
 async fn a_stale_takeover_by_claim_config_locks_the_old_holder_out(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
-    let Claim::Claimed { run_id, lease: old, kind: ClaimKind::New, .. } =
-        store.claim_config(&request(&exp, "h", 3, 7, None)).await.unwrap()
+    let Claim::Claimed { run_id, lease: old, kind: ClaimKind::Queued, .. } =
+        claim_config(&store, &request(&exp, "h", 3, 7, None)).await.unwrap()
     else {
         panic!("a new configuration is claimed")
     };
@@ -168,7 +170,7 @@ async fn a_stale_takeover_by_claim_config_locks_the_old_holder_out(db: TestDb) {
     tokio::time::sleep(Duration::from_millis(40)).await;
     let stale = request(&exp, "h", 3, 8, Some(Duration::from_millis(10)));
     let Claim::Claimed { run_id: taken, lease: new, from_epoch: 1, kind: ClaimKind::Resume } =
-        store.claim_config(&stale).await.unwrap()
+        claim_config(&store, &stale).await.unwrap()
     else {
         panic!("a stale running attempt is taken over")
     };
@@ -238,8 +240,8 @@ async fn an_ended_run_s_lease_is_dead(db: TestDb) {
         // Taking the run up again draws another lease; the ended one stays dead.
         let again = match status {
             RunStatus::Finished => {
-                let Claim::Claimed { lease, kind: ClaimKind::Extend, from_epoch: 1, .. } =
-                    store.claim_config(&request(&exp, hash, 2, 3, None)).await.unwrap()
+                let Claim::Claimed { lease, kind: ClaimKind::Resume, from_epoch: 1, .. } =
+                    claim_config(&store, &request(&exp, hash, 2, 3, None)).await.unwrap()
                 else {
                     panic!("a finished run asked for more epochs is extended")
                 };
@@ -333,7 +335,7 @@ async fn the_rerun_lease_works_and_a_random_token_does_not(db: TestDb) {
 
     let rerun =
         pixelcnn_store::NewRun { rerun_of: Some(original.run_id.clone()), ..new_run(&exp, "h", 2, 1) };
-    let lease = store.start_rerun(&rerun, &worker(5)).await.unwrap();
+    let lease = start_rerun(&store, &rerun, &worker(5)).await.unwrap();
     assert_ne!(lease.run_id, original.run_id);
     assert_ne!(lease.token, original.token);
     let started = store.run(&lease.run_id).await.unwrap();

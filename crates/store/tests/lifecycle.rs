@@ -5,11 +5,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestDb, claimed_run, epoch_artefacts, epoch_row, new_run, worker};
+use common::{
+    Claim, ClaimRequest, TestDb, claim_config, claimed_run, epoch_artefacts, epoch_row, new_run, worker,
+};
 use pixelcnn_record::ArtefactKind;
 use pixelcnn_store::{
-    ArtefactContent, Claim, ClaimKind, ClaimRequest, Lease, NewArtefact, NewSweep, RunFilter, RunStatus,
-    SkipReason, StoreError, parse_where,
+    ArtefactContent, ClaimKind, Lease, NewArtefact, NewSweep, RunFilter, RunStatus, SkipReason, StoreError,
+    parse_where,
 };
 use serde_json::json;
 
@@ -171,15 +173,15 @@ async fn claims_skip_finished_extend_resume_and_retry(db: TestDb) {
     assert_eq!(store.latest_attempt("h").await.unwrap(), None);
 
     // None: new.
-    let Claim::Claimed { run_id, lease: first, from_epoch: 0, kind: ClaimKind::New } =
-        store.claim_config(&request(&exp, "h", 2)).await.unwrap()
+    let Claim::Claimed { run_id, lease: first, from_epoch: 0, kind: ClaimKind::Queued } =
+        claim_config(&store, &request(&exp, "h", 2)).await.unwrap()
     else {
         panic!("a new configuration is claimed")
     };
     assert_eq!(first.run_id, run_id);
     // Running elsewhere: skip.
     assert_eq!(
-        store.claim_config(&request(&exp, "h", 2)).await.unwrap(),
+        claim_config(&store, &request(&exp, "h", 2)).await.unwrap(),
         Claim::Skipped { run_id: run_id.clone(), reason: SkipReason::RunningElsewhere }
     );
     store.record_epoch(&first, &epoch_row(1), &[]).await.unwrap();
@@ -188,7 +190,7 @@ async fn claims_skip_finished_extend_resume_and_retry(db: TestDb) {
     let latest = store.latest_attempt("h").await.unwrap().unwrap();
     assert_eq!((latest.status, latest.last_epoch), (RunStatus::Interrupted, 1));
     let Claim::Claimed { run_id: resumed, lease: second, from_epoch: 1, kind: ClaimKind::Resume } =
-        store.claim_config(&request(&exp, "h", 2)).await.unwrap()
+        claim_config(&store, &request(&exp, "h", 2)).await.unwrap()
     else {
         panic!("an interrupted attempt is resumed after its last epoch")
     };
@@ -199,12 +201,12 @@ async fn claims_skip_finished_extend_resume_and_retry(db: TestDb) {
     store.finish_run(&second, RunStatus::Finished, None).await.unwrap();
     // Finished with enough epochs: skip.
     assert_eq!(
-        store.claim_config(&request(&exp, "h", 2)).await.unwrap(),
+        claim_config(&store, &request(&exp, "h", 2)).await.unwrap(),
         Claim::Skipped { run_id: run_id.clone(), reason: SkipReason::Finished }
     );
     // More epochs: extend the same attempt.
-    let Claim::Claimed { run_id: extended, lease: third, from_epoch: 2, kind: ClaimKind::Extend } =
-        store.claim_config(&request(&exp, "h", 4)).await.unwrap()
+    let Claim::Claimed { run_id: extended, lease: third, from_epoch: 2, kind: ClaimKind::Resume } =
+        claim_config(&store, &request(&exp, "h", 4)).await.unwrap()
     else {
         panic!("a finished attempt with fewer epochs is extended")
     };
@@ -214,12 +216,12 @@ async fn claims_skip_finished_extend_resume_and_retry(db: TestDb) {
     // Failed: skip unless retried; a retry is a new attempt and the failure stays.
     store.finish_run(&third, RunStatus::Failed, Some("loss is NaN at step 123")).await.unwrap();
     assert_eq!(
-        store.claim_config(&request(&exp, "h", 4)).await.unwrap(),
+        claim_config(&store, &request(&exp, "h", 4)).await.unwrap(),
         Claim::Skipped { run_id: run_id.clone(), reason: SkipReason::Failed }
     );
     let retry = ClaimRequest { retry_failed: true, ..request(&exp, "h", 4) };
-    let Claim::Claimed { run_id: second_id, lease: retried, from_epoch: 0, kind: ClaimKind::New } =
-        store.claim_config(&retry).await.unwrap()
+    let Claim::Claimed { run_id: second_id, lease: retried, from_epoch: 0, kind: ClaimKind::Queued } =
+        claim_config(&store, &retry).await.unwrap()
     else {
         panic!("a retried failure is a new attempt")
     };
@@ -233,7 +235,7 @@ async fn claims_skip_finished_extend_resume_and_retry(db: TestDb) {
 async fn stale_running_runs_become_interrupted_and_resumable(db: TestDb) {
     let store = db.open().await;
     let exp = store.record_experiment("levels", "").await.unwrap();
-    let Claim::Claimed { run_id, lease, .. } = store.claim_config(&request(&exp, "h", 3)).await.unwrap()
+    let Claim::Claimed { run_id, lease, .. } = claim_config(&store, &request(&exp, "h", 3)).await.unwrap()
     else {
         panic!()
     };
@@ -255,7 +257,7 @@ async fn stale_running_runs_become_interrupted_and_resumable(db: TestDb) {
     tokio::time::sleep(Duration::from_millis(30)).await;
     let stale = ClaimRequest { stale_after: Some(Duration::from_millis(10)), ..request(&exp, "h", 3) };
     let Claim::Claimed { run_id: taken, lease: taker, from_epoch: 1, kind: ClaimKind::Resume } =
-        store.claim_config(&stale).await.unwrap()
+        claim_config(&store, &stale).await.unwrap()
     else {
         panic!("a stale running attempt is taken over")
     };
@@ -272,10 +274,10 @@ async fn inspection_queries_filter_and_join(db: TestDb) {
     let mut ids = Vec::new();
     let mut leases = Vec::new();
     for (exp, hash, q) in [(&levels, "a", 2), (&levels, "b", 256), (&blocks, "c", 2)] {
-        let Claim::Claimed { run_id, lease, .. } = store
-            .claim_config(&ClaimRequest { run: new_run(exp, hash, q, 2), ..request(exp, hash, 2) })
-            .await
-            .unwrap()
+        let Claim::Claimed { run_id, lease, .. } =
+            claim_config(&store, &ClaimRequest { run: new_run(exp, hash, q, 2), ..request(exp, hash, 2) })
+                .await
+                .unwrap()
         else {
             panic!()
         };

@@ -8,11 +8,11 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{TestDb, claimed_run, epoch_row, new_run, worker};
-use pixelcnn_record::{Asha, Promotion, RungDecision, RungMetric};
-use pixelcnn_store::{
-    Claim, ClaimRequest, Enqueued, Lease, RunFilter, RunStatus, Search, SkipReason, Store, StoreError,
+use common::{
+    Claim, ClaimRequest, TestDb, claim_config, claimed_run, epoch_row, new_run, start_rerun, worker,
 };
+use pixelcnn_record::{Asha, Promotion, RungDecision, RungMetric};
+use pixelcnn_store::{Enqueued, Lease, RunFilter, RunStatus, Search, SkipReason, Store, StoreError};
 
 const STALE: Duration = Duration::from_secs(60);
 
@@ -110,7 +110,7 @@ async fn a_pruned_configuration_is_never_trained_again(db: TestDb) {
             retry_failed,
             stale_after: Some(STALE),
         };
-        let claim = store.claim_config(&request).await.unwrap();
+        let claim = claim_config(&store, &request).await.unwrap();
         assert_eq!(claim, Claim::Skipped { run_id: bad.run_id.clone(), reason: SkipReason::Pruned });
         let queued =
             store.enqueue_config(&new_run(&exp, "bad", 2, 20), retry_failed, Some(STALE)).await.unwrap();
@@ -260,13 +260,13 @@ async fn membership_follows_the_latest_sweep_and_skips_reruns(db: TestDb) {
     let mut run = new_run(&other, "a", 2, 9);
     run.rerun_of = Some(lease.run_id.clone());
     store.finish_run(&lease, RunStatus::Finished, None).await.unwrap();
-    let rerun = store.start_rerun(&run, &worker(9)).await.unwrap();
+    let rerun = start_rerun(&store, &run, &worker(9)).await.unwrap();
     assert_eq!(store.search_of(&rerun.run_id).await.unwrap(), None);
     // A rerun in the same experiment is not either: it checks a run, it does not compete.
     store.finish_run(&rerun, RunStatus::Finished, None).await.unwrap();
     let mut same = new_run(&exp, "a", 2, 9);
     same.rerun_of = Some(lease.run_id.clone());
-    let rerun = store.start_rerun(&same, &worker(9)).await.unwrap();
+    let rerun = start_rerun(&store, &same, &worker(9)).await.unwrap();
     assert_eq!(store.search_of(&rerun.run_id).await.unwrap(), None);
 }
 

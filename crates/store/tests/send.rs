@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use pixelcnn_record::EpochMetrics;
-use pixelcnn_store::{
-    ClaimRequest, Lease, NewArtefact, NewRun, NewSweep, RunFilter, RunStatus, Store, Worker,
-};
+use pixelcnn_store::{Lease, NewArtefact, NewRun, NewSweep, RunFilter, RunStatus, Store, Worker};
 
 fn send<T: Send>(_: T) {}
 
@@ -18,7 +16,7 @@ fn all_futures_are_send(
     w: &Worker,
     row: &EpochMetrics,
     artefacts: &[NewArtefact],
-    request: &ClaimRequest,
+    configs: &[String],
     filter: &RunFilter,
     lease: &Lease,
 ) {
@@ -29,8 +27,9 @@ fn all_futures_are_send(
     send(s.experiments());
     send(s.create_run(run));
     send(s.claim("id", w));
-    send(s.start_rerun(run, w));
-    send(s.claim_config(request));
+    send(s.enqueue_config(run, false, None));
+    send(s.claim_next(configs, w, Duration::from_secs(1)));
+    send(s.claimable(configs, Duration::from_secs(1)));
     send(s.latest_attempt("h"));
     send(s.set_worker(lease, w));
     send(s.heartbeat(lease));

@@ -67,6 +67,15 @@ pub enum SweepError {
         /// Why.
         source: std::io::Error,
     },
+    /// A worker process ended with an error before it claimed any run: it would fail again.
+    #[error(
+        "a worker process ended ({how}) before claiming a run; its own error is printed above. The \
+         sweep stopped: runs still queued are taken by the next sweep"
+    )]
+    WorkerFailed {
+        /// How it ended.
+        how: String,
+    },
     /// A worker process could not be started or watched.
     #[error("worker process: {0}")]
     Process(#[from] std::io::Error),

@@ -1,5 +1,6 @@
-//! What a worker process tells its scheduler, one JSON object per line on its stdout. The scheduler
-//! turns these into progress bars or log lines; the store is written by the worker itself.
+//! What a worker process tells its launcher, one JSON object per line on its stdout. The launcher
+//! turns these into progress bars or log lines, and learns from them which run a worker holds (to
+//! settle it should the worker die); the store is written by the worker itself.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,6 +8,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum WorkerEvent {
+    /// A run is claimed; the events up to its `Ended` are its.
+    Claimed {
+        /// The run.
+        run_id: String,
+        /// The claim's lease token: a launcher settles the run under it if the worker dies.
+        lease: String,
+        /// Last completed epoch it resumes from (0: fresh).
+        from_epoch: u32,
+    },
     /// Training is set up.
     Started {
         /// Device it trains on.
@@ -36,6 +46,14 @@ pub enum WorkerEvent {
         /// Its test bits/dim.
         test_bits_per_dim: f64,
     },
+    /// The run is over for this worker.
+    Ended {
+        /// The run.
+        run_id: String,
+        /// The status it recorded (`finished`, `failed`, `interrupted`, `pruned`, `paused`); none
+        /// when it recorded none (its lease was lost, or the store failed).
+        status: Option<String>,
+    },
 }
 
 impl WorkerEvent {
@@ -48,4 +66,13 @@ impl WorkerEvent {
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).expect("events serialise")
     }
+}
+
+/// Prints an event on stdout for the launcher.
+pub(crate) fn emit(event: &WorkerEvent) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    // A launcher that went away is noticed through stdin; nothing to do about stdout here.
+    let _ = writeln!(out, "{}", event.to_line());
+    let _ = out.flush();
 }

@@ -81,7 +81,7 @@ impl Progress {
     }
 }
 
-/// Shows one event of worker `run` (a short id) on its bar, or as a log line when bars are hidden.
+/// Shows one event of the run `run` (a short id) a worker holds on the worker's bar, or as a log line when bars are hidden.
 pub(crate) fn show(bar: &ProgressBar, run: &str, event: WorkerEvent) {
     match event {
         WorkerEvent::Started { device, first_epoch, steps_per_epoch } => {
@@ -103,6 +103,8 @@ pub(crate) fn show(bar: &ProgressBar, run: &str, event: WorkerEvent) {
                 tracing::info!("run {run} epoch {epoch}: test {test_bits_per_dim:.4} bits/dim");
             }
         }
+        // The launcher reads these itself (which run a worker holds).
+        WorkerEvent::Claimed { .. } | WorkerEvent::Ended { .. } => {}
     }
 }
 

@@ -1,15 +1,16 @@
 //! What a sweep records before anything runs: the experiment and sweep rows, one [`NewRun`] per
-//! planned configuration with its identity (`config_hash`) and provenance, and the search the
-//! configurations take part in (so that every worker finds its rung rules in the store).
+//! planned configuration with its identity (`config_hash`) and provenance, the search the
+//! configurations take part in (so that every worker finds its rung rules in the store), and the
+//! queue its workers claim from ([`enqueue`]), locally or on a cluster alike.
 
 use pixelcnn_config::{Experiment, RunConfig, config_hash};
 use pixelcnn_record::Promotion;
-use pixelcnn_store::{NewRun, NewSweep, Search, Store};
+use pixelcnn_store::{Enqueued, NewRun, NewSweep, Search, SkipReason, Store};
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
 use crate::git::GitState;
-use crate::scheduler::SweepOptions;
+use crate::options::SweepOptions;
 use pixelcnn_train::preflight::{self, DataChecksums};
 
 /// What a sweep has recorded and goes on to claim.
@@ -84,6 +85,47 @@ pub(crate) async fn register(
     let hashes: Vec<String> = runs.iter().map(|r| r.config_hash.clone()).collect();
     store.join_search(&experiment_id, search.as_ref(), &hashes).await?;
     Ok(Registered { runs, search })
+}
+
+/// What [`enqueue`] did with a sweep's configurations.
+pub(crate) struct Queue {
+    /// The configurations (hashes) queued now or already queued, in claim order.
+    pub(crate) queued: Vec<String>,
+    /// Configurations paused at a rung of their synchronous search: the rung's decision queues
+    /// them again (or prunes them), so the sweep's workers claim among them too.
+    pub(crate) paused: Vec<String>,
+    /// Configurations that need nothing, with the attempt that explains why.
+    pub(crate) skipped: Vec<(String, SkipReason)>,
+}
+
+impl Queue {
+    /// What the sweep's workers claim among, in claim order: the queued and paused
+    /// configurations.
+    pub(crate) fn claim_list(&self, runs: &[NewRun]) -> Vec<String> {
+        runs.iter()
+            .map(|r| &r.config_hash)
+            .filter(|h| self.queued.contains(h) || self.paused.contains(h))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Queues every one of `runs` that needs training ([`Store::enqueue_config`]: new, interrupted,
+/// stale, or finished with fewer epochs), keeping their order.
+pub(crate) async fn enqueue(store: &Store, runs: &[NewRun], options: &SweepOptions) -> Result<Queue> {
+    let mut queue = Queue { queued: Vec::new(), paused: Vec::new(), skipped: Vec::new() };
+    for run in runs {
+        let outcome = store.enqueue_config(run, options.retry_failed, Some(options.stale_after)).await?;
+        tracing::debug!("configuration {}: {outcome:?}", &run.config_hash[..12.min(run.config_hash.len())]);
+        match outcome {
+            Enqueued::Skipped { reason: SkipReason::Paused, .. } => {
+                queue.paused.push(run.config_hash.clone())
+            }
+            Enqueued::Skipped { run_id, reason } => queue.skipped.push((run_id, reason)),
+            _ => queue.queued.push(run.config_hash.clone()),
+        }
+    }
+    Ok(queue)
 }
 
 /// Puts a search's configurations in its claim order: by SHA-256 of the search id and the

@@ -14,18 +14,24 @@
 
 use std::path::PathBuf;
 
-use pixelcnn_config::{DeviceSpec, RunConfig, safe_name};
+use pixelcnn_config::{DeviceSpec, RunConfig};
 use pixelcnn_record::EpochMetrics;
 use pixelcnn_store::{Difference, NewRun, RerunVerdict, RunStatus, Store, Verdict, Worker};
 
+use crate::claimer::ClaimQueue;
 use crate::error::{Result, SweepError};
 use crate::git::GitState;
-use crate::launch::local::{LocalLauncher, WorkerCommand};
-use crate::launch::{ClaimedRun, Launcher, settle};
+use crate::heartbeat::HEARTBEAT_EVERY;
+use crate::launch::local::{Happened, LocalLauncher, WorkerCommand};
+use crate::launch::settle;
 use crate::progress::Progress;
 use crate::register::provenance;
 use crate::slots::Slot;
-use crate::worker::{HEARTBEAT_EVERY, host_name};
+use crate::worker::host_name;
+
+/// Nobody else claims a rerun (sweeps do not see reruns); a heartbeat older than this would only
+/// matter to another `rerun` of the same run.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Relative tolerance of a CUDA rerun on the original's device kind and threads.
 pub const CUDA_TOLERANCE: f64 = 1e-3;
@@ -209,36 +215,19 @@ async fn rerun_on(store: &Store, options: &RerunOptions) -> Result<RerunOutcome>
         note: Some(format!("rerun of {}", original.id)),
         rerun_of: Some(original.id.clone()),
     };
-    let worker = Worker {
-        pid: std::process::id(),
-        host: host_name(),
-        device: Some(selected.info.name.clone()),
-        threads: u32::try_from(selected.info.threads).ok(),
-    };
-    let lease = store.start_rerun(&new_run, &worker).await?;
-    let run_id = lease.run_id.clone();
+    // Queued for one worker, which claims it like a sweep's worker claims its runs.
+    let run_id = store.create_run(&new_run).await?;
     tracing::info!("run {run_id}: rerun of {} ({epochs} epochs on {})", original.id, selected.info.name);
-
-    let progress = Progress::new(1);
     let command = WorkerCommand {
         exe: options.worker_exe.clone(),
         db: options.db_url.clone(),
+        queue: ClaimQueue::Run(run_id.clone()),
+        runs_dir: options.runs_dir.clone(),
+        stale_after: STALE_AFTER,
         heartbeat_every: HEARTBEAT_EVERY,
     };
     let slot = Slot { device: Some(device), threads: Some(selected.info.threads) };
-    let mut launcher = LocalLauncher::new(command, vec![slot], progress.clone());
-    let out = options.runs_dir.join(safe_name(&original.experiment)).join(&run_id);
-    let mut interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-    launcher.launch(ClaimedRun { lease, from_epoch: 0, out });
-    let ended = loop {
-        tokio::select! {
-            ended = launcher.next_exit() => break ended.expect("the rerun's worker was launched")?,
-            _ = interrupts.recv() => launcher.stop(),
-        }
-    };
-    progress.done();
-    // Nobody else claims a rerun (sweeps do not see reruns), so its lease stays this one's.
-    let status = settle(store, &ended).await?.unwrap_or(RunStatus::Interrupted);
+    let status = train_rerun(store, command, slot, &run_id).await?;
     let mut verdict = None;
     if status == RunStatus::Finished {
         let rerun_epochs = store.epochs(&run_id).await?;
@@ -260,6 +249,47 @@ async fn rerun_on(store: &Store, options: &RerunOptions) -> Result<RerunOutcome>
         verdict = Some(v);
     }
     Ok(RerunOutcome { original: original.id, run_id, status, verdict })
+}
+
+/// Starts the worker that claims the queued rerun `run_id` and waits for it; returns how the run
+/// ended. A worker that never claimed it (it could not start) leaves it failed with the reason.
+async fn train_rerun(store: &Store, command: WorkerCommand, slot: Slot, run_id: &str) -> Result<RunStatus> {
+    let progress = Progress::new(1);
+    let mut launcher = LocalLauncher::new(command, vec![slot], progress.clone());
+    let mut interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    launcher.start();
+    let mut how = String::from("it did not start");
+    loop {
+        let happened = tokio::select! {
+            happened = launcher.next() => happened,
+            _ = interrupts.recv() => { launcher.stop(); continue; }
+        };
+        let Some(happened) = happened else { break };
+        match happened? {
+            Happened::RunEnded { lease, status: None } => {
+                settle(store, &lease, "it recorded no end").await?;
+            }
+            Happened::RunEnded { .. } => {}
+            Happened::Exited { current, how: exit, .. } => {
+                how = exit.to_string();
+                if let Some(lease) = current {
+                    settle(store, &lease, &how).await?;
+                }
+            }
+        }
+    }
+    progress.done();
+    let status = store.run(run_id).await?.status;
+    if status == RunStatus::Queued {
+        // Claimed here only to record why it never ran.
+        let worker = Worker { pid: std::process::id(), host: host_name(), device: None, threads: None };
+        if let Some(lease) = store.claim(run_id, &worker).await? {
+            let reason = format!("the rerun's worker process ended before claiming it ({how})");
+            store.finish_run(&lease, RunStatus::Failed, Some(&reason)).await?;
+            return Ok(RunStatus::Failed);
+        }
+    }
+    Ok(status)
 }
 
 #[cfg(test)]

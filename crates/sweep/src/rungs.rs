@@ -102,6 +102,22 @@ impl Rungs {
     }
 }
 
+/// After a failure in a synchronous search, decides the rungs that waited only on this run, so
+/// that the configurations paused there go on (or stop) rather than wait for good.
+pub(crate) async fn release_waiting_rungs(store: &Store, run_id: &str) -> Result<()> {
+    if let Some(rungs) = Rungs::of(store, run_id).await?.filter(Rungs::is_synchronous) {
+        for r in store.decide_waiting_rungs(rungs.search()).await? {
+            tracing::info!(
+                "run {}: rung {} decided after run {run_id} failed: {}",
+                r.run_id,
+                r.rung,
+                r.ranking.decision
+            );
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

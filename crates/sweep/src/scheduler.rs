@@ -1,49 +1,28 @@
-//! The sweep's claim loop: claims configurations one at a time from the store (so that two sweeps
-//! on one database share the work instead of repeating it), hands each to a [`Launcher`] while it
-//! has room, settles each run whose worker ends, and handles Ctrl-C (first: workers stop and
-//! record `interrupted`; second: workers are killed).
+//! A local sweep: registers and queues what needs training (as a Slurm submission does), then
+//! keeps a worker process on every device slot while the queue has runs to claim; the workers
+//! claim them from the store (`claimer.rs`), so that two sweeps on one database share the work
+//! instead of repeating it. It settles the run of a worker that died, starts workers again when
+//! runs are queued later (a synchronous rung's decision continues runs that paused there), and
+//! handles Ctrl-C (first: workers stop and record `interrupted`; second: workers are killed).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use pixelcnn_config::{Experiment, safe_name};
+use pixelcnn_config::Experiment;
 use pixelcnn_record::Promotion;
-use pixelcnn_store::{Claim, ClaimRequest, RunStatus, SkipReason, Store};
+use pixelcnn_store::{Lease, RunStatus, SkipReason, Store};
 
-use crate::error::Result;
-use crate::launch::local::{LocalLauncher, WorkerCommand};
-use crate::launch::{ClaimedRun, Launcher, settle};
+use crate::claimer::{ClaimQueue, write_configs};
+use crate::error::{Result, SweepError};
+use crate::launch::local::{Happened, LocalLauncher, WorkerCommand};
+use crate::launch::settle;
+use crate::options::SweepOptions;
 use crate::progress::Progress;
-use crate::register::{Registered, preflight, register};
+use crate::register::{Registered, enqueue, preflight, register};
 use crate::slots::Slot;
 
-/// How to run a sweep.
-#[derive(Debug, Clone)]
-pub struct SweepOptions {
-    /// Store URL.
-    pub db_url: String,
-    /// Runs write into `<runs_dir>/<experiment>/<run id>/` (the experiment whose attempt it is).
-    pub runs_dir: PathBuf,
-    /// Runs at once per device (default 1: on a CPU one run uses every core).
-    pub parallel: usize,
-    /// Start a new attempt for configurations whose latest attempt failed.
-    pub retry_failed: bool,
-    /// Labels for the runs created.
-    pub tags: Vec<String>,
-    /// Free text for the sweep and its runs.
-    pub note: Option<String>,
-    /// Versions of the tools and the machine, recorded with every run (with the git diff's and the
-    /// data's hashes added per run).
-    pub versions: serde_json::Value,
-    /// The `pixelcnn` binary that runs workers.
-    pub worker_exe: PathBuf,
-    /// A `running` run whose heartbeat is older than this is taken for interrupted.
-    pub stale_after: Duration,
-    /// Time between two heartbeats of a worker (well below `stale_after`).
-    pub heartbeat_every: Duration,
-    /// The overrides as typed, recorded with the sweep.
-    pub overrides: Vec<String>,
-}
+/// How often a sweep with a free slot looks for runs queued since (by a rung's decision, or
+/// another sweep's interrupted run).
+const LOOK_FOR_QUEUED_EVERY: Duration = Duration::from_secs(1);
 
 /// What a sweep did with each configuration.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +34,9 @@ pub struct SweepReport {
     /// Runs this sweep started that another sweep took over (this sweep's worker was frozen past
     /// the other's stale limit); they go on there.
     pub taken_over: Vec<String>,
+    /// Configurations still queued when the sweep ended (it was stopped first): the next sweep
+    /// takes them.
+    pub left_queued: usize,
     /// The sweep was stopped by Ctrl-C.
     pub interrupted: bool,
 }
@@ -80,6 +62,32 @@ impl SweepReport {
         self.trained = last;
         Ok(())
     }
+
+    /// Accounts for the queued configurations this sweep's workers did not train: another sweep
+    /// on the database took them (running there, or ended there), or they are still queued
+    /// because the sweep was stopped.
+    async fn account_for_the_rest(&mut self, store: &Store, configs: &[String]) -> Result<()> {
+        for hash in configs {
+            let Some(latest) = store.latest_attempt(hash).await? else { continue };
+            let ours = |id: &String| *id == latest.run_id;
+            if self.trained.iter().any(|(id, _)| ours(id)) || self.taken_over.iter().any(ours) {
+                continue;
+            }
+            let reason = match latest.status {
+                RunStatus::Queued | RunStatus::Interrupted => {
+                    self.left_queued += 1;
+                    continue;
+                }
+                RunStatus::Running => SkipReason::RunningElsewhere,
+                RunStatus::Finished => SkipReason::Finished,
+                RunStatus::Failed => SkipReason::Failed,
+                RunStatus::Pruned => SkipReason::Pruned,
+                RunStatus::Paused => SkipReason::Paused,
+            };
+            self.skipped.push((latest.run_id, reason));
+        }
+        Ok(())
+    }
 }
 
 /// Runs every planned run of `experiment` that the store says still needs training.
@@ -88,112 +96,144 @@ pub async fn run_sweep(experiment: &Experiment, options: &SweepOptions) -> Resul
     // writes nothing. The data checksums computed there give the runs their identity.
     let checksums = preflight(experiment.runs.iter().map(|r| r.config.clone()).collect()).await?;
     let store = Store::open(&options.db_url).await?;
+    let outcome = sweep_on(&store, experiment, options, &checksums).await;
+    store.close().await;
+    outcome
+}
+
+async fn sweep_on(
+    store: &Store,
+    experiment: &Experiment,
+    options: &SweepOptions,
+    checksums: &pixelcnn_train::preflight::DataChecksums,
+) -> Result<SweepReport> {
     for id in store.mark_stale_running_as_interrupted(options.stale_after).await? {
         tracing::warn!("run {id} was left running with a stale heartbeat: marked interrupted");
     }
-    let Registered { runs, search } = register(&store, experiment, options, &checksums).await?;
+    let Registered { runs, search } = register(store, experiment, options, checksums).await?;
+    let queue = enqueue(store, &runs, options).await?;
+    let configs = queue.claim_list(&runs);
     let progress = Progress::new(runs.len());
+    let mut report = SweepReport::default();
+    for (run_id, reason) in queue.skipped {
+        progress.skipped(&run_id, reason);
+        report.skipped.push((run_id, reason));
+    }
+    // The workers claim among this sweep's configurations, listed in a file they read at start.
+    let list = tempfile::Builder::new().prefix("pixelcnn-queue-").suffix(".configs").tempfile()?;
+    write_configs(list.path(), &configs)?;
     let command = WorkerCommand {
         exe: options.worker_exe.clone(),
         db: options.db_url.clone(),
+        queue: ClaimQueue::Configs(list.path().to_owned()),
+        runs_dir: options.runs_dir.clone(),
+        stale_after: options.stale_after,
         heartbeat_every: options.heartbeat_every,
     };
     let mut launcher = LocalLauncher::new(command, Slot::local(options.parallel), progress.clone());
-    let mut report = SweepReport::default();
+    let synchronous = search.as_ref().filter(|s| s.asha.promotion == Promotion::Synchronous);
     let mut stopping = false;
+    let mut failure: Option<SweepError> = None;
     // One listener for the whole sweep, so that no Ctrl-C is missed between two waits.
     let mut interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-    // A pass claims every configuration once. Runs paused at a synchronous rung are queued again
-    // by its decision: passes go on, each after deciding what waits, until one claims nothing.
-    let mut pass = 0;
+    let mut look = tokio::time::interval(LOOK_FOR_QUEUED_EVERY);
+    look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let mut claimed = false;
-        let mut pending = runs.iter().cloned();
-        loop {
-            while !stopping && let Some(slot) = launcher.vacancy() {
-                let Some(run) = pending.next() else { break };
-                let request = ClaimRequest {
-                    run,
-                    worker: slot.worker(),
-                    retry_failed: options.retry_failed && pass == 0,
-                    stale_after: Some(options.stale_after),
-                };
-                match store.claim_config(&request).await? {
-                    // Later passes look for resumed runs only: the first one told of the rest.
-                    Claim::Skipped { .. } if pass > 0 => {}
-                    Claim::Skipped { run_id, reason } => {
-                        progress.skipped(&run_id, reason);
-                        report.skipped.push((run_id, reason));
+        if !stopping && launcher.vacancies() > 0 {
+            // Workers that hold no run yet will claim some of what is claimable.
+            let claimable = store.claimable(&configs, options.stale_after).await?;
+            for _ in 0..claimable.saturating_sub(launcher.claiming()).min(launcher.vacancies()) {
+                launcher.start();
+            }
+        }
+        if launcher.running() == 0 {
+            // Nothing runs and nothing is claimable: done, unless a rung that waited only on
+            // runs that failed is decided now (its continuing runs are queued).
+            let released = match synchronous {
+                Some(search) if !stopping => !store.decide_waiting_rungs(search).await?.is_empty(),
+                _ => false,
+            };
+            if !released {
+                break;
+            }
+            continue;
+        }
+        tokio::select! {
+            biased;
+            happened = launcher.next() => {
+                let Some(happened) = happened else { continue };
+                match happened? {
+                    Happened::RunEnded { lease, status } => {
+                        let status = match status {
+                            Some(status) => Some(status),
+                            None => settle(store, &lease, "it recorded no end").await?,
+                        };
+                        ended(&progress, &mut report, &lease, status);
+                        if synchronous.is_some() {
+                            progress.set_done(done(store, &configs).await? + report.skipped.len());
+                        }
                     }
-                    Claim::Claimed { run_id, lease, from_epoch, kind } => {
-                        claimed = true;
-                        // The folder of the experiment whose attempt it is: a configuration another
-                        // experiment trained first (same hash) has its checkpoints there.
-                        let owner = store.run(&run_id).await?.experiment;
-                        let out = options.runs_dir.join(safe_name(&owner)).join(&run_id);
-                        tracing::info!("run {run_id}: {kind:?} from epoch {from_epoch} in {}", out.display());
-                        launcher.launch(ClaimedRun { lease, from_epoch, out });
+                    Happened::Exited { current, claimed, how } => {
+                        if let Some(lease) = current {
+                            let status = settle(store, &lease, &how.to_string()).await?;
+                            ended(&progress, &mut report, &lease, status);
+                        } else if !claimed && !how.success() && !stopping && failure.is_none() {
+                            // It would fail again: stop rather than start it over and over.
+                            tracing::error!("a worker process ended ({how}) before claiming a run: stopping the sweep");
+                            failure = Some(SweepError::WorkerFailed { how: how.to_string() });
+                            stopping = true;
+                            launcher.stop();
+                        }
                     }
                 }
             }
-            tokio::select! {
-                // Exits first: with no worker left, the pass ends rather than waiting for a Ctrl-C.
-                biased;
-                ended = launcher.next_exit() => {
-                    let Some(ended) = ended else { break };
-                    let ended = ended?;
-                    let run_id = ended.lease.run_id.clone();
-                    match settle(&store, &ended).await? {
-                        Some(status) => {
-                            progress.finished(&run_id, status);
-                            report.trained.push((run_id, status));
-                        }
-                        None => {
-                            progress.taken_over(&run_id);
-                            report.taken_over.push(run_id);
-                        }
-                    }
-                }
-                _ = interrupts.recv() => {
-                    if stopping {
-                        tracing::warn!("second Ctrl-C: killing workers");
-                        launcher.kill();
-                    } else {
-                        tracing::warn!("Ctrl-C: stopping; running runs are marked interrupted and resume on the next sweep (Ctrl-C again to kill)");
-                        stopping = true;
-                        report.interrupted = true;
-                        launcher.stop();
-                    }
+            _ = interrupts.recv() => {
+                if stopping {
+                    tracing::warn!("second Ctrl-C: killing workers");
+                    launcher.kill();
+                } else {
+                    tracing::warn!("Ctrl-C: stopping; running runs are marked interrupted and resume on the next sweep (Ctrl-C again to kill)");
+                    stopping = true;
+                    report.interrupted = true;
+                    launcher.stop();
                 }
             }
+            _ = look.tick(), if !stopping && launcher.vacancies() > 0 => {}
         }
-        pass += 1;
-        let Some(search) = search.as_ref().filter(|s| s.asha.promotion == Promotion::Synchronous) else {
-            break;
-        };
-        if stopping {
-            break;
-        }
-        // A pass that claimed nothing ends the sweep, unless a rung that waited on failed runs
-        // only is decided now (its continuing runs are queued for the next pass).
-        if store.decide_waiting_rungs(search).await?.is_empty() && !claimed {
-            break;
-        }
-        // Runs pruned while they waited at a rung never come back to a worker: count them now.
-        let mut waiting = 0;
-        for run in &runs {
-            let latest = store.latest_attempt(&run.config_hash).await?;
-            waiting += usize::from(
-                latest.is_some_and(|a| matches!(a.status, RunStatus::Paused | RunStatus::Queued)),
-            );
-        }
-        progress.set_done(runs.len() - waiting);
-        tracing::info!(
-            "pass {pass} over the search's configurations ended: resuming the runs its rungs continued"
-        );
     }
-    report.settle_paused(&store).await?;
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    report.settle_paused(store).await?;
+    report.account_for_the_rest(store, &configs).await?;
     progress.done();
-    store.close().await;
     Ok(report)
+}
+
+/// Counts a run a worker is done with: `None` is a run taken over by another sweep.
+fn ended(progress: &Progress, report: &mut SweepReport, lease: &Lease, status: Option<RunStatus>) {
+    let run_id = lease.run_id.clone();
+    match status {
+        Some(status) => {
+            progress.finished(&run_id, status);
+            report.trained.push((run_id, status));
+        }
+        None => {
+            progress.taken_over(&run_id);
+            report.taken_over.push(run_id);
+        }
+    }
+}
+
+/// How many of `configs` have ended for good (finished, failed or pruned), for the bar of a
+/// synchronous search, where a rung's decision prunes runs that wait without a worker.
+async fn done(store: &Store, configs: &[String]) -> Result<usize> {
+    let mut done = 0;
+    for hash in configs {
+        let latest = store.latest_attempt(hash).await?;
+        done += usize::from(latest.is_some_and(|a| {
+            matches!(a.status, RunStatus::Finished | RunStatus::Failed | RunStatus::Pruned)
+        }));
+    }
+    Ok(done)
 }

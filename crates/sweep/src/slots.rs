@@ -1,10 +1,7 @@
-//! Local device slots: where this machine can run workers at once. A slot is fixed before a claim
-//! because the claim records it (device, threads) with the run.
+//! Local device slots: where this machine can run workers at once. A worker is started on a slot
+//! and claims with it, so the claim records the slot (device, threads) with the run.
 
 use pixelcnn_config::DeviceSpec;
-use pixelcnn_store::Worker;
-
-use crate::worker::host_name;
 
 /// A place a worker can run: a device override and a thread count.
 #[derive(Debug, Clone)]
@@ -28,15 +25,5 @@ impl Slot {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let threads = (cores / parallel).max(1);
         (0..parallel).map(|_| Self { device: None, threads: Some(threads) }).collect()
-    }
-
-    /// The claimer a worker on this slot is recorded as: this process on this host.
-    pub(crate) fn worker(&self) -> Worker {
-        Worker {
-            pid: std::process::id(),
-            host: host_name(),
-            device: self.device.map(|d| d.to_string()),
-            threads: self.threads.and_then(|t| u32::try_from(t).ok()),
-        }
     }
 }

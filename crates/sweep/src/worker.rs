@@ -1,14 +1,14 @@
-//! `pixelcnn worker`: trains one claimed run in its own process, so that a crash, abort or
-//! out-of-memory ends only that run. It writes to the run only under the lease its claim handed
-//! out: every epoch in one transaction that checks the lease, heartbeats from a timer of its own
-//! (`heartbeat.rs`). It stops (status `interrupted`) on Ctrl-C, SIGTERM, SIGUSR2 (Slurm's warning
-//! before the time limit) or, when started by a local sweep, when its scheduler goes away (its
-//! stdin reaches end-of-file, which also happens after `kill -9` of the scheduler), and stops
-//! without writing anything more when the lease is gone (another worker took the run over). In an
+//! Training one claimed run inside a worker process (`claimer.rs` claims it), so that a crash,
+//! abort or out-of-memory ends only that process. It writes to the run only under the lease its
+//! claim handed out: every epoch in one transaction that checks the lease, heartbeats from a
+//! timer of its own (`heartbeat.rs`). It stops (status `interrupted`) on Ctrl-C, SIGTERM, SIGUSR2
+//! (Slurm's warning before the time limit) or, under a local sweep, when the sweep goes away (its
+//! stdin reaches end-of-file, which also happens after `kill -9` of the sweep), and stops without
+//! writing anything more when the lease is gone (another worker took the run over). In an
 //! adaptive search it asks the store at each rung whether to go on (`rungs.rs`); a run stopped
 //! there ends `pruned`, one that waits there for a synchronous rung's decision ends `paused`.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -22,53 +22,40 @@ use sha2::{Digest, Sha256};
 use tokio::runtime::Runtime;
 
 use crate::error::{Result, SweepError};
-use crate::events::WorkerEvent;
+use crate::events::{WorkerEvent, emit};
 use crate::heartbeat::{Flags, Heartbeat};
-use crate::rungs::{AtRung, Rungs};
-
-pub use crate::heartbeat::HEARTBEAT_EVERY;
+use crate::rungs::{AtRung, Rungs, release_waiting_rungs};
 
 const STEP_EVENT_EVERY: Duration = Duration::from_millis(250);
 
-/// What a worker is told to do.
+/// A claimed run to train.
 #[derive(Debug, Clone)]
-pub struct WorkerArgs {
+pub(crate) struct Assignment {
     /// Store URL.
-    pub db: String,
-    /// The claimed run.
-    pub run_id: String,
-    /// The lease token of the claim: the worker writes to the run only while it is current.
-    pub lease: String,
+    pub(crate) db: String,
+    /// The claim's lease: the worker writes to the run only while it is current.
+    pub(crate) lease: Lease,
     /// Time between heartbeats.
-    pub heartbeat_every: Duration,
+    pub(crate) heartbeat_every: Duration,
     /// Output folder of the run (checkpoints, samples).
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Last completed epoch: resume from its checkpoint (0: fresh).
-    pub from_epoch: u32,
-    /// Device placement chosen by the scheduler (overrides `device = "auto"`).
-    pub device: Option<DeviceSpec>,
-    /// Threads chosen by the launcher, for a configuration whose `threads` is 0 (auto).
-    pub threads: Option<usize>,
-    /// Stop when stdin reaches end-of-file: a local sweep holds it open as the worker's lifeline.
-    /// Off under Slurm, where stdin is /dev/null and liveness is the lease and heartbeat alone.
-    pub lifeline: bool,
+    pub(crate) from_epoch: u32,
+    /// The device slot's placement (overrides `device = "auto"`).
+    pub(crate) device: Option<DeviceSpec>,
+    /// Threads for a configuration whose `threads` is 0 (auto).
+    pub(crate) threads: Option<usize>,
 }
 
 /// Trains the run and records its end state. Returns the final status, or
 /// [`SweepError::LeaseLost`] when the run was taken over by another worker (nothing of this
 /// worker's is then written after the takeover).
-pub fn run_worker(args: &WorkerArgs) -> Result<RunStatus> {
-    let flags = stop_flags(args.lifeline)?;
-    work(args, &flags)
-}
-
-/// [`run_worker`] with the stop flags already set up (a Slurm task sets them up before it claims).
-pub(crate) fn work(args: &WorkerArgs, flags: &Flags) -> Result<RunStatus> {
+pub(crate) fn work(args: &Assignment, flags: &Flags) -> Result<RunStatus> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let store = rt.block_on(Store::open(&args.db))?;
-    let lease = Lease::new(&args.run_id, &args.lease);
+    let lease = &args.lease;
     let heartbeat = Heartbeat::start(&args.db, lease.clone(), args.heartbeat_every, flags.clone())?;
-    let outcome = train(&rt, &store, args, &lease, flags);
+    let outcome = train(&rt, &store, args, flags);
     drop(heartbeat);
     // The rung ended the run's lease in the same transaction as its decision or its pause.
     let at_rung = match &outcome {
@@ -80,7 +67,7 @@ pub(crate) fn work(args: &WorkerArgs, flags: &Flags) -> Result<RunStatus> {
         rt.block_on(store.close());
         return Ok(status);
     }
-    let lost = || SweepError::LeaseLost { run: args.run_id.clone() };
+    let lost = || SweepError::LeaseLost { run: lease.run_id.clone() };
     if flags.is_lost() || matches!(outcome, Err(SweepError::Store(StoreError::LeaseLost { .. }))) {
         return Err(lost());
     }
@@ -89,31 +76,15 @@ pub(crate) fn work(args: &WorkerArgs, flags: &Flags) -> Result<RunStatus> {
         Err(SweepError::Train(TrainError::Stopped(_))) => (RunStatus::Interrupted, None),
         Err(e) => (RunStatus::Failed, Some(e.to_string())),
     };
-    match rt.block_on(store.finish_run(&lease, status, error.as_deref())) {
+    match rt.block_on(store.finish_run(lease, status, error.as_deref())) {
         Err(StoreError::LeaseLost { .. }) => return Err(lost()),
         other => other?,
     }
     if status == RunStatus::Failed {
-        rt.block_on(release_waiting_rungs(&store, &args.run_id))?;
+        rt.block_on(release_waiting_rungs(&store, &lease.run_id))?;
     }
     rt.block_on(store.close());
     Ok(status)
-}
-
-/// After a failure in a synchronous search, decides the rungs that waited only on this run, so
-/// that the configurations paused there go on (or stop) rather than wait for good.
-async fn release_waiting_rungs(store: &Store, run_id: &str) -> Result<()> {
-    if let Some(rungs) = Rungs::of(store, run_id).await?.filter(Rungs::is_synchronous) {
-        for r in store.decide_waiting_rungs(rungs.search()).await? {
-            tracing::info!(
-                "run {}: rung {} decided after run {run_id} failed: {}",
-                r.run_id,
-                r.rung,
-                r.ranking.decision
-            );
-        }
-    }
-    Ok(())
 }
 
 /// How a worker's training ended without an error.
@@ -126,9 +97,11 @@ enum Trained {
     Paused,
 }
 
-fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, lease: &Lease, flags: &Flags) -> Result<Trained> {
-    let detail = rt.block_on(store.run(&args.run_id))?;
-    let rungs = rt.block_on(Rungs::of(store, &args.run_id))?;
+fn train(rt: &Runtime, store: &Store, args: &Assignment, flags: &Flags) -> Result<Trained> {
+    let lease = &args.lease;
+    let run_id = &lease.run_id;
+    let detail = rt.block_on(store.run(run_id))?;
+    let rungs = rt.block_on(Rungs::of(store, run_id))?;
     if let Some(rungs) = &rungs {
         match rt.block_on(rungs.catch_up(store, lease, args.from_epoch))? {
             AtRung::GoOn => {}
@@ -137,7 +110,7 @@ fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, lease: &Lease, flags: &
         }
     }
     let mut config: RunConfig = serde_json::from_value(detail.config)
-        .map_err(|e| SweepError::StoredConfig { run: args.run_id.clone(), message: e.to_string() })?;
+        .map_err(|e| SweepError::StoredConfig { run: run_id.clone(), message: e.to_string() })?;
     config.train.epochs = detail.epochs_target as usize;
     if let Some(device) = args.device {
         config.device = device;
@@ -152,7 +125,7 @@ fn train(rt: &Runtime, store: &Store, args: &WorkerArgs, lease: &Lease, flags: &
     // A run stopped within an epoch goes on from its step checkpoint, else from its last epoch's.
     let trainer = match resume_point(&args.out.join("checkpoints"), args.from_epoch) {
         Some(ckpt) => {
-            tracing::info!("run {}: resuming from {}", args.run_id, ckpt.display());
+            tracing::info!("run {run_id}: resuming from {}", ckpt.display());
             Trainer::resume(&ckpt, config, &args.out)?
         }
         None => Trainer::new(config, &args.out)?,
@@ -215,13 +188,6 @@ impl StoreObserver<'_> {
         }
         e.to_string()
     }
-}
-
-fn emit(event: &WorkerEvent) {
-    let mut out = std::io::stdout().lock();
-    // A scheduler that went away is noticed through stdin; nothing to do about stdout here.
-    let _ = writeln!(out, "{}", event.to_line());
-    let _ = out.flush();
 }
 
 impl RunObserver for StoreObserver<'_> {
@@ -320,7 +286,7 @@ fn new_artefact(a: &Artefact) -> std::io::Result<NewArtefact> {
 }
 
 /// This machine's name, for run records.
-pub fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .or_else(|_| std::env::var("HOSTNAME"))

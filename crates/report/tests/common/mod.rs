@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use pixelcnn_record::EpochMetrics;
-use pixelcnn_store::{Claim, ClaimRequest, Lease, NewRun, Store, Worker};
+use pixelcnn_store::{Lease, NewRun, Store, Worker};
 use serde_json::Value;
 
 /// Epoch `epoch` with test NLL `test_nll` (training NLL 0.05 above it, 2 s per epoch number).
@@ -46,9 +46,6 @@ pub fn new_run(experiment_id: &str, config_hash: &str, config: Value, varying: V
 /// Claims `run` for a test worker: its lease.
 pub async fn claim(store: &Store, run: NewRun) -> Lease {
     let worker = Worker { pid: 1, host: "testhost".into(), device: Some("cpu".into()), threads: Some(1) };
-    let request = ClaimRequest { run, worker, retry_failed: false, stale_after: None };
-    let Claim::Claimed { lease, .. } = store.claim_config(&request).await.unwrap() else {
-        panic!("not claimed")
-    };
-    lease
+    let id = store.create_run(&run).await.unwrap();
+    store.claim(&id, &worker).await.unwrap().expect("a queued run is claimable")
 }

@@ -5,10 +5,14 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use pixelcnn_record::{ArtefactKind, EpochMetrics};
 use pixelcnn_store::scratch::ScratchPostgres;
-use pixelcnn_store::{ArtefactContent, Lease, NewArtefact, NewRun, Store, Worker, url_from_path};
+use pixelcnn_store::{
+    ArtefactContent, ClaimKind, Enqueued, Lease, NewArtefact, NewRun, SkipReason, Store, Worker,
+    url_from_path,
+};
 use serde_json::json;
 
 /// A temporary folder holding one database file (not created yet).
@@ -154,4 +158,56 @@ pub fn epoch_artefacts(epoch: u32) -> Vec<NewArtefact> {
             },
         },
     ]
+}
+
+/// A sweep's request to train one configuration with one worker.
+#[derive(Clone, Debug)]
+pub struct ClaimRequest {
+    /// The attempt to queue if a new one is needed.
+    pub run: NewRun,
+    /// The worker that claims it.
+    pub worker: Worker,
+    /// Queue a new attempt when the latest one failed.
+    pub retry_failed: bool,
+    /// Take a `running` attempt whose heartbeat is older than this over (`None`: never).
+    pub stale_after: Option<Duration>,
+}
+
+/// What [`claim_config`] gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The worker holds the attempt.
+    Claimed { run_id: String, lease: Lease, from_epoch: u32, kind: ClaimKind },
+    /// Nothing for it to train.
+    Skipped { run_id: String, reason: SkipReason },
+}
+
+/// What a sweep does for one configuration and one worker: queue it if it needs training
+/// ([`Store::enqueue_config`]), then claim it ([`Store::claim_next`]). A configuration queued but
+/// claimed by someone else in between is running elsewhere.
+pub async fn claim_config(store: &Store, request: &ClaimRequest) -> pixelcnn_store::Result<Claim> {
+    let queued = match store.enqueue_config(&request.run, request.retry_failed, request.stale_after).await? {
+        Enqueued::Skipped { run_id, reason } => return Ok(Claim::Skipped { run_id, reason }),
+        Enqueued::New { run_id } | Enqueued::Requeued { run_id, .. } | Enqueued::AlreadyQueued { run_id } => {
+            run_id
+        }
+    };
+    // Without a stale limit nothing running is taken over: a limit no heartbeat can be older than.
+    let stale = request.stale_after.unwrap_or(Duration::from_secs(100 * 365 * 24 * 3600));
+    let configs = [request.run.config_hash.clone()];
+    Ok(match store.claim_next(&configs, &request.worker, stale).await? {
+        Some(t) => Claim::Claimed {
+            run_id: t.lease.run_id.clone(),
+            lease: t.lease,
+            from_epoch: t.from_epoch,
+            kind: t.kind,
+        },
+        None => Claim::Skipped { run_id: queued, reason: SkipReason::RunningElsewhere },
+    })
+}
+
+/// A rerun (`run.rerun_of` set) queued and claimed by `worker`, as `pixelcnn rerun` does: its lease.
+pub async fn start_rerun(store: &Store, run: &NewRun, worker: &Worker) -> pixelcnn_store::Result<Lease> {
+    let id = store.create_run(run).await?;
+    Ok(store.claim(&id, worker).await?.expect("a queued rerun is claimable"))
 }

@@ -1,26 +1,26 @@
-//! The Slurm launcher: `pixelcnn sweep FILE --launcher slurm`. Unlike the local launcher it does
-//! not hand claims to workers: it queues every configuration that needs training in the shared
-//! store, submits one job array with as many tasks as are missing (chunked under the cluster's
-//! `MaxArraySize`), and each task claims whatever is next (`task.rs`). Submitting again queues and
-//! submits only what is still missing; `--wait` follows the runs in the store until the tasks
-//! are gone.
+//! The Slurm launcher: `pixelcnn sweep FILE --launcher slurm`. Like a local sweep it queues every
+//! configuration that needs training in the store; then, instead of starting worker processes on
+//! this machine, it submits one job array with as many tasks as are missing (chunked under the
+//! cluster's `MaxArraySize`), each task a worker that claims whatever is next (`claimer.rs`, with
+//! the task's own part in `task.rs`). Submitting again queues and submits only what is still
+//! missing; `--wait` follows the runs in the store until the tasks are gone.
 
 mod cluster;
 mod script;
-mod task;
+pub(crate) mod task;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use pixelcnn_config::{Experiment, SlurmConfig, safe_name};
-use pixelcnn_store::{Engine, Enqueued, RunStatus, SkipReason, Store, engine_of};
+use pixelcnn_store::{Engine, RunStatus, SkipReason, Store, engine_of};
 
+use crate::claimer::{read_configs, write_configs};
 use crate::error::{Result, SweepError};
-use crate::register::{preflight, register};
-use crate::scheduler::SweepOptions;
+use crate::options::SweepOptions;
+use crate::register::{enqueue, preflight, register};
 use script::Script;
-pub use task::{TaskArgs, TaskOutcome, run_task};
 
 /// How to submit a sweep to Slurm, beyond [`SweepOptions`].
 #[derive(Debug, Clone, Default)]
@@ -71,17 +71,11 @@ pub async fn submit_sweep(
     let store = Store::open(&options.db_url).await?;
     let runs = register(&store, experiment, options, &checksums).await?.runs;
     let hashes: Vec<String> = runs.iter().map(|r| r.config_hash.clone()).collect();
-    let mut submission = Submission::default();
-    let mut queued = Vec::new();
-    for run in &runs {
-        let outcome = store.enqueue_config(run, options.retry_failed, Some(options.stale_after)).await?;
-        tracing::info!("configuration {}: {outcome:?}", &run.config_hash[..12.min(run.config_hash.len())]);
-        match outcome {
-            Enqueued::Skipped { run_id, reason } => submission.skipped.push((run_id, reason)),
-            _ => queued.push(run.config_hash.clone()),
-        }
-    }
-    submission.queued = queued.len();
+    let queue = enqueue(&store, &runs, options).await?;
+    // The tasks claim among the queued and the paused (a rung's decision queues those again).
+    let list = queue.claim_list(&runs);
+    let queued = queue.queued;
+    let mut submission = Submission { queued: queued.len(), skipped: queue.skipped, ..Submission::default() };
     let safe = safe_name(&experiment.name);
     let name = script::job_name(&safe);
     let pending = cluster::pending_tasks(&name)?;
@@ -104,8 +98,7 @@ pub async fn submit_sweep(
         let path = dir.join(format!("submit-{stamp}.sbatch"));
         // The tasks claim among what this submission queued, listed beside the script.
         let configs = path.with_extension("configs");
-        let queued: Vec<&str> = queued.iter().map(String::as_str).collect();
-        std::fs::write(&configs, queued.join("\n") + "\n").map_err(file(&configs))?;
+        write_configs(&configs, &list)?;
         let script = Script {
             experiment: &experiment.name,
             file: &experiment.file,
@@ -136,14 +129,6 @@ pub async fn submit_sweep(
     }
     store.close().await;
     Ok(submission)
-}
-
-/// The configurations (hashes, one per line) that a submission's tasks claim among, from the list
-/// written beside its script.
-pub(crate) fn read_configs(list: &Path) -> Result<Vec<String>> {
-    let text =
-        std::fs::read_to_string(list).map_err(|source| SweepError::File { path: list.to_owned(), source })?;
-    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
 }
 
 /// How many tasks to submit for the `queued` configurations when `pending` tasks of earlier

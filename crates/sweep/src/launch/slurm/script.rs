@@ -83,7 +83,7 @@ impl Script<'_> {
         // `exec`: the worker replaces the batch shell, so the batch-shell signal (B:USR2) and
         // scancel's SIGTERM reach it directly.
         lines.push(format!(
-            "exec {} worker --claim-next --db \"$PIXELCNN_DB\" --configs {} --runs-dir {} \
+            "exec {} worker --db \"$PIXELCNN_DB\" --configs {} --runs-dir {} \
              --stale-after {} --heartbeat-every {}",
             quote(&self.exe.display().to_string()),
             quote(&self.configs.display().to_string()),
@@ -135,7 +135,7 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
         }
         assert!(text.contains(
-            "exec '/opt/pixelcnn'\\''s/bin/pixelcnn' worker --claim-next --db \"$PIXELCNN_DB\" \
+            "exec '/opt/pixelcnn'\\''s/bin/pixelcnn' worker --db \"$PIXELCNN_DB\" \
                  --configs '/shared/runs/levels/slurm/submit-1.configs' --runs-dir '/shared/runs'"
         ));
         assert!(!text.contains("postgres://"));
