@@ -6,7 +6,8 @@ use std::time::Duration;
 use pixelcnn_config::limits;
 use pixelcnn_config::safe_name;
 use pixelcnn_config::{Experiment, SlurmConfig};
-use pixelcnn_store::{RunStatus, resolve_url};
+use pixelcnn_record::RunStatus;
+use pixelcnn_store::resolve_url;
 use pixelcnn_sweep::{SlurmOptions, SweepOptions, run_sweep, submit_sweep};
 
 use crate::cli::{ExperimentArgs, LauncherKind, SlurmArgs};

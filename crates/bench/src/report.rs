@@ -406,7 +406,7 @@ fn method_section(md: &mut String, r: &Results) {
 }
 
 fn sampler_name(f: &SampleFigure) -> &'static str {
-    f.sampler.name()
+    f.sampler.as_str()
 }
 
 fn opt<T>(value: Option<T>, format: impl Fn(T) -> String) -> String {

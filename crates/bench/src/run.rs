@@ -241,7 +241,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                     threads,
                     seed: SEED,
                 });
-                let what = format!("sample {family} {} q={levels}", sampler.name());
+                let what = format!("sample {family} {} q={levels}", sampler.as_str());
                 match in_child::<SampleOutcome>(&spec) {
                     Ok(o) => {
                         match o.seconds {

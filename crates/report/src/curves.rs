@@ -3,8 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pixelcnn_record::EpochMetrics;
-use pixelcnn_store::RunStatus;
+use pixelcnn_record::{EpochMetrics, RunStatus};
 use serde_json::Value;
 
 use crate::configs::{Configuration, display};

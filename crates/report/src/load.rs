@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use pixelcnn_record::{ArtefactKind, EpochMetrics};
-use pixelcnn_store::{Experiment, RerunVerdict, RunDetail, RunFilter, RunStatus, RungRecord, Search, Store};
+use pixelcnn_record::{ArtefactKind, EpochMetrics, RunStatus};
+use pixelcnn_store::{Experiment, RerunVerdict, RunDetail, RunFilter, RungRecord, Search, Store};
 
 use crate::error::{ReportError, Result};
 

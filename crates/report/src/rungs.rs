@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pixelcnn_record::{Promotion, RungDecision, RungMetric};
-use pixelcnn_store::{RunStatus, RungRecord, Search};
+use pixelcnn_record::{Promotion, RunStatus, RungDecision, RungMetric};
+use pixelcnn_store::{RungRecord, Search};
 use serde::Serialize;
 
 use crate::configs::Configuration;

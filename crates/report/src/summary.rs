@@ -2,8 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use pixelcnn_record::{Best, BestBy, EpochMetrics, best_epoch};
-use pixelcnn_store::RunStatus;
+use pixelcnn_record::{Best, BestBy, EpochMetrics, RunStatus, best_epoch};
 use serde::Serialize;
 
 use crate::configs::{Configuration, display};

@@ -4,8 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
-use pixelcnn_record::{ArtefactKind, BestBy};
-use pixelcnn_store::RunStatus;
+use pixelcnn_record::{ArtefactKind, BestBy, RunStatus};
 use serde::Serialize;
 
 use crate::configs::{self, Configuration, differing_keys, display};

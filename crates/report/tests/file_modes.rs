@@ -9,9 +9,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::{claim, epoch, new_run};
-use pixelcnn_record::ArtefactKind;
+use pixelcnn_record::{ArtefactKind, RunStatus};
 use pixelcnn_report::{ExperimentData, Report};
-use pixelcnn_store::{ArtefactContent, NewArtefact, RunStatus, Store, url_from_path};
+use pixelcnn_store::{ArtefactContent, NewArtefact, Store, url_from_path};
 use serde_json::json;
 
 /// The process umask (Linux reports it in /proc; elsewhere assume the usual 022).

@@ -6,9 +6,9 @@ mod common;
 use std::path::Path;
 
 use common::{claim, epoch, new_run};
-use pixelcnn_record::ArtefactKind;
+use pixelcnn_record::{ArtefactKind, RunStatus};
 use pixelcnn_report::{ExperimentData, Report, Spread};
-use pixelcnn_store::{ArtefactContent, NewArtefact, RunStatus, Store, url_from_path};
+use pixelcnn_store::{ArtefactContent, NewArtefact, Store, url_from_path};
 use serde_json::json;
 
 const LN_2: f64 = std::f64::consts::LN_2;

@@ -5,9 +5,9 @@
 mod common;
 
 use common::{claim, epoch, new_run};
-use pixelcnn_record::{Asha, Promotion, RungMetric};
+use pixelcnn_record::{Asha, Promotion, RunStatus, RungMetric};
 use pixelcnn_report::{ExperimentData, Report};
-use pixelcnn_store::{Lease, RunStatus, Search, Store, url_from_path};
+use pixelcnn_store::{Lease, Search, Store, url_from_path};
 use serde_json::json;
 
 /// Claims the run of learning rate `lr` in experiment `exp`, to train 4 epochs.

@@ -9,8 +9,9 @@ use sqlx::AnyConnection;
 
 use crate::Store;
 use crate::error::Result;
-use crate::model::{Attempt, RunStatus};
+use crate::model::Attempt;
 use crate::rows::to_u32;
+use pixelcnn_record::RunStatus;
 
 /// Why a configuration needs no training now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -130,10 +131,13 @@ impl Store {
             "SELECT r.id, r.status, r.epochs_target, r.heartbeat_at, r.created_at, \
              (SELECT MAX(e.epoch) FROM epochs e WHERE e.run_id = r.id) AS last_epoch \
              FROM runs r WHERE r.config_hash = $1 AND r.rerun_of IS NULL \
-             ORDER BY r.created_at DESC, CASE WHEN r.status IN ('queued', 'running', 'paused') THEN 0 ELSE 1 END, r.id DESC \
+             ORDER BY r.created_at DESC, CASE WHEN r.status IN ($2, $3, $4) THEN 0 ELSE 1 END, r.id DESC \
              LIMIT 1",
         )
         .bind(config_hash)
+        .bind(RunStatus::Queued.as_str())
+        .bind(RunStatus::Running.as_str())
+        .bind(RunStatus::Paused.as_str())
         .fetch_optional(&mut *conn)
         .await
         .map_err(|e| self.err(e))?;

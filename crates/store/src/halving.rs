@@ -25,9 +25,9 @@ use crate::Store;
 use crate::clock;
 use crate::error::Result;
 use crate::lease::Lease;
-use crate::model::RunStatus;
 use crate::rungs::RungRecord;
 use crate::searches::Search;
+use pixelcnn_record::RunStatus;
 
 /// What a run's arrival at a rung of a synchronous search gave.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,12 +65,12 @@ impl Store {
                         lease.run_id
                     )));
                 }
-                self.set_status_on(&mut tx, &lease.run_id, "paused").await?;
+                self.set_status_on(&mut tx, &lease.run_id, RunStatus::Paused).await?;
                 let decided = self.decide_rung_of_all_on(&mut tx, search, rung, &now).await?;
                 match decided.into_iter().find(|r| r.run_id == lease.run_id) {
                     Some(own) if own.ranking.decision == RungDecision::Continue => {
                         // It trains on at once under its lease, rather than wait to be claimed.
-                        self.set_status_on(&mut tx, &lease.run_id, "running").await?;
+                        self.set_status_on(&mut tx, &lease.run_id, RunStatus::Running).await?;
                         Arrival::Continue(own)
                     }
                     Some(own) => Arrival::Stop(own),
@@ -131,10 +131,10 @@ impl Store {
         Ok(n > 0)
     }
 
-    async fn set_status_on(&self, conn: &mut AnyConnection, run_id: &str, status: &str) -> Result<()> {
+    async fn set_status_on(&self, conn: &mut AnyConnection, run_id: &str, status: RunStatus) -> Result<()> {
         sqlx::query("UPDATE runs SET status = $2 WHERE id = $1")
             .bind(run_id)
-            .bind(status)
+            .bind(status.as_str())
             .execute(&mut *conn)
             .await
             .map_err(|e| self.err(e))?;
@@ -209,7 +209,9 @@ impl Store {
             self.record_decision_on(conn, &record).await?;
             if attempt.status == RunStatus::Paused {
                 match ranking.decision {
-                    RungDecision::Continue => self.set_status_on(conn, &attempt.run_id, "queued").await?,
+                    RungDecision::Continue => {
+                        self.set_status_on(conn, &attempt.run_id, RunStatus::Queued).await?
+                    }
                     RungDecision::Stop => self.prune_on(conn, &attempt.run_id, now).await?,
                 }
             }

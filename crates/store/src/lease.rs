@@ -6,6 +6,7 @@
 //! and whose run another worker took over cannot write into that run when it wakes up: it gets
 //! [`StoreError::LeaseLost`] and is expected to stop.
 
+use pixelcnn_record::RunStatus;
 use serde::Serialize;
 use sqlx::AnyConnection;
 
@@ -55,11 +56,12 @@ impl Store {
     /// writes after it happen under a lease that cannot be taken over before commit.
     pub(crate) async fn touch_lease(&self, conn: &mut AnyConnection, lease: &Lease) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE runs SET heartbeat_at = $3 WHERE id = $1 AND status = 'running' AND lease_token = $2",
+            "UPDATE runs SET heartbeat_at = $3 WHERE id = $1 AND status = $4 AND lease_token = $2",
         )
         .bind(&lease.run_id)
         .bind(&lease.token)
         .bind(clock::now())
+        .bind(RunStatus::Running.as_str())
         .execute(&mut *conn)
         .await
         .map_err(|e| self.err(e))?;

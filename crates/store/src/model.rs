@@ -3,84 +3,10 @@
 //! retention are `pixelcnn_record`'s, shared with training and the report.
 
 use std::fmt;
-use std::str::FromStr;
 
-use pixelcnn_record::{ArtefactKind, EpochMetrics};
+use pixelcnn_record::{ArtefactKind, EpochMetrics, RunStatus};
 use serde::Serialize;
 use serde_json::Value;
-
-/// Where an execution attempt stands. Stored as lower-case text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunStatus {
-    /// Created, waiting for a device slot; any scheduler on the database may claim it.
-    Queued,
-    /// Claimed by a worker that keeps `heartbeat_at` fresh.
-    Running,
-    /// Trained every epoch it was asked for.
-    Finished,
-    /// Stopped by an error (including a diverged loss); not re-run unless retried.
-    Failed,
-    /// Stopped by Ctrl-C or a dead worker; resumed from its last completed epoch.
-    Interrupted,
-    /// Stopped at a rung of an adaptive search (ASHA) because better runs were recorded there;
-    /// its decision is in `rung_decisions`. Final: never resumed, retried or extended by a sweep.
-    Pruned,
-    /// Waiting, checkpointed and without a worker, at a rung of a synchronous search (SHA) until
-    /// every configuration of the search has reported there; the decision queues it again (it
-    /// resumes) or prunes it.
-    Paused,
-}
-
-impl RunStatus {
-    /// Every status, in lifecycle order.
-    pub const ALL: [RunStatus; 7] = [
-        RunStatus::Queued,
-        RunStatus::Running,
-        RunStatus::Paused,
-        RunStatus::Finished,
-        RunStatus::Failed,
-        RunStatus::Interrupted,
-        RunStatus::Pruned,
-    ];
-
-    /// The text stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Queued => "queued",
-            RunStatus::Running => "running",
-            RunStatus::Finished => "finished",
-            RunStatus::Failed => "failed",
-            RunStatus::Interrupted => "interrupted",
-            RunStatus::Pruned => "pruned",
-            RunStatus::Paused => "paused",
-        }
-    }
-
-    /// Whether the attempt has ended. [`crate::Store::finish_run`] accepts these but `pruned`,
-    /// which only a rung decision sets ([`crate::Store::decide_rung`]).
-    pub fn is_terminal(self) -> bool {
-        matches!(self, RunStatus::Finished | RunStatus::Failed | RunStatus::Interrupted | RunStatus::Pruned)
-    }
-}
-
-impl fmt::Display for RunStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RunStatus {
-    type Err = String;
-
-    /// Parses a stored or user-typed status; the error lists the valid ones (for `--status`).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RunStatus::ALL.into_iter().find(|status| status.as_str() == s).ok_or_else(|| {
-            let valid: Vec<_> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
-            format!("unknown run status `{s}` (expected one of {})", valid.join(", "))
-        })
-    }
-}
 
 /// An experiment as listed by [`crate::Store::experiments`].
 #[derive(Clone, Debug, PartialEq, Serialize)]

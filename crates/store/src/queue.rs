@@ -15,7 +15,8 @@ use crate::claim::{ClaimKind, Decision, SkipReason, decide};
 use crate::clock;
 use crate::error::Result;
 use crate::lease::Lease;
-use crate::model::{NewRun, RunStatus, SlurmTask, Worker};
+use crate::model::{NewRun, SlurmTask, Worker};
+use pixelcnn_record::RunStatus;
 
 /// What [`Store::enqueue_config`] did with a configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -105,7 +106,7 @@ impl Store {
                 // The attempt now asks for the request's epochs and settings (same hash: the same
                 // numbers); a stale worker's lease is cleared with its status.
                 sqlx::query(
-                    "UPDATE runs SET status = 'queued', lease_token = NULL, config_json = $2, config_toml = $3, \
+                    "UPDATE runs SET status = $6, lease_token = NULL, config_json = $2, config_toml = $3, \
                      epochs_target = $4 WHERE id = $1 AND status = $5",
                 )
                 .bind(&run_id)
@@ -113,6 +114,7 @@ impl Store {
                 .bind(&run.config_toml)
                 .bind(i64::from(run.epochs_target))
                 .bind(status.as_str())
+                .bind(RunStatus::Queued.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.err(e))?;
@@ -177,19 +179,23 @@ impl Store {
         let mut candidates = Vec::new();
         // A bounded number of placeholders per query, whatever the size of the list.
         for chunk in configs.chunks(500) {
-            let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+            let list = (0..chunk.len()).map(|i| format!("${}", i + 5)).collect::<Vec<_>>().join(", ");
             let sql = format!(
                 "SELECT config_hash, status, created_at, id FROM runs WHERE rerun_of IS NULL AND \
-                 config_hash IN ({list}) AND (status IN ('queued', 'interrupted') OR \
-                 (status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $1)))"
+                 config_hash IN ({list}) AND (status IN ($2, $3) OR \
+                 (status = $4 AND (heartbeat_at IS NULL OR heartbeat_at < $1)))"
             );
-            let mut query = sqlx::query_as::<_, (String, String, String, String)>(&sql).bind(cutoff);
+            let mut query = sqlx::query_as::<_, (String, String, String, String)>(&sql)
+                .bind(cutoff)
+                .bind(RunStatus::Queued.as_str())
+                .bind(RunStatus::Interrupted.as_str())
+                .bind(RunStatus::Running.as_str());
             for hash in chunk {
                 query = query.bind(hash);
             }
             let rows = query.fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
             candidates.extend(rows.into_iter().map(|(hash, status, created_at, id)| Candidate {
-                not_queued: status != "queued",
+                not_queued: status != RunStatus::Queued.as_str(),
                 position: position.get(hash.as_str()).copied().unwrap_or(usize::MAX),
                 created_at,
                 id,

@@ -9,7 +9,8 @@ use sqlx::any::AnyRow;
 
 use crate::Store;
 use crate::error::{Result, StoreError};
-use crate::model::{Artefact, RunDetail, RunStatus, RunSummary, SlurmTask};
+use crate::model::{Artefact, RunDetail, RunSummary, SlurmTask};
+use pixelcnn_record::RunStatus;
 
 /// The columns of [`RunRow`], for `SELECT {RUN_COLUMNS} {RUN_FROM} WHERE ...`.
 pub(crate) const RUN_COLUMNS: &str = "r.id, r.experiment_id, e.name AS experiment, r.sweep_id, r.config_hash, \

@@ -10,7 +10,7 @@
 //! order in which runs reach a rung, which parallel workers do not fix: with one worker, and
 //! across restarts, the decisions are the same.
 
-use pixelcnn_record::{RungDecision, RungEntry, RungMetric, RungRanking, rank_at_rung};
+use pixelcnn_record::{RunStatus, RungDecision, RungEntry, RungMetric, RungRanking, rank_at_rung};
 use serde::Serialize;
 use sqlx::AnyConnection;
 
@@ -213,10 +213,11 @@ impl Store {
     /// Ends a run stopped at a rung: `pruned`, its lease gone.
     pub(crate) async fn prune_on(&self, conn: &mut AnyConnection, run_id: &str, now: &str) -> Result<()> {
         sqlx::query(
-            "UPDATE runs SET status = 'pruned', error = NULL, ended_at = $2, lease_token = NULL WHERE id = $1",
+            "UPDATE runs SET status = $3, error = NULL, ended_at = $2, lease_token = NULL WHERE id = $1",
         )
         .bind(run_id)
         .bind(now)
+        .bind(RunStatus::Pruned.as_str())
         .execute(&mut *conn)
         .await
         .map_err(|e| self.err(e))?;

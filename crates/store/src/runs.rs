@@ -12,7 +12,8 @@ use crate::Store;
 use crate::clock;
 use crate::error::{Result, StoreError};
 use crate::lease::Lease;
-use crate::model::{NewRun, RunStatus, Worker};
+use crate::model::{NewRun, Worker};
+use pixelcnn_record::RunStatus;
 
 impl Store {
     /// Creates an attempt in status `queued` and returns its id (a rerun, with `run.rerun_of`,
@@ -102,17 +103,15 @@ impl Store {
     ) -> Result<Option<Lease>> {
         let now = clock::now();
         let lease = Lease::draw(run_id);
-        // Statuses are our own constants, never user text: inlining them keeps one statement shape
-        // per call site on every engine.
-        let from: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        let from_list: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 10)).collect();
         let sql = format!(
-            "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, $2), heartbeat_at = $2, \
+            "UPDATE runs SET status = $9, started_at = COALESCE(started_at, $2), heartbeat_at = $2, \
              ended_at = NULL, error = NULL, worker_pid = $3, worker_host = $4, device = $5, threads = $6, \
              epochs_target = COALESCE($7, epochs_target), lease_token = $8 \
              WHERE id = $1 AND status IN ({})",
-            from.join(", ")
+            from_list.join(", ")
         );
-        let done = sqlx::query(&sql)
+        let mut query = sqlx::query(&sql)
             .bind(run_id)
             .bind(&now)
             .bind(i64::from(worker.pid))
@@ -121,8 +120,11 @@ impl Store {
             .bind(worker.threads.map(i64::from))
             .bind(epochs_target.map(i64::from))
             .bind(&lease.token)
-            .execute(&mut *conn)
-            .await;
+            .bind(RunStatus::Running.as_str());
+        for status in from {
+            query = query.bind(status.as_str());
+        }
+        let done = query.execute(&mut *conn).await;
         match done {
             Ok(done) => Ok((done.rows_affected() == 1).then_some(lease)),
             // Another attempt of the same configuration is active: this one is not claimable.
@@ -158,13 +160,15 @@ impl Store {
     pub async fn mark_stale_running_as_interrupted(&self, older_than: Duration) -> Result<Vec<String>> {
         let message = format!("no heartbeat for {}s: worker presumed dead", older_than.as_secs());
         sqlx::query_scalar(
-            "UPDATE runs SET status = 'interrupted', ended_at = $2, error = $3, lease_token = NULL \
-             WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $1) \
+            "UPDATE runs SET status = $4, ended_at = $2, error = $3, lease_token = NULL \
+             WHERE status = $5 AND (heartbeat_at IS NULL OR heartbeat_at < $1) \
              RETURNING id",
         )
         .bind(clock::cutoff(older_than))
         .bind(clock::now())
         .bind(message)
+        .bind(RunStatus::Interrupted.as_str())
+        .bind(RunStatus::Running.as_str())
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.err(e))

@@ -6,32 +6,16 @@ use crate::Store;
 use crate::clock;
 use crate::error::Result;
 
-/// The outcome of comparing a rerun with its original.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Every compared metric is bitwise equal.
-    Identical,
-    /// Not bitwise equal, but every difference is within the tolerance that applied.
-    WithinTolerance,
-    /// A difference where identity was required, or beyond the tolerance.
-    Differs,
-}
-
-impl Verdict {
-    /// The text stored in the database and shown to people.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Identical => "identical",
-            Verdict::WithinTolerance => "within_tolerance",
-            Verdict::Differs => "differs",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Verdict> {
-        [Verdict::Identical, Verdict::WithinTolerance, Verdict::Differs]
-            .into_iter()
-            .find(|v| v.as_str() == text)
+pixelcnn_record::named_enum! {
+    /// The outcome of comparing a rerun with its original, stored and shown as its name.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Verdict ("verdict") {
+        /// Every compared metric is bitwise equal.
+        Identical = "identical",
+        /// Not bitwise equal, but every difference is within the tolerance that applied.
+        WithinTolerance = "within_tolerance",
+        /// A difference where identity was required, or beyond the tolerance.
+        Differs = "differs",
     }
 }
 
@@ -187,9 +171,9 @@ impl Store {
                     note,
                     created_at,
                 )| {
-                    let verdict = Verdict::parse(&verdict).ok_or_else(|| {
-                        self.invalid(format!("rerun {run_id}: unknown verdict `{verdict}`"))
-                    })?;
+                    let verdict = verdict
+                        .parse::<Verdict>()
+                        .map_err(|error| self.invalid(format!("rerun {run_id}: {error}")))?;
                     let first_difference = match (first_epoch, metric) {
                         (Some(epoch), Some(metric)) => Some(Difference {
                             epoch: u32::try_from(epoch).unwrap_or(0),

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use common::{
     Claim, ClaimRequest, TestDb, claim_config, claimed_run, epoch_artefacts, epoch_row, new_run, worker,
 };
-use pixelcnn_store::{Lease, RunFilter, RunStatus, SkipReason, Store};
+use pixelcnn_record::RunStatus;
+use pixelcnn_store::{Lease, RunFilter, SkipReason, Store};
 
 async fn concurrent_claimers_of_one_configuration_have_one_winner(db: TestDb) {
     // A fresh database: the eight stores also race to create and migrate it.

@@ -8,9 +8,9 @@ use common::{
     Claim, ClaimRequest, TempDb, claim_config, claimed_run, epoch_artefacts, epoch_row, new_run, start_rerun,
     worker,
 };
-use pixelcnn_record::{Asha, Promotion, RungMetric};
+use pixelcnn_record::{Asha, Promotion, RunStatus, RungMetric};
 use pixelcnn_store::scratch::ScratchPostgres;
-use pixelcnn_store::{NewSweep, RerunVerdict, RunFilter, RunStatus, Search, Store, StoreError, Verdict};
+use pixelcnn_store::{NewSweep, RerunVerdict, RunFilter, Search, Store, StoreError, Verdict};
 use serde_json::json;
 
 /// A database with one of everything the store records.

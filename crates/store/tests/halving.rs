@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{Claim, ClaimRequest, TestDb, claim_config, epoch_row, new_run, worker};
-use pixelcnn_record::{Asha, Promotion, RungDecision, RungMetric};
-use pixelcnn_store::{Arrival, ClaimKind, Lease, RunStatus, Search, SkipReason, Store};
+use pixelcnn_record::{Asha, Promotion, RunStatus, RungDecision, RungMetric};
+use pixelcnn_store::{Arrival, ClaimKind, Lease, Search, SkipReason, Store};
 
 /// A synchronous search of experiment `exp`: eta = 3, rungs at epochs 1 and 3 before 9.
 fn search(exp: &str) -> Search {

@@ -10,9 +10,9 @@ use common::{
     Claim, ClaimRequest, TestDb, claim_config, claimed_run, epoch_artefacts, epoch_row, new_run, start_rerun,
     worker,
 };
-use pixelcnn_record::{ArtefactKind, EpochMetrics};
+use pixelcnn_record::{ArtefactKind, EpochMetrics, RunStatus};
 use pixelcnn_store::{
-    Artefact, ArtefactContent, ClaimKind, Lease, NewArtefact, RunDetail, RunStatus, Store, StoreError,
+    Artefact, ArtefactContent, ClaimKind, Lease, NewArtefact, RunDetail, Store, StoreError,
 };
 
 /// Everything a worker's write could change about one run.

@@ -8,10 +8,9 @@ use std::time::Duration;
 use common::{
     Claim, ClaimRequest, TestDb, claim_config, claimed_run, epoch_artefacts, epoch_row, new_run, worker,
 };
-use pixelcnn_record::ArtefactKind;
+use pixelcnn_record::{ArtefactKind, RunStatus};
 use pixelcnn_store::{
-    ArtefactContent, ClaimKind, Lease, NewArtefact, NewSweep, RunFilter, RunStatus, SkipReason, StoreError,
-    parse_where,
+    ArtefactContent, ClaimKind, Lease, NewArtefact, NewSweep, RunFilter, SkipReason, StoreError, parse_where,
 };
 use serde_json::json;
 

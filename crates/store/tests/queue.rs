@@ -7,7 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::{TestDb, claimed_run, epoch_row, new_run, worker};
-use pixelcnn_store::{ClaimKind, Enqueued, RunFilter, RunStatus, SkipReason, SlurmTask, Store};
+use pixelcnn_record::RunStatus;
+use pixelcnn_store::{ClaimKind, Enqueued, RunFilter, SkipReason, SlurmTask, Store};
 
 const STALE: Duration = Duration::from_secs(60);
 

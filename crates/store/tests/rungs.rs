@@ -11,8 +11,8 @@ use std::time::Duration;
 use common::{
     Claim, ClaimRequest, TestDb, claim_config, claimed_run, epoch_row, new_run, start_rerun, worker,
 };
-use pixelcnn_record::{Asha, Promotion, RungDecision, RungMetric};
-use pixelcnn_store::{Enqueued, Lease, RunFilter, RunStatus, Search, SkipReason, Store, StoreError};
+use pixelcnn_record::{Asha, Promotion, RunStatus, RungDecision, RungMetric};
+use pixelcnn_store::{Enqueued, Lease, RunFilter, Search, SkipReason, Store, StoreError};
 
 const STALE: Duration = Duration::from_secs(60);
 

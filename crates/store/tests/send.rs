@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use pixelcnn_record::EpochMetrics;
-use pixelcnn_store::{Lease, NewArtefact, NewRun, NewSweep, RunFilter, RunStatus, Store, Worker};
+use pixelcnn_record::{EpochMetrics, RunStatus};
+use pixelcnn_store::{Lease, NewArtefact, NewRun, NewSweep, RunFilter, Store, Worker};
 
 fn send<T: Send>(_: T) {}
 

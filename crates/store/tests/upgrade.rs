@@ -7,8 +7,8 @@ mod common;
 use std::path::Path;
 
 use common::{TestDb, epoch_row, new_run, worker};
-use pixelcnn_record::{Asha, Promotion, RungDecision, RungMetric};
-use pixelcnn_store::{RunFilter, RunStatus, Search, StoreError};
+use pixelcnn_record::{Asha, Promotion, RunStatus, RungDecision, RungMetric};
+use pixelcnn_store::{RunFilter, Search, StoreError};
 use sqlx::Connection;
 
 /// The database at `url` migrated to 0004 only, as the previous release left it, with one run of

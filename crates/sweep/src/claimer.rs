@@ -14,7 +14,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use pixelcnn_config::{DeviceSpec, safe_name};
-use pixelcnn_store::{ClaimKind, RunStatus, Store, Taken, Worker};
+use pixelcnn_record::RunStatus;
+use pixelcnn_store::{ClaimKind, Store, Taken, Worker};
 
 use crate::error::{Result, SweepError};
 use crate::events::{WorkerEvent, emit};

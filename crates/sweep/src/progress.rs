@@ -4,7 +4,8 @@
 use std::io::IsTerminal;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use pixelcnn_store::{RunStatus, SkipReason};
+use pixelcnn_record::RunStatus;
+use pixelcnn_store::SkipReason;
 
 use crate::events::WorkerEvent;
 

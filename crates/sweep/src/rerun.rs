@@ -15,8 +15,8 @@
 use std::path::PathBuf;
 
 use pixelcnn_config::{DeviceSpec, RunConfig};
-use pixelcnn_record::EpochMetrics;
-use pixelcnn_store::{Difference, NewRun, RerunVerdict, RunStatus, Store, Verdict, Worker};
+use pixelcnn_record::{EpochMetrics, RunStatus};
+use pixelcnn_store::{Difference, NewRun, RerunVerdict, Store, Verdict, Worker};
 
 use crate::claimer::ClaimQueue;
 use crate::error::{Result, SweepError};

@@ -205,7 +205,7 @@ mod tests {
         };
         assert_eq!((stop.rung, stop.ranking.rank, stop.ranking.recorded), (0, 4, 4));
         assert_eq!(store.rung_decisions(&worst.run_id).await.unwrap().len(), 1);
-        assert_eq!(store.run(&worst.run_id).await.unwrap().status, pixelcnn_store::RunStatus::Pruned);
+        assert_eq!(store.run(&worst.run_id).await.unwrap().status, pixelcnn_record::RunStatus::Pruned);
         // Catching up again (a second restart) reads the decisions back: nothing new.
         assert_eq!(rungs.catch_up(&store, &best, 3).await.unwrap(), AtRung::GoOn);
         assert_eq!(store.experiment_rung_decisions("asha").await.unwrap().len(), 5);

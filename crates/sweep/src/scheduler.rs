@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use pixelcnn_config::Experiment;
-use pixelcnn_record::Promotion;
-use pixelcnn_store::{Lease, RunStatus, SkipReason, Store};
+use pixelcnn_record::{Promotion, RunStatus};
+use pixelcnn_store::{Lease, SkipReason, Store};
 
 use crate::claimer::{ClaimQueue, write_configs};
 use crate::error::{Result, SweepError};

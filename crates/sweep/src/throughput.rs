@@ -8,7 +8,8 @@ use std::fmt;
 use std::time::Instant;
 
 use pixelcnn_config::{ADDED_KEYS, DeviceSpec, ModelFamily, RunConfig, Sampler, identity_of};
-use pixelcnn_store::{RunFilter, RunStatus, Store};
+use pixelcnn_record::RunStatus;
+use pixelcnn_store::{RunFilter, Store};
 use pixelcnn_train::{RunObserver, RunStart, StepProgress, TrainError, Trainer, model_config};
 use serde_json::Value;
 

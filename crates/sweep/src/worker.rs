@@ -14,8 +14,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use pixelcnn_config::{DeviceSpec, RunConfig};
-use pixelcnn_record::EpochMetrics;
-use pixelcnn_store::{ArtefactContent, Lease, NewArtefact, RunStatus, Store, StoreError, Worker};
+use pixelcnn_record::{EpochMetrics, RunStatus};
+use pixelcnn_store::{ArtefactContent, Lease, NewArtefact, Store, StoreError, Worker};
 use pixelcnn_train::checkpoint::resume_point;
 use pixelcnn_train::{Artefact, RunObserver, RunStart, StepProgress, TrainError, Trainer};
 use sha2::{Digest, Sha256};

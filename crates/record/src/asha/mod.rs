@@ -8,9 +8,6 @@
 mod budget;
 mod rule;
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::EpochMetrics;
@@ -18,29 +15,20 @@ use crate::metrics::EpochMetrics;
 pub use budget::Budget;
 pub use rule::{RungDecision, RungEntry, RungRanking, rank_all_at_rung, rank_at_rung};
 
-/// The metric the rungs compare, lower is better.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RungMetric {
-    /// NLL of the held-out validation split: the honest choice.
-    ValidationNll,
-    /// NLL of the test set, chosen explicitly: the search then selects on the numbers it reports,
-    /// so they are optimistic, and the report says so.
-    TestNll,
+crate::named_enum! {
+    /// The metric the rungs compare, lower is better. Its name is the one in `[search] metric`
+    /// and the `epochs` column it reads.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum RungMetric ("metric") {
+        /// NLL of the held-out validation split: the honest choice.
+        ValidationNll = "validation_nll",
+        /// NLL of the test set, chosen explicitly: the search then selects on the numbers it
+        /// reports, so they are optimistic, and the report says so.
+        TestNll = "test_nll",
+    }
 }
 
 impl RungMetric {
-    /// Every metric, as written in `[search] metric`.
-    pub const ALL: [RungMetric; 2] = [RungMetric::ValidationNll, RungMetric::TestNll];
-
-    /// The name in experiment files and in the store (the `epochs` column it reads).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RungMetric::ValidationNll => "validation_nll",
-            RungMetric::TestNll => "test_nll",
-        }
-    }
-
     /// Its value in an epoch; `None` when the epoch has none (no validation split) or it is not
     /// finite (a diverged run), which never continues.
     pub fn of(self, epoch: &EpochMetrics) -> Option<f64> {
@@ -57,58 +45,20 @@ impl RungMetric {
     }
 }
 
-impl fmt::Display for RungMetric {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RungMetric {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RungMetric::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
-            let valid: Vec<&str> = RungMetric::ALL.iter().map(|m| m.as_str()).collect();
-            format!("unknown metric `{s}` (expected one of {})", valid.join(", "))
-        })
-    }
-}
-
-/// When a rung decides.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Promotion {
-    /// ASHA: each run is decided as it arrives, against those recorded before it
-    /// ([`rank_at_rung`]). No run waits, so workers never idle; what it trains depends on the order
-    /// of arrival, hence a budget that is an expectation.
-    #[default]
-    Asynchronous,
-    /// SHA: a rung is decided once every configuration still in the search has reported there
-    /// ([`rank_all_at_rung`]); runs wait at the rung (`paused`), then exactly the top `1/eta`
-    /// continue. The budget is exact; the price is waiting, which one machine or a few workers
-    /// barely pay.
-    Synchronous,
-}
-
-impl Promotion {
-    /// The text stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Promotion::Asynchronous => "asynchronous",
-            Promotion::Synchronous => "synchronous",
-        }
-    }
-}
-
-impl FromStr for Promotion {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "asynchronous" => Ok(Promotion::Asynchronous),
-            "synchronous" => Ok(Promotion::Synchronous),
-            other => Err(format!("unknown promotion `{other}` (expected asynchronous or synchronous)")),
-        }
+crate::named_enum! {
+    /// When a rung decides.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub enum Promotion ("promotion") {
+        /// ASHA: each run is decided as it arrives, against those recorded before it
+        /// ([`rank_at_rung`]). No run waits, so workers never idle; what it trains depends on the
+        /// order of arrival, hence a budget that is an expectation.
+        #[default]
+        Asynchronous = "asynchronous",
+        /// SHA: a rung is decided once every configuration still in the search has reported there
+        /// ([`rank_all_at_rung`]); runs wait at the rung (`paused`), then exactly the top `1/eta`
+        /// continue. The budget is exact; the price is waiting, which one machine or a few workers
+        /// barely pay.
+        Synchronous = "synchronous",
     }
 }
 

@@ -19,46 +19,17 @@
 //! deciding without waiting (Li et al. 2018, section 3.3).
 
 use std::cmp::Ordering;
-use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// What a rung decided for a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RungDecision {
-    /// The run trains on to the next rung (or to the end).
-    Continue,
-    /// The run stops here: it is `pruned`.
-    Stop,
-}
-
-impl RungDecision {
-    /// The text stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RungDecision::Continue => "continue",
-            RungDecision::Stop => "stop",
-        }
-    }
-}
-
-impl fmt::Display for RungDecision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RungDecision {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "continue" => Ok(RungDecision::Continue),
-            "stop" => Ok(RungDecision::Stop),
-            other => Err(format!("unknown rung decision `{other}` (expected continue or stop)")),
-        }
+crate::named_enum! {
+    /// What a rung decided for a run.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum RungDecision ("rung decision") {
+        /// The run trains on to the next rung (or to the end).
+        Continue = "continue",
+        /// The run stops here: it is `pruned`.
+        Stop = "stop",
     }
 }
 

@@ -6,7 +6,8 @@
 pub(crate) mod local;
 pub mod slurm;
 
-use pixelcnn_store::{Lease, RunStatus, Store, StoreError};
+use pixelcnn_record::RunStatus;
+use pixelcnn_store::{Lease, Store, StoreError};
 
 use crate::error::Result;
 use crate::rungs::release_waiting_rungs;

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use pixelcnn_config::{Experiment, SlurmConfig, safe_name};
-use pixelcnn_store::{Engine, RunStatus, SkipReason, Store, engine_of};
+use pixelcnn_record::RunStatus;
+use pixelcnn_store::{Engine, SkipReason, Store, engine_of};
 
 use crate::claimer::{read_configs, write_configs};
 use crate::error::{Result, SweepError};
