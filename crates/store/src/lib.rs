@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use claim::{ClaimKind, Decision, SkipReason, decide};
-pub use copy::{Cell, CopyCounts, Dump};
+pub use copy::{Cell, CopyCounts, Dump, TableDump};
 pub use error::{Result, StoreError};
 pub use halving::Arrival;
 pub use lease::Lease;

@@ -95,7 +95,7 @@ async fn sqlite_to_postgres_and_back_is_lossless() {
     let source = first.open().await;
     fill(&source).await;
     let original = source.dump().await.unwrap();
-    assert!(original.values().all(|rows| !rows.is_empty()), "every table has rows: {original:?}");
+    assert!(original.values().all(|table| !table.rows.is_empty()), "every table has rows: {original:?}");
 
     let server = Store::open(pg.url()).await.unwrap();
     let counts = source.copy_to(&server).await.unwrap();
