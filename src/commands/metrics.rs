@@ -19,7 +19,7 @@ pub fn run(selection: &RunSelection, db: Option<&str>, format: MetricsFormat) ->
             record.insert("run_id".into(), Value::from(r.run_id.clone()));
             record.insert("experiment".into(), Value::from(r.experiment.clone()));
             record.insert("status".into(), Value::from(r.status.as_str()));
-            flatten(&r.config, "", &mut record);
+            record.extend(pixelcnn_config::flatten(&r.config));
             if let Value::Object(m) = serde_json::to_value(&r.metrics).expect("rows serialise") {
                 record.extend(m);
             }
@@ -41,20 +41,6 @@ pub fn run(selection: &RunSelection, db: Option<&str>, format: MetricsFormat) ->
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn flatten(value: &Value, prefix: &str, out: &mut BTreeMap<String, Value>) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                flatten(v, &key, out);
-            }
-        }
-        other => {
-            out.insert(prefix.to_owned(), other.clone());
-        }
-    }
 }
 
 fn cell(value: &Value) -> String {

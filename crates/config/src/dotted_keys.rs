@@ -27,18 +27,43 @@ pub(crate) fn set_path(table: &mut toml::Table, key: &str, value: Value) {
     current.insert(leaf.to_owned(), value);
 }
 
-/// The dotted leaf keys of a table (arrays and inline values count as leaves).
-pub(crate) fn leaves(table: &toml::Table, prefix: &str) -> Vec<(String, Value)> {
-    table
-        .iter()
-        .flat_map(|(k, v)| {
-            let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-            match v {
-                Value::Table(inner) => leaves(inner, &key),
-                other => vec![(key, other.clone())],
+/// A value that nests tables: TOML (experiment files) and JSON (stored configurations), so that
+/// one [`flatten`] serves both.
+pub trait Nested: Clone {
+    /// Its entries, when it is a table.
+    fn entries(&self) -> Option<Vec<(&str, &Self)>>;
+}
+
+impl Nested for Value {
+    fn entries(&self) -> Option<Vec<(&str, &Self)>> {
+        self.as_table().map(|t| t.iter().map(|(k, v)| (k.as_str(), v)).collect())
+    }
+}
+
+impl Nested for serde_json::Value {
+    fn entries(&self) -> Option<Vec<(&str, &Self)>> {
+        self.as_object().map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
+    }
+}
+
+/// Every leaf of a nested value under its dotted key (`train.lr`), in the tables' order; arrays
+/// and other non-table values are leaves. How sweep axes, `--set`, `pixelcnn metrics` columns and
+/// the report's differing keys all name a configuration's values.
+pub fn flatten<V: Nested>(value: &V) -> Vec<(String, V)> {
+    fn walk<V: Nested>(prefix: &str, value: &V, out: &mut Vec<(String, V)>) {
+        match value.entries() {
+            Some(entries) => {
+                for (key, inner) in entries {
+                    let path = if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") };
+                    walk(&path, inner, out);
+                }
             }
-        })
-        .collect()
+            None => out.push((prefix.to_owned(), value.clone())),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", value, &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -54,5 +79,17 @@ mod tests {
         assert_eq!(get_path(&table, "seed"), Some(&Value::Integer(1)));
         assert_eq!(get_path(&table, "model.blocks"), None);
         assert_eq!(get_path(&table, "seed.x"), None);
+    }
+
+    #[test]
+    fn flatten_names_leaves_by_dotted_path_in_toml_and_json() {
+        let json = serde_json::json!({"seed": 1, "train": {"lr": 0.001, "epochs": 3}, "tags": [1, 2]});
+        let keys: Vec<String> = flatten(&json).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["seed", "tags", "train.epochs", "train.lr"]);
+        let toml: Value = "seed = 1\n[train]\nlr = 0.001\n".parse::<toml::Table>().unwrap().into();
+        assert_eq!(
+            flatten(&toml),
+            [("seed".to_owned(), Value::Integer(1)), ("train.lr".to_owned(), Value::Float(0.001))]
+        );
     }
 }

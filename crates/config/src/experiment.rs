@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use toml::Value;
 
-use crate::dotted_keys::leaves;
+use crate::dotted_keys::flatten;
 use crate::error::{ConfigError, Result};
 use crate::launcher::{LauncherConfig, read_launcher};
 use crate::layers::{ENV_PREFIX, Override, closest, config_keys, extract, layered, parse_toml};
@@ -272,7 +272,7 @@ impl Parsed {
             layers.push((format!("{file} [profile.{name}]"), p.table.clone()));
             let swept: Vec<&str> =
                 p.sweep.iter().flat_map(|e| e.members.iter().map(|m| m.key.as_str())).collect();
-            for (key, value) in leaves(&p.table, "") {
+            for (key, value) in flatten(&toml::Value::Table(p.table.clone())) {
                 if !swept.contains(&key.as_str()) {
                     fix_key(&mut entries, &key, &format!("[profile.{name}] {key} = {value}"), &mut notes);
                 }

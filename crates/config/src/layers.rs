@@ -8,6 +8,7 @@ use std::path::Path;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::{Figment, Metadata, Source};
 
+use crate::dotted_keys::flatten;
 use crate::error::{ConfigError, Result};
 use crate::run::RunConfig;
 use crate::validate;
@@ -135,7 +136,7 @@ fn convert(fig: &Figment, error: figment::Error) -> ConfigError {
 }
 
 fn known_keys(expected: &[&str], section: &str) -> Vec<String> {
-    let mut keys = leaf_keys(&serde_json::to_value(full_example()).expect("config serialises"), "");
+    let mut keys = config_keys();
     keys.extend(
         expected.iter().map(|f| if section.is_empty() { (*f).to_owned() } else { format!("{section}.{f}") }),
     );
@@ -145,7 +146,8 @@ fn known_keys(expected: &[&str], section: &str) -> Vec<String> {
 /// Every dotted leaf key of a run configuration (`seed`, `model.levels`, `data.dir`, ...), in
 /// declaration order: what a sweep axis or an override may name.
 pub(crate) fn config_keys() -> Vec<String> {
-    leaf_keys(&serde_json::to_value(full_example()).expect("config serialises"), "")
+    let example = serde_json::to_value(full_example()).expect("config serialises");
+    flatten(&example).into_iter().map(|(key, _)| key).collect()
 }
 
 /// The leaf keys whose values are integers, so that numeric ranges over them stay integers.
@@ -175,19 +177,6 @@ fn full_example() -> RunConfig {
     c.data.train_limit = Some(1);
     c.data.test_limit = Some(1);
     c
-}
-
-fn leaf_keys(value: &serde_json::Value, prefix: &str) -> Vec<String> {
-    match value {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .flat_map(|(k, v)| {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                leaf_keys(v, &key)
-            })
-            .collect(),
-        _ => vec![prefix.to_owned()],
-    }
 }
 
 /// The candidate closest to `key` (whole key or last segment), when one is close enough to be a typo.

@@ -22,6 +22,7 @@ mod sweep;
 mod validate;
 
 pub use device::DeviceSpec;
+pub use dotted_keys::{Nested, flatten};
 pub use error::{ConfigError, Result};
 pub use experiment::{Experiment, load_experiment, safe_name};
 pub use hash::config_hash;

@@ -158,24 +158,9 @@ pub fn display(value: &Value) -> String {
     }
 }
 
-/// Flattens a nested configuration into dotted keys (`train.lr`), leaves only.
+/// A nested configuration by dotted key (`train.lr`), leaves only.
 pub fn flatten(config: &Value) -> BTreeMap<String, Value> {
-    fn walk(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
-        match value {
-            Value::Object(map) => {
-                for (key, inner) in map {
-                    let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
-                    walk(&path, inner, out);
-                }
-            }
-            leaf => {
-                out.insert(prefix.to_owned(), leaf.clone());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk("", config, &mut out);
-    out
+    pixelcnn_config::flatten(config).into_iter().collect()
 }
 
 /// The dotted keys whose value is not the same in every one of `configs` (a key missing from some
@@ -197,13 +182,6 @@ pub fn differing_keys<'a>(configs: impl IntoIterator<Item = &'a Value>) -> Vec<S
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn flatten_uses_dotted_paths() {
-        let flat = flatten(&json!({"seed": 1, "train": {"lr": 0.001, "epochs": 3}}));
-        assert_eq!(flat.keys().collect::<Vec<_>>(), ["seed", "train.epochs", "train.lr"]);
-        assert_eq!(flat["train.lr"], json!(0.001));
-    }
 
     #[test]
     fn differing_keys_include_missing_ones() {
