@@ -30,12 +30,13 @@ pub fn run(run: &str, out: &Path, db: Option<&str>) -> anyhow::Result<ExitCode> 
          # same backend and thread count ({} threads, {}) the same metrics.\n",
         detail.id,
         detail.experiment,
-        detail.config_hash,
+        detail.run.config_hash,
         detail.threads.map_or("?".into(), |t| t.to_string()),
         detail.device.as_deref().unwrap_or("unknown device")
     );
     // The recorded thread count is the one that produced the numbers; pin it.
-    let mut config: toml::Table = toml::from_str(&detail.config_toml).context("stored configuration TOML")?;
+    let mut config: toml::Table =
+        toml::from_str(&detail.run.config_toml).context("stored configuration TOML")?;
     if let Some(threads) = detail.threads {
         config.insert("threads".into(), toml::Value::Integer(i64::from(threads)));
     }

@@ -36,12 +36,13 @@ pub fn report_failures(runtime: &tokio::runtime::Runtime, db_url: &str, failed: 
         for id in failed {
             let run = store.run(id).await?;
             let varying = run
+                .run
                 .varying
                 .as_object()
                 .filter(|m| !m.is_empty())
                 .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))
                 .unwrap_or_else(|| {
-                    format!("configuration {}", &run.config_hash[..12.min(run.config_hash.len())])
+                    format!("configuration {}", &run.run.config_hash[..12.min(run.run.config_hash.len())])
                 });
             let error = run.error.as_deref().and_then(|e| e.lines().next()).unwrap_or("no error recorded");
             lines.push(format!("  {} [{varying}]: {error}", &run.id[..8.min(run.id.len())]));

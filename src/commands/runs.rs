@@ -43,6 +43,7 @@ pub fn run(selection: &RunSelection, db: Option<&str>, json: bool) -> anyhow::Re
     let mut rows = vec![header];
     for r in &runs {
         let varying = r
+            .run
             .varying
             .as_object()
             .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))
@@ -52,7 +53,7 @@ pub fn run(selection: &RunSelection, db: Option<&str>, json: bool) -> anyhow::Re
             r.experiment.clone(),
             r.status.as_str().to_owned(),
             varying,
-            format!("{}/{}", r.last_epoch.unwrap_or(0), r.epochs_target),
+            format!("{}/{}", r.last_epoch.unwrap_or(0), r.run.epochs_target),
             r.last_test_bits_per_dim.map_or("-".into(), |b| format!("{b:.4}")),
         ];
         if slurm {

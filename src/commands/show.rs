@@ -21,8 +21,8 @@ pub fn run(run: &str, db: Option<&str>, json: bool) -> anyhow::Result<ExitCode> 
         return Ok(ExitCode::SUCCESS);
     }
     println!("run {} ({}), experiment {}", detail.id, detail.status.as_str(), detail.experiment);
-    println!("config_hash {}", detail.config_hash);
-    println!("varying     {}", detail.varying);
+    println!("config_hash {}", detail.run.config_hash);
+    println!("varying     {}", detail.run.varying);
     let device = detail.device.as_deref().unwrap_or("-");
     let threads = detail.threads.map_or("-".into(), |t| t.to_string());
     println!("device      {device}, {threads} threads");
@@ -31,10 +31,10 @@ pub fn run(run: &str, db: Option<&str>, json: bool) -> anyhow::Result<ExitCode> 
     if let Some(task) = &detail.slurm {
         println!("slurm       task {task} (job {})", task.job_id);
     }
-    let commit = detail.git_commit.as_deref().unwrap_or("-");
-    let dirty = if detail.git_dirty == Some(true) { " (dirty)" } else { "" };
+    let commit = detail.run.git_commit.as_deref().unwrap_or("-");
+    let dirty = if detail.run.git_dirty == Some(true) { " (dirty)" } else { "" };
     println!("git         {commit}{dirty}");
-    println!("versions    {}", detail.versions);
+    println!("versions    {}", detail.run.versions);
     println!(
         "times       created {}, started {}, ended {}",
         detail.created_at,
@@ -44,7 +44,7 @@ pub fn run(run: &str, db: Option<&str>, json: bool) -> anyhow::Result<ExitCode> 
     if let Some(e) = &detail.error {
         println!("error       {e}");
     }
-    if let Some(original) = &detail.rerun_of {
+    if let Some(original) = &detail.run.rerun_of {
         println!("rerun of    {original}");
     }
     for v in &verdicts {
@@ -58,7 +58,7 @@ pub fn run(run: &str, db: Option<&str>, json: bool) -> anyhow::Result<ExitCode> 
             r.rung, r.epoch, r.metric, k.rank, k.recorded, k.quota, k.decision
         );
     }
-    println!("\nconfiguration:\n{}", detail.config_toml);
+    println!("\nconfiguration:\n{}", detail.run.config_toml);
     let mut rows = vec![
         ["epoch", "train_nll", "valid_nll", "test_nll", "bits/dim", "nats/image", "lr", "seconds", "img/s"]
             .map(String::from)

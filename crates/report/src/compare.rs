@@ -81,13 +81,13 @@ impl Comparison {
             ],
             vec![
                 "config_hash".into(),
-                short(&a.detail.config_hash),
-                short(&b.detail.config_hash),
+                short(&a.detail.run.config_hash),
+                short(&b.detail.run.config_hash),
                 String::new(),
             ],
         ];
-        let (fa, fb) = (flatten(&a.detail.config), flatten(&b.detail.config));
-        for key in differing_keys([&a.detail.config, &b.detail.config]) {
+        let (fa, fb) = (flatten(&a.detail.run.config), flatten(&b.detail.run.config));
+        for key in differing_keys([&a.detail.run.config, &b.detail.run.config]) {
             let value = |f: &std::collections::BTreeMap<String, serde_json::Value>| {
                 f.get(&key).map_or("-".into(), display)
             };
@@ -182,7 +182,7 @@ impl Comparison {
         // Reruns are shown like any run here: comparing a rerun with its original is the point.
         let mut plain = runs.clone();
         for run in &mut plain {
-            run.detail.rerun_of = None;
+            run.detail.run.rerun_of = None;
         }
         let mut files = Vec::new();
         let mut curves = Vec::new();

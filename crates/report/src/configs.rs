@@ -45,16 +45,16 @@ impl Configuration {
 /// the stored configuration, so runs recorded before a key existed group as they hash) without
 /// the seed, and the checksums of the data they read.
 fn identity_without_seed(run: &RunData) -> Value {
-    let mut identity = identity_of(run.detail.config.clone(), ADDED_KEYS);
+    let mut identity = identity_of(run.detail.run.config.clone(), ADDED_KEYS);
     if let Value::Object(map) = &mut identity {
         map.remove("seed");
     }
-    let data = run.detail.versions.get("data_sha256").cloned().unwrap_or(Value::Null);
+    let data = run.detail.run.versions.get("data_sha256").cloned().unwrap_or(Value::Null);
     serde_json::json!({ "config": identity, "data": data })
 }
 
 fn swept_values(run: &RunData) -> BTreeMap<String, Value> {
-    let mut varying: BTreeMap<String, Value> = match &run.detail.varying {
+    let mut varying: BTreeMap<String, Value> = match &run.detail.run.varying {
         Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         _ => BTreeMap::new(),
     };

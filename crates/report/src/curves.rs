@@ -81,7 +81,7 @@ fn banded(runs: &[&RunData], value: impl Fn(&EpochMetrics) -> f64) -> Vec<BandPo
 }
 
 fn originals<'a>(config: &Configuration, runs: &'a [RunData]) -> Vec<&'a RunData> {
-    config.runs.iter().map(|&i| &runs[i]).filter(|r| r.detail.rerun_of.is_none()).collect()
+    config.runs.iter().map(|&i| &runs[i]).filter(|r| r.detail.run.rerun_of.is_none()).collect()
 }
 
 /// Learning curves: for each number of levels its own panels (2-level and 256-level NLLs live on

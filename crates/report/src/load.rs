@@ -37,12 +37,15 @@ pub struct RunData {
 impl RunData {
     /// Reads one run by id or unique id prefix.
     pub async fn load(store: &Store, id: &str) -> Result<RunData> {
-        let detail = store.run(id).await?;
+        Self::complete(store, store.run(id).await?).await
+    }
+
+    /// A run's record with what the store keeps beside it: epochs, pictures, verdict, profile.
+    async fn complete(store: &Store, detail: RunDetail) -> Result<RunData> {
         let epochs = store.epochs(&detail.id).await?;
         let mut pictures = Vec::new();
         for artefact in store.artefacts(&detail.id).await? {
-            let picture = matches!(artefact.kind, ArtefactKind::Samples | ArtefactKind::Completion);
-            if !picture || !artefact.has_data || artefact.deleted_at.is_some() {
+            if !artefact.kind.is_picture() || !artefact.has_data || artefact.deleted_at.is_some() {
                 continue;
             }
             if let Some(png) = store.artefact_data(&artefact.id).await? {
@@ -51,7 +54,7 @@ impl RunData {
         }
         pictures.sort_by_key(|p| (p.epoch, p.kind.as_str()));
         let verdict = store.verdicts(&detail.id).await?.into_iter().find(|v| v.run_id == detail.id);
-        let profile = match &detail.sweep_id {
+        let profile = match &detail.run.sweep_id {
             Some(sweep) => store.sweep(sweep).await?.profile,
             None => None,
         };
@@ -60,12 +63,12 @@ impl RunData {
 
     /// The run's seed, from its resolved configuration.
     pub fn seed(&self) -> Option<u64> {
-        self.detail.config.get("seed").and_then(serde_json::Value::as_u64)
+        self.detail.run.config.get("seed").and_then(serde_json::Value::as_u64)
     }
 
     /// The number of quantisation levels `q`.
     pub fn levels(&self) -> Option<u64> {
-        self.detail.config.pointer("/model/levels").and_then(serde_json::Value::as_u64)
+        self.detail.run.config.pointer("/model/levels").and_then(serde_json::Value::as_u64)
     }
 
     /// The model family (`model.family`; runs recorded before the key trained the PixelCNN).
@@ -79,7 +82,8 @@ impl RunData {
     }
 
     fn model_key(&self, key: &str, before_the_key: &str) -> String {
-        let value = self.detail.config.pointer(&format!("/model/{key}")).and_then(serde_json::Value::as_str);
+        let value =
+            self.detail.run.config.pointer(&format!("/model/{key}")).and_then(serde_json::Value::as_str);
         value.unwrap_or(before_the_key).to_owned()
     }
 
@@ -125,8 +129,8 @@ impl ExperimentData {
         };
         let filter = RunFilter { experiment: Some(name.into()), ..RunFilter::default() };
         let mut runs = Vec::new();
-        for summary in store.list_runs(&filter).await? {
-            runs.push(RunData::load(store, &summary.id).await?);
+        for detail in store.list_runs(&filter).await? {
+            runs.push(RunData::complete(store, detail).await?);
         }
         runs.sort_by(|a, b| a.detail.created_at.cmp(&b.detail.created_at));
         let rungs = store.experiment_rung_decisions(name).await?;

@@ -110,7 +110,9 @@ fn rungs(
         let outcome = match (stop, run.detail.status) {
             (Some(s), _) => format!("pruned at epoch {}", s.epoch),
             (None, RunStatus::Finished) => format!("trained to epoch {last}"),
-            (None, status) => format!("{} (epoch {last} of {})", status.as_str(), run.detail.epochs_target),
+            (None, status) => {
+                format!("{} (epoch {last} of {})", status.as_str(), run.detail.run.epochs_target)
+            }
         };
         let cells = epochs
             .iter()
@@ -186,7 +188,7 @@ fn summary(members: &[(&RunData, Option<u32>, Option<usize>)], epochs: &[u32]) -
         stopped.iter().map(|(epoch, n)| format!("{n} pruned at epoch {epoch}")).collect();
     let survivors = members.iter().filter(|(_, p, _)| p.is_none()).count();
     let trained: u64 = members.iter().map(|(r, _, _)| u64::from(r.last_epoch().map_or(0, |e| e.epoch))).sum();
-    let full: u64 = members.iter().map(|(r, _, _)| u64::from(r.detail.epochs_target)).sum();
+    let full: u64 = members.iter().map(|(r, _, _)| u64::from(r.detail.run.epochs_target)).sum();
     let saved = if full > 0 { 100.0 * (1.0 - trained as f64 / full as f64) } else { 0.0 };
     format!(
         "{} runs reached the rungs at epochs {}: {}{}{survivors} not stopped. They trained {trained} epochs, \

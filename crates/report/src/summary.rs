@@ -54,7 +54,7 @@ pub struct SummaryRow {
 /// Summarises `config` over `runs` (the experiment's run list).
 pub fn summarise(config: &Configuration, runs: &[RunData]) -> SummaryRow {
     let originals: Vec<&RunData> =
-        config.runs.iter().map(|&i| &runs[i]).filter(|r| r.detail.rerun_of.is_none()).collect();
+        config.runs.iter().map(|&i| &runs[i]).filter(|r| r.detail.run.rerun_of.is_none()).collect();
     // n counts seeds: another finished run of a seed already counted (the configuration trained
     // again) repeats that sample, it is not a new one.
     let mut seeds_seen = BTreeSet::new();
@@ -97,7 +97,7 @@ pub fn summarise(config: &Configuration, runs: &[RunData]) -> SummaryRow {
         best_by,
         train_seconds: Spread::of(&seconds),
         images_per_second: Spread::of(&throughput),
-        recipe: originals.first().map_or_else(String::new, |r| recipe(&r.detail.config, counted.len())),
+        recipe: originals.first().map_or_else(String::new, |r| recipe(&r.detail.run.config, counted.len())),
     }
 }
 

@@ -302,7 +302,7 @@ fn config_view(
 ) -> ConfigView {
     let members: Vec<&RunData> = config.runs.iter().map(|&i| &runs[i]).collect();
     let flat: Vec<BTreeMap<String, serde_json::Value>> =
-        members.iter().map(|r| configs::flatten(&r.detail.config)).collect();
+        members.iter().map(|r| configs::flatten(&r.detail.run.config)).collect();
     let values = diff_keys
         .iter()
         .map(|key| {
@@ -314,7 +314,7 @@ fn config_view(
     // Pictures of the lowest-seed original run that has any.
     let source = members
         .iter()
-        .filter(|r| r.detail.rerun_of.is_none() && !r.pictures.is_empty())
+        .filter(|r| r.detail.run.rerun_of.is_none() && !r.pictures.is_empty())
         .min_by_key(|r| (r.seed(), r.detail.created_at.clone()));
     let mut view = ConfigView {
         number: config.number,
@@ -373,7 +373,7 @@ fn problem_view(run: &RunData, configs: &[Configuration], index: usize) -> Probl
         progress: format!(
             "epoch {} of {}",
             run.last_epoch().map_or(0, |e| e.epoch),
-            run.detail.epochs_target
+            run.detail.run.epochs_target
         ),
         error: run.detail.error.clone().unwrap_or_default(),
     }
@@ -383,7 +383,7 @@ fn environment(runs: &[RunData]) -> Vec<Fact> {
     let mut facts = Vec::new();
     let mut version_keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for run in runs {
-        if let serde_json::Value::Object(map) = &run.detail.versions {
+        if let serde_json::Value::Object(map) = &run.detail.run.versions {
             for (key, value) in map {
                 version_keys.entry(key.clone()).or_default().insert(display(value));
             }
@@ -413,15 +413,15 @@ fn environment(runs: &[RunData]) -> Vec<Fact> {
     });
     facts.push(Fact {
         name: "config hashes".into(),
-        value: distinct(runs.iter().map(|r| Some(short(&r.detail.config_hash)))),
+        value: distinct(runs.iter().map(|r| Some(short(&r.detail.run.config_hash)))),
     });
     facts
 }
 
 fn commits(runs: &[RunData]) -> String {
     distinct(runs.iter().map(|r| {
-        r.detail.git_commit.as_ref().map(|c| {
-            let dirty = if r.detail.git_dirty == Some(true) { " (dirty)" } else { "" };
+        r.detail.run.git_commit.as_ref().map(|c| {
+            let dirty = if r.detail.run.git_dirty == Some(true) { " (dirty)" } else { "" };
             format!("{}{dirty}", c.chars().take(12).collect::<String>())
         })
     }))
@@ -430,7 +430,7 @@ fn commits(runs: &[RunData]) -> String {
 fn reruns(runs: &[RunData]) -> Vec<Fact> {
     runs.iter()
         .filter_map(|r| {
-            let original = r.detail.rerun_of.as_ref()?;
+            let original = r.detail.run.rerun_of.as_ref()?;
             let value = r
                 .verdict
                 .as_ref()
@@ -470,7 +470,7 @@ impl Report {
             .into_iter()
             .map(|p| figure(p, &mut files))
             .collect::<Result<Vec<_>>>()?;
-        let diff_keys: Vec<String> = differing_keys(runs.iter().map(|r| &r.detail.config))
+        let diff_keys: Vec<String> = differing_keys(runs.iter().map(|r| &r.detail.run.config))
             .into_iter()
             .filter(|k| k != "seed")
             .collect();
@@ -525,7 +525,7 @@ impl Report {
             searches,
             diff_keys,
             configurations,
-            base_config: runs.first().map(|r| r.detail.config_toml.clone()).unwrap_or_default(),
+            base_config: runs.first().map(|r| r.detail.run.config_toml.clone()).unwrap_or_default(),
             problems: runs
                 .iter()
                 .enumerate()

@@ -47,7 +47,7 @@ pub use halving::Arrival;
 pub use lease::Lease;
 pub use model::{
     Artefact, ArtefactContent, Attempt, Experiment, MetricRow, NewArtefact, NewRun, NewSweep, RunDetail,
-    RunFilter, RunSummary, SlurmTask, Sweep, Worker,
+    RunFilter, SlurmTask, Sweep, Worker,
 };
 pub use open::{
     DB_ENV, DEFAULT_DB_PATH, StoreOptions, default_url, display_url, engine_of, resolve_url, to_url,

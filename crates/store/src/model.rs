@@ -66,7 +66,7 @@ pub struct Sweep {
 }
 
 /// A new execution attempt of one configuration.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NewRun {
     /// The experiment it belongs to.
     pub experiment_id: String,
@@ -199,39 +199,6 @@ pub struct RunFilter {
     pub where_eq: Vec<(String, Value)>,
 }
 
-/// One line of `pixelcnn runs`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RunSummary {
-    /// The attempt's id.
-    pub id: String,
-    /// Its experiment's name.
-    pub experiment: String,
-    /// Its status.
-    pub status: RunStatus,
-    /// Its configuration hash.
-    pub config_hash: String,
-    /// The swept keys' values.
-    pub varying: Value,
-    /// Epochs asked for.
-    pub epochs_target: u32,
-    /// Last completed epoch, if any.
-    pub last_epoch: Option<u32>,
-    /// Test bits/dim of the last completed epoch.
-    pub last_test_bits_per_dim: Option<f64>,
-    /// Device of the last claim.
-    pub device: Option<String>,
-    /// Labels.
-    pub tags: Vec<String>,
-    /// When it was created.
-    pub created_at: String,
-    /// When it first started.
-    pub started_at: Option<String>,
-    /// When it last ended.
-    pub ended_at: Option<String>,
-    /// The Slurm task of its latest worker, when a job array trains it.
-    pub slurm: Option<SlurmTask>,
-}
-
 /// The Slurm task a run's worker ran in: recorded by the worker from Slurm's environment, shown by
 /// `runs` and `show` so that a user can find its log or `scancel` it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -254,31 +221,23 @@ impl fmt::Display for SlurmTask {
     }
 }
 
-/// Everything recorded about one attempt (for `pixelcnn show`).
+/// Everything recorded about one attempt: what it was asked to be (the [`NewRun`] that created it)
+/// and where it stands. A line of `pixelcnn runs` and the page of `pixelcnn show`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RunDetail {
     /// The attempt's id.
     pub id: String,
-    /// Its experiment's id.
-    pub experiment_id: String,
+    /// What it was created as: experiment, configuration, provenance, labels.
+    #[serde(flatten)]
+    pub run: NewRun,
     /// Its experiment's name.
     pub experiment: String,
-    /// The sweep that created it.
-    pub sweep_id: Option<String>,
-    /// Its configuration hash.
-    pub config_hash: String,
-    /// The resolved configuration.
-    pub config: Value,
-    /// The resolved configuration as TOML.
-    pub config_toml: String,
-    /// The swept keys' values.
-    pub varying: Value,
     /// Its status.
     pub status: RunStatus,
-    /// Epochs asked for.
-    pub epochs_target: u32,
     /// Last completed epoch, if any.
     pub last_epoch: Option<u32>,
+    /// Test bits/dim of the last completed epoch.
+    pub last_test_bits_per_dim: Option<f64>,
     /// Device of the last claim.
     pub device: Option<String>,
     /// Threads of the last claim.
@@ -297,20 +256,8 @@ pub struct RunDetail {
     pub worker_host: Option<String>,
     /// The Slurm task of its latest worker, when a job array trains it.
     pub slurm: Option<SlurmTask>,
-    /// Commit of the binary.
-    pub git_commit: Option<String>,
-    /// Whether the working tree was dirty.
-    pub git_dirty: Option<bool>,
-    /// Library and compiler versions, the machine, and the hashes of the git diff and the data.
-    pub versions: Value,
     /// Why it failed or was interrupted.
     pub error: Option<String>,
-    /// Labels.
-    pub tags: Vec<String>,
-    /// Free text.
-    pub note: Option<String>,
-    /// The attempt it repeats.
-    pub rerun_of: Option<String>,
 }
 
 /// One epoch of one run with the run's configuration: a row of `pixelcnn metrics`.

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::Store;
 use crate::error::{Result, StoreError};
-use crate::model::{MetricRow, RunDetail, RunFilter, RunSummary};
+use crate::model::{MetricRow, RunDetail, RunFilter};
 use crate::rows::{EpochRaw, RUN_COLUMNS, RUN_FROM, RunRow, epoch_columns};
 
 /// Parses a `--where KEY=VALUE` filter: the value is JSON when it parses (`2`, `true`, `0.5`,
@@ -85,7 +85,7 @@ impl Store {
     }
 
     /// The attempts matching `filter`, oldest first, with their last epoch and its test bits/dim.
-    pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunSummary>> {
+    pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunDetail>> {
         let mut out = Vec::new();
         for row in self.run_rows(filter).await? {
             if !filter.where_eq.is_empty() {
@@ -95,7 +95,7 @@ impl Store {
                     continue;
                 }
             }
-            out.push(self.summary(row)?);
+            out.push(self.detail(row)?);
         }
         Ok(out)
     }

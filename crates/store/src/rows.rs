@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 
 use crate::Store;
 use crate::error::{Result, StoreError};
-use crate::model::{Artefact, RunDetail, RunSummary, SlurmTask};
+use crate::model::{Artefact, NewRun, RunDetail, SlurmTask};
 use pixelcnn_record::RunStatus;
 
 /// The columns of [`RunRow`], for `SELECT {RUN_COLUMNS} {RUN_FROM} WHERE ...`.
@@ -154,42 +154,29 @@ impl Store {
         }
     }
 
-    /// A run row as a line of `pixelcnn runs`.
-    pub(crate) fn summary(&self, r: RunRow) -> Result<RunSummary> {
-        Ok(RunSummary {
-            slurm: r.slurm(),
-            status: self.parse_status(&r.id, &r.status)?,
-            varying: self.parse_json("runs.varying_json", &r.id, &r.varying_json)?,
-            tags: self.parse_tags(&r.id, &r.tags)?,
-            experiment: r.experiment,
-            config_hash: r.config_hash,
-            epochs_target: to_u32(r.epochs_target),
-            last_epoch: r.last_epoch.map(to_u32),
-            last_test_bits_per_dim: r.last_test_bits_per_dim,
-            device: r.device,
-            created_at: r.created_at,
-            started_at: r.started_at,
-            ended_at: r.ended_at,
-            id: r.id,
-        })
-    }
-
     /// A run row with everything recorded.
     pub(crate) fn detail(&self, r: RunRow) -> Result<RunDetail> {
         Ok(RunDetail {
             slurm: r.slurm(),
             status: self.parse_status(&r.id, &r.status)?,
-            config: self.parse_json("runs.config_json", &r.id, &r.config_json)?,
-            varying: self.parse_json("runs.varying_json", &r.id, &r.varying_json)?,
-            versions: self.parse_json("runs.versions_json", &r.id, &r.versions_json)?,
-            tags: self.parse_tags(&r.id, &r.tags)?,
-            experiment_id: r.experiment_id,
+            run: NewRun {
+                config: self.parse_json("runs.config_json", &r.id, &r.config_json)?,
+                varying: self.parse_json("runs.varying_json", &r.id, &r.varying_json)?,
+                versions: self.parse_json("runs.versions_json", &r.id, &r.versions_json)?,
+                tags: self.parse_tags(&r.id, &r.tags)?,
+                experiment_id: r.experiment_id,
+                sweep_id: r.sweep_id,
+                config_hash: r.config_hash,
+                config_toml: r.config_toml,
+                epochs_target: to_u32(r.epochs_target),
+                git_commit: r.git_commit,
+                git_dirty: r.git_dirty.map(|d| d != 0),
+                note: r.note,
+                rerun_of: r.rerun_of,
+            },
             experiment: r.experiment,
-            sweep_id: r.sweep_id,
-            config_hash: r.config_hash,
-            config_toml: r.config_toml,
-            epochs_target: to_u32(r.epochs_target),
             last_epoch: r.last_epoch.map(to_u32),
+            last_test_bits_per_dim: r.last_test_bits_per_dim,
             device: r.device,
             threads: r.threads.map(to_u32),
             created_at: r.created_at,
@@ -198,11 +185,7 @@ impl Store {
             heartbeat_at: r.heartbeat_at,
             worker_pid: r.worker_pid.map(to_u32),
             worker_host: r.worker_host,
-            git_commit: r.git_commit,
-            git_dirty: r.git_dirty.map(|d| d != 0),
             error: r.error,
-            note: r.note,
-            rerun_of: r.rerun_of,
             id: r.id,
         })
     }

@@ -63,7 +63,7 @@ async fn arrive(
     for &i in order {
         let arrival = store.arrive_at_rung(&leases[i], s, 0).await.unwrap();
         assert_eq!(
-            store.run(&leases[i].run_id).await.unwrap().config_hash,
+            store.run(&leases[i].run_id).await.unwrap().run.config_hash,
             hashes[i],
             "lease {i} is configuration {}",
             hashes[i]

@@ -340,7 +340,7 @@ async fn the_rerun_lease_works_and_a_random_token_does_not(db: TestDb) {
     assert_ne!(lease.token, original.token);
     let started = store.run(&lease.run_id).await.unwrap();
     assert_eq!(
-        (started.status, started.rerun_of.as_deref(), started.worker_pid),
+        (started.status, started.run.rerun_of.as_deref(), started.worker_pid),
         (RunStatus::Running, Some(original.run_id.as_str()), Some(5))
     );
 

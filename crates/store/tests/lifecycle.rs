@@ -59,11 +59,11 @@ async fn a_run_goes_from_queued_to_finished(db: TestDb) {
     assert_eq!(queued.status, RunStatus::Queued);
     assert_eq!(queued.last_epoch, None);
     assert_eq!(
-        queued.config,
+        queued.run.config,
         json!({"model": {"levels": 2, "blocks": 2}, "train": {"epochs": 3, "lr": 0.001}, "seed": 42})
     );
-    assert_eq!(queued.tags, ["test"]);
-    assert_eq!(queued.git_dirty, Some(false));
+    assert_eq!(queued.run.tags, ["test"]);
+    assert_eq!(queued.run.git_dirty, Some(false));
     // A queued run has no lease: no token makes its heartbeat beat or lets epochs in.
     let guess = Lease::new(run_id.clone(), "no-lease-yet");
     assert!(!store.heartbeat(&guess).await.unwrap(), "a queued run has no worker to beat");
@@ -211,7 +211,7 @@ async fn claims_skip_finished_extend_resume_and_retry(db: TestDb) {
     };
     assert_eq!((&extended, &third.run_id), (&run_id, &run_id));
     assert!(third.token != first.token && third.token != second.token);
-    assert_eq!(store.run(&run_id).await.unwrap().epochs_target, 4);
+    assert_eq!(store.run(&run_id).await.unwrap().run.epochs_target, 4);
     // Failed: skip unless retried; a retry is a new attempt and the failure stays.
     store.finish_run(&third, RunStatus::Failed, Some("loss is NaN at step 123")).await.unwrap();
     assert_eq!(
@@ -292,7 +292,7 @@ async fn inspection_queries_filter_and_join(db: TestDb) {
     assert_eq!(all.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), ids);
     assert_eq!(all[0].last_epoch, Some(2));
     assert_eq!(all[0].last_test_bits_per_dim, Some(epoch_row(2).test_bits_per_dim));
-    assert_eq!(all[0].varying, json!({"model.levels": 2}));
+    assert_eq!(all[0].run.varying, json!({"model.levels": 2}));
 
     let by_exp = RunFilter { experiment: Some("levels".into()), ..RunFilter::default() };
     assert_eq!(store.list_runs(&by_exp).await.unwrap().len(), 2);

@@ -157,7 +157,7 @@ async fn rerun_on(store: &Store, options: &RerunOptions) -> Result<RerunOutcome>
     if epochs == 0 || epochs > last {
         return Err(refuse(format!("it has {last} recorded epochs; cannot compare {epochs}")));
     }
-    let mut config: RunConfig = serde_json::from_value(original.config.clone())
+    let mut config: RunConfig = serde_json::from_value(original.run.config.clone())
         .map_err(|e| SweepError::StoredConfig { run: original.id.clone(), message: e.to_string() })?;
     config.train.epochs = epochs as usize;
 
@@ -201,12 +201,12 @@ async fn rerun_on(store: &Store, options: &RerunOptions) -> Result<RerunOutcome>
     let checksums = data_sums[&pixelcnn_train::preflight::data_dir(&config)].clone();
     let git = GitState::current();
     let new_run = NewRun {
-        experiment_id: original.experiment_id.clone(),
+        experiment_id: original.run.experiment_id.clone(),
         sweep_id: None,
-        config_hash: original.config_hash.clone(),
+        config_hash: original.run.config_hash.clone(),
         config: serde_json::to_value(&config).expect("config serialises"),
         config_toml: toml::to_string(&config).expect("config serialises"),
-        varying: original.varying.clone(),
+        varying: original.run.varying.clone(),
         epochs_target: epochs,
         git_commit: git.commit.clone(),
         git_dirty: git.dirty,

@@ -109,9 +109,9 @@ fn train(rt: &Runtime, store: &Store, args: &Assignment, flags: &Flags) -> Resul
             AtRung::Paused => return Ok(Trained::Paused),
         }
     }
-    let mut config: RunConfig = serde_json::from_value(detail.config)
+    let mut config: RunConfig = serde_json::from_value(detail.run.config)
         .map_err(|e| SweepError::StoredConfig { run: run_id.clone(), message: e.to_string() })?;
-    config.train.epochs = detail.epochs_target as usize;
+    config.train.epochs = detail.run.epochs_target as usize;
     if let Some(device) = args.device {
         config.device = device;
     }
