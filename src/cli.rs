@@ -97,6 +97,22 @@ impl SlurmArgs {
     }
 }
 
+/// `--db`: the results database, declared once for every command that reads or writes one.
+#[derive(Debug, Clone, Args)]
+pub struct DbArg {
+    /// Database URL or SQLite file (default: $PIXELCNN_DB, else runs/pixelcnn.db). Commands that
+    /// only read never create it.
+    #[arg(long = "db", value_name = "URL")]
+    pub url: Option<String>,
+}
+
+impl DbArg {
+    /// The URL or file given, if any.
+    pub fn given(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+}
+
 /// Which runs to list or export.
 #[derive(Debug, Clone, Args)]
 pub struct RunSelection {
@@ -119,206 +135,38 @@ pub enum Command {
     /// Times come from what finished runs of the same model, batch, threads and device kind
     /// recorded in the database; else from `--probe`; else from the constants measured by
     /// `just bench` (docs/benchmarks.md).
-    Plan {
-        /// The experiment.
-        #[command(flatten)]
-        experiment: ExperimentArgs,
-        /// Database whose finished runs give the speeds (default: $PIXELCNN_DB, else
-        /// runs/pixelcnn.db; never created).
-        #[arg(long)]
-        db: Option<String>,
-        /// Time a few training steps of each model not recorded yet (seconds per model).
-        #[arg(long)]
-        probe: bool,
-    },
+    Plan(PlanArgs),
     /// Train every run of an experiment file that the store does not already hold.
-    Sweep {
-        /// The experiment.
-        #[command(flatten)]
-        experiment: ExperimentArgs,
-        /// Database URL or file (default: $PIXELCNN_DB, else runs/pixelcnn.db).
-        #[arg(long)]
-        db: Option<String>,
-        /// Folder for run outputs (checkpoints, samples).
-        #[arg(long, default_value = "runs")]
-        runs_dir: PathBuf,
-        /// Runs at once per device (on a CPU one run uses every core by default).
-        #[arg(long, default_value_t = 1)]
-        parallel: usize,
-        /// Start a new attempt for configurations whose last attempt failed.
-        #[arg(long)]
-        retry_failed: bool,
-        /// Label the runs this sweep creates (repeatable).
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        /// A note on the sweep and its runs.
-        #[arg(long)]
-        note: Option<String>,
-        /// Seconds without a heartbeat after which a `running` run (of any sweep on the database)
-        /// is taken for interrupted and taken over; its old worker, should it wake up, is refused.
-        #[arg(long, default_value_t = 60)]
-        stale_after: u64,
-        /// Seconds between two heartbeats of this sweep's workers (at most a third of the
-        /// `--stale-after` that other sweeps on the database use).
-        #[arg(long, default_value_t = 5.0)]
-        heartbeat_every: f64,
-        /// Folder of reports: the sweep ends by writing REPORTS_DIR/<experiment>/index.html.
-        #[arg(long, default_value = "reports")]
-        reports_dir: PathBuf,
-        /// Do not write the report at the end.
-        #[arg(long)]
-        no_report: bool,
-        /// Where the runs train: worker processes on this machine, or a Slurm job array.
-        #[arg(long, value_enum, default_value_t = LauncherKind::Local)]
-        launcher: LauncherKind,
-        /// Slurm settings (over the experiment's `[launcher.slurm]`).
-        #[command(flatten)]
-        slurm: SlurmArgs,
-    },
+    Sweep(SweepArgs),
     /// Write an experiment's report: index.html (self-contained) and report.md with its figures.
     ///
     /// Reads only the database, so it also works while the experiment's sweep is still running
     /// (the report then says it is partial).
-    Report {
-        /// Experiment name, or its experiment file (the name is read from it).
-        experiment: String,
-        /// Database URL or file (default: $PIXELCNN_DB, else runs/pixelcnn.db).
-        #[arg(long)]
-        db: Option<String>,
-        /// Output folder (default: reports/<experiment name>/).
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Report(ReportArgs),
     /// Repeat a stored run from its recorded configuration and check that its numbers come back.
     ///
     /// A new attempt of the same configuration (same config_hash, rerun_of = RUN) is trained in a
     /// worker process, then compared epoch by epoch (timing excluded): bitwise on CPU, within a
     /// tolerance on CUDA or with --allow-env-change. The verdict is stored (`show`, reports); the
     /// exit code is non-zero when the numbers differ.
-    Rerun {
-        /// The run (id or unique prefix).
-        run: String,
-        /// Repeat and compare only the first N epochs.
-        #[arg(long)]
-        epochs: Option<u32>,
-        /// Device instead of the original's configuration (auto, cpu, cuda, cuda:N, flex).
-        #[arg(long)]
-        device: Option<DeviceSpec>,
-        /// Threads instead of the original's.
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Rerun even on another backend, device kind or thread count (judged by tolerance).
-        #[arg(long)]
-        allow_env_change: bool,
-        /// Database URL or file (default: $PIXELCNN_DB, else runs/pixelcnn.db).
-        #[arg(long)]
-        db: Option<String>,
-        /// Folder for run outputs.
-        #[arg(long, default_value = "runs")]
-        runs_dir: PathBuf,
-    },
+    Rerun(RerunArgs),
     /// Export a run: config.toml (trainable with `train --config`), metrics.csv and its artefacts.
-    Export {
-        /// The run (id or unique prefix).
-        run: String,
-        /// Output folder.
-        #[arg(long)]
-        out: PathBuf,
-        /// Database URL or file (default: $PIXELCNN_DB, else runs/pixelcnn.db).
-        #[arg(long)]
-        db: Option<String>,
-    },
+    Export(ExportArgs),
     /// Compare two runs (by id prefix): a table here and an HTML page.
-    Compare {
-        /// The baseline run.
-        run_a: String,
-        /// The run to compare with it.
-        run_b: String,
-        /// Database URL or file (default: $PIXELCNN_DB, else runs/pixelcnn.db).
-        #[arg(long)]
-        db: Option<String>,
-        /// Output folder of the HTML page (default: reports/compare-<A>-<B>/).
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Compare(CompareArgs),
     /// Claim runs from the store's queue and train them one after another (started by `sweep`,
     /// `rerun` or a Slurm task, not by hand).
     #[command(hide = true)]
-    Worker {
-        /// Database URL.
-        #[arg(long)]
-        db: String,
-        /// Claim among the configurations (hashes, one per line) this file lists: what one sweep
-        /// or Slurm submission queued.
-        #[arg(long, required_unless_present = "run", conflicts_with = "run")]
-        configs: Option<PathBuf>,
-        /// Claim this one queued run (a rerun).
-        #[arg(long)]
-        run: Option<String>,
-        /// Runs train in `<runs-dir>/<their experiment>/<run id>/`.
-        #[arg(long)]
-        runs_dir: PathBuf,
-        /// Seconds without a heartbeat after which a running run is taken over.
-        #[arg(long, default_value_t = 60)]
-        stale_after: u64,
-        /// Seconds between heartbeats.
-        #[arg(long, default_value_t = 5.0)]
-        heartbeat_every: f64,
-        /// Device placement of this worker's slot.
-        #[arg(long)]
-        device: Option<DeviceSpec>,
-        /// Threads of this worker's slot, for runs that leave `threads` at 0.
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Stop when stdin closes (the local sweep that started the worker went away).
-        #[arg(long)]
-        lifeline: bool,
-    },
+    Worker(WorkerArgs),
     /// List runs: id, status, swept values, last epoch, test bits/dim.
-    Runs {
-        /// Which runs.
-        #[command(flatten)]
-        selection: RunSelection,
-        /// Database URL or file.
-        #[arg(long)]
-        db: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Runs(RunsArgs),
     /// Show one run (by id prefix): configuration, environment, epochs, artefacts.
-    Show {
-        /// Run id or a unique prefix of it.
-        run: String,
-        /// Database URL or file.
-        #[arg(long)]
-        db: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Show(ShowArgs),
     /// Export every epoch row of the selected runs as one tidy table (config keys as columns).
-    Metrics {
-        /// Which runs.
-        #[command(flatten)]
-        selection: RunSelection,
-        /// Database URL or file.
-        #[arg(long)]
-        db: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = MetricsFormat::Csv)]
-        format: MetricsFormat,
-    },
+    Metrics(MetricsArgs),
     /// Delete checkpoint files that each run's own retention (`checkpoint.keep_last`, `keep_best`)
     /// does not keep, or whose runs were removed.
-    Gc {
-        /// Database URL or file.
-        #[arg(long)]
-        db: Option<String>,
-        /// Only list what would be deleted.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Gc(GcArgs),
     /// Manage results databases as a whole.
     Store {
         /// What to do.
@@ -326,79 +174,305 @@ pub enum Command {
         command: StoreCommand,
     },
     /// Check the installation: versions, libtorch, CUDA, data checksums.
-    Doctor {
-        /// Data folder to check (default: the cache's `mnist/`).
-        #[arg(long)]
-        data: Option<PathBuf>,
-    },
+    Doctor(DoctorArgs),
     /// Train one run from a configuration file (missing keys take the seed's values).
-    Train {
-        /// Run configuration (TOML).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Override a key, e.g. `--set train.epochs=2` (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Output folder for checkpoints, samples and metrics.
-        #[arg(long, default_value = "runs/train")]
-        out: PathBuf,
-        /// Continue from this checkpoint (its configuration, plus `--set`).
-        #[arg(long, conflicts_with = "config")]
-        resume: Option<PathBuf>,
-    },
+    Train(TrainArgs),
     /// Draw images from a checkpoint: a grid from scratch, or completions of occluded test images.
     ///
     /// A label-conditional model (`model.condition = "label"`) draws the class `--label` asks for,
     /// else one row per class.
-    Sample {
-        /// Checkpoint file.
-        #[arg(long)]
-        checkpoint: PathBuf,
-        /// Images to draw from scratch.
-        #[arg(long, default_value_t = 100)]
-        n: usize,
-        /// Complete the first 10 test images occluded from row 14 instead.
-        #[arg(long)]
-        complete: bool,
-        /// Draw digits of this class (0-9; label-conditional models only). Without it a
-        /// conditional model draws one row per class, and completes each test image given its
-        /// own class.
-        #[arg(long, value_name = "N")]
-        label: Option<u8>,
-        /// Seed of the draws (default: the run's seed).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Sampler: `cached` (fast, exact) or `naive` (the reference); default: the checkpoint's
-        /// `sample.sampler`.
-        #[arg(long)]
-        sampler: Option<Sampler>,
-        /// Device (default: the run's).
-        #[arg(long)]
-        device: Option<DeviceSpec>,
-        /// Data folder for `--complete` (default: the run's).
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// PNG file to write (default: next to the checkpoint).
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Sample(SampleArgs),
     /// Evaluate a checkpoint on the test set: NLL, bits/dim, nats/image.
-    Eval {
-        /// Checkpoint file.
-        #[arg(long)]
-        checkpoint: PathBuf,
-        /// Data folder (default: the run's).
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// Device (default: the run's).
-        #[arg(long)]
-        device: Option<DeviceSpec>,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    Eval(EvalArgs),
 }
 
+/// The arguments of `pixelcnn plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The experiment.
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+    /// The results database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Time a few training steps of each model not recorded yet (seconds per model).
+    #[arg(long)]
+    pub probe: bool,
+}
+
+/// The arguments of `pixelcnn sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The experiment.
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+    /// The results database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Folder for run outputs (checkpoints, samples).
+    #[arg(long, default_value = "runs")]
+    pub runs_dir: PathBuf,
+    /// Runs at once per device (on a CPU one run uses every core by default).
+    #[arg(long, default_value_t = 1)]
+    pub parallel: usize,
+    /// Start a new attempt for configurations whose last attempt failed.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Label the runs this sweep creates (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// A note on the sweep and its runs.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Seconds without a heartbeat after which a `running` run (of any sweep on the database)
+    /// is taken for interrupted and taken over; its old worker, should it wake up, is refused.
+    #[arg(long, default_value_t = 60)]
+    pub stale_after: u64,
+    /// Seconds between two heartbeats of this sweep's workers (at most a third of the
+    /// `--stale-after` that other sweeps on the database use).
+    #[arg(long, default_value_t = 5.0)]
+    pub heartbeat_every: f64,
+    /// Folder of reports: the sweep ends by writing REPORTS_DIR/<experiment>/index.html.
+    #[arg(long, default_value = "reports")]
+    pub reports_dir: PathBuf,
+    /// Do not write the report at the end.
+    #[arg(long)]
+    pub no_report: bool,
+    /// Where the runs train: worker processes on this machine, or a Slurm job array.
+    #[arg(long, value_enum, default_value_t = LauncherKind::Local)]
+    pub launcher: LauncherKind,
+    /// Slurm settings (over the experiment's `[launcher.slurm]`).
+    #[command(flatten)]
+    pub slurm: SlurmArgs,
+}
+
+/// The arguments of `pixelcnn report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Experiment name, or its experiment file (the name is read from it).
+    pub experiment: String,
+    /// The results database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Output folder (default: reports/<experiment name>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// The arguments of `pixelcnn rerun`.
+#[derive(Debug, Args)]
+pub struct RerunArgs {
+    /// The run (id or unique prefix).
+    pub run: String,
+    /// Repeat and compare only the first N epochs.
+    #[arg(long)]
+    pub epochs: Option<u32>,
+    /// Device instead of the original's configuration (auto, cpu, cuda, cuda:N, flex).
+    #[arg(long)]
+    pub device: Option<DeviceSpec>,
+    /// Threads instead of the original's.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Rerun even on another backend, device kind or thread count (judged by tolerance).
+    #[arg(long)]
+    pub allow_env_change: bool,
+    /// The results database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Folder for run outputs.
+    #[arg(long, default_value = "runs")]
+    pub runs_dir: PathBuf,
+}
+
+/// The arguments of `pixelcnn export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The run (id or unique prefix).
+    pub run: String,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The results database.
+    #[command(flatten)]
+    pub db: DbArg,
+}
+
+/// The arguments of `pixelcnn compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline run.
+    pub run_a: String,
+    /// The run to compare with it.
+    pub run_b: String,
+    /// The results database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Output folder of the HTML page (default: reports/compare-<A>-<B>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// The arguments of `pixelcnn worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Database URL.
+    #[arg(long)]
+    pub db: String,
+    /// Claim among the configurations (hashes, one per line) this file lists: what one sweep
+    /// or Slurm submission queued.
+    #[arg(long, required_unless_present = "run", conflicts_with = "run")]
+    pub configs: Option<PathBuf>,
+    /// Claim this one queued run (a rerun).
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Runs train in `<runs-dir>/<their experiment>/<run id>/`.
+    #[arg(long)]
+    pub runs_dir: PathBuf,
+    /// Seconds without a heartbeat after which a running run is taken over.
+    #[arg(long, default_value_t = 60)]
+    pub stale_after: u64,
+    /// Seconds between heartbeats.
+    #[arg(long, default_value_t = 5.0)]
+    pub heartbeat_every: f64,
+    /// Device placement of this worker's slot.
+    #[arg(long)]
+    pub device: Option<DeviceSpec>,
+    /// Threads of this worker's slot, for runs that leave `threads` at 0.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Stop when stdin closes (the local sweep that started the worker went away).
+    #[arg(long)]
+    pub lifeline: bool,
+}
+
+/// The arguments of `pixelcnn runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Which runs.
+    #[command(flatten)]
+    pub selection: RunSelection,
+    /// The results database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The arguments of `pixelcnn show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Run id or a unique prefix of it.
+    pub run: String,
+    /// The results database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The arguments of `pixelcnn metrics`.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Which runs.
+    #[command(flatten)]
+    pub selection: RunSelection,
+    /// The results database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MetricsFormat::Csv)]
+    pub format: MetricsFormat,
+}
+
+/// The arguments of `pixelcnn gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// The results database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Only list what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// The arguments of `pixelcnn doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Data folder to check (default: the cache's `mnist/`).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+/// The arguments of `pixelcnn train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Run configuration (TOML).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Override a key, e.g. `--set train.epochs=2` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Output folder for checkpoints, samples and metrics.
+    #[arg(long, default_value = "runs/train")]
+    pub out: PathBuf,
+    /// Continue from this checkpoint (its configuration, plus `--set`).
+    #[arg(long, conflicts_with = "config")]
+    pub resume: Option<PathBuf>,
+}
+
+/// The arguments of `pixelcnn sample`.
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// Checkpoint file.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Images to draw from scratch.
+    #[arg(long, default_value_t = 100)]
+    pub n: usize,
+    /// Complete the first 10 test images occluded from row 14 instead.
+    #[arg(long)]
+    pub complete: bool,
+    /// Draw digits of this class (0-9; label-conditional models only). Without it a
+    /// conditional model draws one row per class, and completes each test image given its
+    /// own class.
+    #[arg(long, value_name = "N")]
+    pub label: Option<u8>,
+    /// Seed of the draws (default: the run's seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Sampler: `cached` (fast, exact) or `naive` (the reference); default: the checkpoint's
+    /// `sample.sampler`.
+    #[arg(long)]
+    pub sampler: Option<Sampler>,
+    /// Device (default: the run's).
+    #[arg(long)]
+    pub device: Option<DeviceSpec>,
+    /// Data folder for `--complete` (default: the run's).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// PNG file to write (default: next to the checkpoint).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// The arguments of `pixelcnn eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Checkpoint file.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Data folder (default: the run's).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Device (default: the run's).
+    #[arg(long)]
+    pub device: Option<DeviceSpec>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
 /// Subcommands of `pixelcnn store`.
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {

@@ -9,7 +9,10 @@ use crate::commands::plan::print_table;
 use crate::commands::report::now;
 use crate::commands::runs::open;
 
-pub fn run(a: &str, b: &str, db: Option<&str>, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+use crate::cli::CompareArgs;
+
+pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
+    let (a, b, db, out) = (args.run_a.as_str(), args.run_b.as_str(), args.db.given(), args.out.clone());
     let (rt, store) = open(db)?;
     let comparison =
         Comparison { a: rt.block_on(RunData::load(&store, a))?, b: rt.block_on(RunData::load(&store, b))? };

@@ -9,7 +9,10 @@ use pixelcnn_train::device::cuda_device_count;
 
 use crate::versions::Versions;
 
-pub fn run(data: Option<&Path>) -> anyhow::Result<ExitCode> {
+use crate::cli::DoctorArgs;
+
+pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
+    let data = args.data.as_deref();
     let v = Versions::current();
     let mut problems = Vec::new();
     println!("pixelcnn-lab {}", v.pixelcnn);

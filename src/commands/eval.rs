@@ -1,18 +1,14 @@
 //! `pixelcnn eval`: the test likelihood of a saved model.
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use pixelcnn_config::DeviceSpec;
 use pixelcnn_record::bits_per_dim;
 use pixelcnn_train::{Trained, mean_nll};
 
-pub fn run(
-    path: &Path,
-    data: Option<PathBuf>,
-    device: Option<DeviceSpec>,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
+use crate::cli::EvalArgs;
+
+pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
+    let (path, data, device, json) = (args.checkpoint.as_path(), args.data.clone(), args.device, args.json);
     let trained = Trained::load(path, device)?;
     let config = &trained.config;
     let test = trained.test_split(data.as_deref(), config.data.test_limit)?;

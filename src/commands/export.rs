@@ -10,7 +10,10 @@ use pixelcnn_record::ArtefactKind;
 
 use crate::commands::runs::open;
 
-pub fn run(run: &str, out: &Path, db: Option<&str>) -> anyhow::Result<ExitCode> {
+use crate::cli::ExportArgs;
+
+pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let (run, out, db) = (args.run.as_str(), args.out.as_path(), args.db.given());
     let (rt, store) = open(db)?;
     let detail = rt.block_on(store.run(run))?;
     let epochs = rt.block_on(store.epochs(&detail.id))?;

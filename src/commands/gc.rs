@@ -6,7 +6,10 @@ use std::process::ExitCode;
 
 use crate::commands::runs::open;
 
-pub fn run(db: Option<&str>, dry_run: bool) -> anyhow::Result<ExitCode> {
+use crate::cli::GcArgs;
+
+pub fn run(args: &GcArgs) -> anyhow::Result<ExitCode> {
+    let (db, dry_run) = (args.db.given(), args.dry_run);
     let (rt, store) = open(db)?;
     // Each run keeps what its stored configuration asks for; the defaults (last and best) stand in
     // for keys an old run's stored configuration lacks.

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::cli::{MetricsFormat, RunSelection};
+use crate::cli::{MetricsArgs, MetricsFormat};
 use crate::commands::runs::{filter, open};
 
-pub fn run(selection: &RunSelection, db: Option<&str>, format: MetricsFormat) -> anyhow::Result<ExitCode> {
+pub fn run(args: &MetricsArgs) -> anyhow::Result<ExitCode> {
+    let (selection, db, format) = (&args.selection, args.db.given(), args.format);
     let (rt, store) = open(db)?;
     let rows = rt.block_on(store.metrics(&filter(selection)?))?;
     let records: Vec<BTreeMap<String, Value>> = rows

@@ -19,7 +19,6 @@ mod train;
 mod worker;
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use crate::cli::{Command, StoreCommand};
 
@@ -49,83 +48,21 @@ fn data_option(option: &'static str) -> impl Fn(anyhow::Error) -> anyhow::Error 
 /// Runs a subcommand; its exit code on success.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Doctor { data } => doctor::run(data.as_deref()),
-        Command::Train { config, sets, out, resume } => {
-            train::run(config.as_deref(), &sets, &out, resume.as_deref()).map_err(data_option(SET_DATA_DIR))
-        }
-        Command::Sample { checkpoint, n, complete, label, seed, sampler, device, data, out } => {
-            sample::run(&sample::Args { checkpoint, n, complete, label, seed, sampler, device, data, out })
-                .map_err(data_option(DATA_FLAG))
-        }
-        Command::Eval { checkpoint, data, device, json } => {
-            eval::run(&checkpoint, data, device, json).map_err(data_option(DATA_FLAG))
-        }
-        Command::Plan { experiment, db, probe } => plan::run(&experiment, db.as_deref(), probe),
-        Command::Sweep {
-            experiment,
-            db,
-            runs_dir,
-            parallel,
-            retry_failed,
-            tags,
-            note,
-            stale_after,
-            heartbeat_every,
-            reports_dir,
-            no_report,
-            launcher,
-            slurm,
-        } => sweep::run(
-            &experiment,
-            sweep::Args {
-                db,
-                runs_dir,
-                parallel,
-                retry_failed,
-                tags,
-                note,
-                stale_after,
-                heartbeat_every,
-                reports_dir: (!no_report).then_some(reports_dir),
-                launcher,
-                slurm,
-            },
-        )
-        .map_err(data_option(SET_DATA_DIR)),
-        Command::Report { experiment, db, out } => report::run(&experiment, db.as_deref(), out),
-        Command::Rerun { run, epochs, device, threads, allow_env_change, db, runs_dir } => {
-            rerun::run(rerun::Args { run, epochs, device, threads, allow_env_change, db, runs_dir })
-        }
-        Command::Export { run, out, db } => export::run(&run, &out, db.as_deref()),
-        Command::Compare { run_a, run_b, db, out } => compare::run(&run_a, &run_b, db.as_deref(), out),
-        Command::Worker {
-            db,
-            configs,
-            run,
-            runs_dir,
-            stale_after,
-            heartbeat_every,
-            device,
-            threads,
-            lifeline,
-        } => worker::run(&pixelcnn_sweep::ClaimerArgs {
-            db,
-            queue: match (configs, run) {
-                (Some(list), _) => pixelcnn_sweep::ClaimQueue::Configs(list),
-                (None, Some(id)) => pixelcnn_sweep::ClaimQueue::Run(id),
-                (None, None) => anyhow::bail!("worker: give --configs FILE or --run ID"),
-            },
-            runs_dir,
-            stale_after: Duration::from_secs(stale_after),
-            heartbeat_every: worker::seconds("--heartbeat-every", heartbeat_every)?,
-            device,
-            threads,
-            lifeline,
-        }),
-        Command::Runs { selection, db, json } => runs::run(&selection, db.as_deref(), json),
-        Command::Show { run, db, json } => show::run(&run, db.as_deref(), json),
-        Command::Metrics { selection, db, format } => metrics::run(&selection, db.as_deref(), format),
-        Command::Gc { db, dry_run } => gc::run(db.as_deref(), dry_run),
+        Command::Doctor(args) => doctor::run(&args),
+        Command::Train(args) => train::run(&args).map_err(data_option(SET_DATA_DIR)),
+        Command::Sample(args) => sample::run(&args).map_err(data_option(DATA_FLAG)),
+        Command::Eval(args) => eval::run(&args).map_err(data_option(DATA_FLAG)),
+        Command::Plan(args) => plan::run(&args),
+        Command::Sweep(args) => sweep::run(&args).map_err(data_option(SET_DATA_DIR)),
+        Command::Report(args) => report::run(&args),
+        Command::Rerun(args) => rerun::run(&args),
+        Command::Export(args) => export::run(&args),
+        Command::Compare(args) => compare::run(&args),
+        Command::Worker(args) => worker::run(&args),
+        Command::Runs(args) => runs::run(&args),
+        Command::Show(args) => show::run(&args),
+        Command::Metrics(args) => metrics::run(&args),
+        Command::Gc(args) => gc::run(&args),
         Command::Store { command: StoreCommand::Copy { from, to } } => store::copy(&from, &to),
     }
 }

@@ -11,7 +11,7 @@ use pixelcnn_sweep::estimate::{self, EpochBudget};
 use pixelcnn_sweep::throughput::{self, Recorded, Throughput};
 use pixelcnn_train::model_params;
 
-use crate::cli::ExperimentArgs;
+use crate::cli::{ExperimentArgs, PlanArgs};
 
 /// Loads and validates an experiment with its profile and overrides.
 pub fn load(args: &ExperimentArgs) -> anyhow::Result<Experiment> {
@@ -19,9 +19,9 @@ pub fn load(args: &ExperimentArgs) -> anyhow::Result<Experiment> {
     Ok(load_experiment(&args.file, args.profile.as_deref(), &overrides)?)
 }
 
-pub fn run(args: &ExperimentArgs, db: Option<&str>, probe: bool) -> anyhow::Result<ExitCode> {
-    let exp = load(args)?;
-    let mut speeds = Speeds::read(&resolve_url(db), probe);
+pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let exp = load(&args.experiment)?;
+    let mut speeds = Speeds::read(&resolve_url(args.db.given()), args.probe);
     print(&exp, &mut speeds)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,14 @@
 //! `pixelcnn report`: an experiment's HTML and Markdown report, from the database alone.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use pixelcnn_config::safe_name;
 use pixelcnn_report::{ExperimentData, Report, Written};
 use pixelcnn_store::{Store, resolve_url};
+
+use crate::cli::ReportArgs;
 
 /// The experiment an argument names: an experiment file's `[experiment] name`, else the argument.
 fn experiment_name(arg: &str) -> anyhow::Result<String> {
@@ -32,7 +34,8 @@ pub async fn write(db_url: &str, name: &str, out: &Path) -> anyhow::Result<Writt
     Ok(written)
 }
 
-pub fn run(experiment: &str, db: Option<&str>, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let (experiment, db, out) = (args.experiment.as_str(), args.db.given(), args.out.clone());
     let name = experiment_name(experiment)?;
     let out = out.unwrap_or_else(|| Path::new("reports").join(safe_name(&name)));
     let runtime = tokio::runtime::Runtime::new()?;

@@ -1,39 +1,27 @@
 //! `pixelcnn rerun`: repeat a stored run and judge whether its numbers came back.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use pixelcnn_config::DeviceSpec;
 use pixelcnn_store::{RerunVerdict, Verdict, resolve_url};
 use pixelcnn_sweep::{RerunOptions, rerun};
 
+use crate::cli::RerunArgs;
 use crate::versions::Versions;
-
-/// Arguments of `pixelcnn rerun`.
-pub struct Args {
-    pub run: String,
-    pub epochs: Option<u32>,
-    pub device: Option<DeviceSpec>,
-    pub threads: Option<usize>,
-    pub allow_env_change: bool,
-    pub db: Option<String>,
-    pub runs_dir: PathBuf,
-}
 
 /// One line saying what a verdict means, with the first difference when there is one.
 pub fn describe(v: &RerunVerdict) -> String {
     format!("rerun {} of {}: {}", v.run_id, v.original_id, v.summary())
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: &RerunArgs) -> anyhow::Result<ExitCode> {
     let options = RerunOptions {
-        db_url: resolve_url(args.db.as_deref()),
-        run: args.run,
+        db_url: resolve_url(args.db.given()),
+        run: args.run.clone(),
         epochs: args.epochs,
         device: args.device,
         threads: args.threads,
         allow_env_change: args.allow_env_change,
-        runs_dir: args.runs_dir,
+        runs_dir: args.runs_dir.clone(),
         worker_exe: std::env::current_exe()?,
         versions: serde_json::to_value(Versions::current())?,
     };

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use pixelcnn_store::{RunFilter, Store, parse_where, resolve_url};
 
-use crate::cli::RunSelection;
+use crate::cli::{RunSelection, RunsArgs};
 use crate::commands::plan::print_table;
 
 /// The store filter of a selection.
@@ -26,7 +26,8 @@ pub fn open(db: Option<&str>) -> anyhow::Result<(tokio::runtime::Runtime, Store)
     Ok((rt, store))
 }
 
-pub fn run(selection: &RunSelection, db: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+pub fn run(args: &RunsArgs) -> anyhow::Result<ExitCode> {
+    let (selection, db, json) = (&args.selection, args.db.given(), args.json);
     let (rt, store) = open(db)?;
     let runs = rt.block_on(store.list_runs(&filter(selection)?))?;
     if json {

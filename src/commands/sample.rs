@@ -1,27 +1,15 @@
 //! `pixelcnn sample`: pictures from a saved model.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use pixelcnn_config::{DeviceSpec, Sampler, limits};
+use pixelcnn_config::limits;
 use pixelcnn_train::Trained;
 use pixelcnn_train::sampling::SampleRequest;
 
-/// Arguments of `pixelcnn sample`.
-pub struct Args {
-    pub checkpoint: PathBuf,
-    pub n: usize,
-    pub complete: bool,
-    pub label: Option<u8>,
-    pub seed: Option<u64>,
-    pub sampler: Option<Sampler>,
-    pub device: Option<DeviceSpec>,
-    pub data: Option<PathBuf>,
-    pub out: Option<PathBuf>,
-}
+use crate::cli::SampleArgs;
 
-pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: &SampleArgs) -> anyhow::Result<ExitCode> {
     let trained = Trained::load(&args.checkpoint, args.device)?;
     let config = &trained.config;
     let complete = if args.complete { config.sample.complete.max(1) } else { 0 };

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use crate::commands::plan::print_table;
 use crate::commands::runs::open;
 
-pub fn run(run: &str, db: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+use crate::cli::ShowArgs;
+
+pub fn run(args: &ShowArgs) -> anyhow::Result<ExitCode> {
+    let (run, db, json) = (args.run.as_str(), args.db.given(), args.json);
     let (rt, store) = open(db)?;
     let detail = rt.block_on(store.run(run))?;
     let epochs = rt.block_on(store.epochs(&detail.id))?;

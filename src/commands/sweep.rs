@@ -10,29 +10,12 @@ use pixelcnn_record::RunStatus;
 use pixelcnn_store::resolve_url;
 use pixelcnn_sweep::{SlurmOptions, SweepOptions, run_sweep, submit_sweep};
 
-use crate::cli::{ExperimentArgs, LauncherKind, SlurmArgs};
+use crate::cli::{LauncherKind, SweepArgs};
 use crate::commands::{outcome, plan, report, worker};
 use crate::versions::Versions;
 
-/// Options of `pixelcnn sweep` besides the experiment.
-pub struct Args {
-    pub db: Option<String>,
-    pub runs_dir: std::path::PathBuf,
-    pub parallel: usize,
-    pub retry_failed: bool,
-    pub tags: Vec<String>,
-    pub note: Option<String>,
-    pub stale_after: u64,
-    pub heartbeat_every: f64,
-    /// Where the report goes at the end (`None`: no report).
-    pub reports_dir: Option<std::path::PathBuf>,
-    /// Local workers or a Slurm job array.
-    pub launcher: LauncherKind,
-    /// Slurm settings from the command line.
-    pub slurm: SlurmArgs,
-}
-
-pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
+    let experiment = &args.experiment;
     // Validate everything before the database is touched: an invalid plan writes nothing.
     let heartbeat_every = worker::seconds("--heartbeat-every", args.heartbeat_every)?;
     if heartbeat_every.as_secs_f64() * 3.0 > args.stale_after as f64 {
@@ -53,9 +36,9 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
         limits::check_parallel(args.parallel, &configs, &limits::Machine::this())
             .map_err(anyhow::Error::msg)?;
     }
-    plan::print(&exp, &mut plan::Speeds::read(&resolve_url(args.db.as_deref()), false))?;
+    plan::print(&exp, &mut plan::Speeds::read(&resolve_url(args.db.given()), false))?;
     let options = SweepOptions {
-        db_url: resolve_url(args.db.as_deref()),
+        db_url: resolve_url(args.db.given()),
         runs_dir: args.runs_dir.clone(),
         parallel: args.parallel,
         retry_failed: args.retry_failed,
@@ -69,7 +52,7 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
     };
     let runtime = tokio::runtime::Runtime::new()?;
     if args.launcher == LauncherKind::Slurm {
-        return submit(&runtime, &exp, &options, &args);
+        return submit(&runtime, &exp, &options, args);
     }
     let report = runtime.block_on(run_sweep(&exp, &options))?;
     let count = |s: RunStatus| report.trained.iter().filter(|(_, st)| *st == s).count();
@@ -99,7 +82,7 @@ pub fn run(experiment: &ExperimentArgs, args: Args) -> anyhow::Result<ExitCode> 
         );
     }
     // Also after failures or Ctrl-C: the report shows what was recorded, marked partial.
-    let reported = write_report(&runtime, &options.db_url, &exp.name, args.reports_dir.as_deref());
+    let reported = write_report(&runtime, &options.db_url, &exp.name, reports_dir(args));
     // Failed now, or failed before and not retried: either way the sweep's results are incomplete.
     let failed: Vec<&str> = report
         .trained
@@ -134,13 +117,18 @@ fn write_report(
     }
 }
 
+/// Where the report goes at the end (`None` with `--no-report`).
+fn reports_dir(args: &SweepArgs) -> Option<&std::path::Path> {
+    (!args.no_report).then_some(args.reports_dir.as_path())
+}
+
 /// `--launcher slurm`: queue and submit; with `--wait`, follow the runs to the end and write the
 /// report like a local sweep.
 fn submit(
     runtime: &tokio::runtime::Runtime,
     exp: &Experiment,
     options: &SweepOptions,
-    args: &Args,
+    args: &SweepArgs,
 ) -> anyhow::Result<ExitCode> {
     let a = &args.slurm;
     let from_command_line = SlurmConfig {
@@ -194,7 +182,7 @@ fn submit(
         count(RunStatus::Queued),
         exp.runs.len()
     );
-    let reported = write_report(runtime, &options.db_url, &exp.name, args.reports_dir.as_deref());
+    let reported = write_report(runtime, &options.db_url, &exp.name, reports_dir(args));
     // The latest attempts that failed: in this submission's tasks, or before it and not retried.
     let failed: Vec<&str> = done
         .final_statuses

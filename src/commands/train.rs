@@ -10,14 +10,12 @@ use pixelcnn_config::{Override, RunConfig, config_hash, resolve_run};
 use pixelcnn_train::checkpoint::{self, Checkpoint};
 use pixelcnn_train::{Trainer, preflight};
 
+use crate::cli::TrainArgs;
 use crate::progress::ConsoleObserver;
 
-pub fn run(
-    config: Option<&Path>,
-    sets: &[String],
-    out: &Path,
-    resume: Option<&Path>,
-) -> anyhow::Result<ExitCode> {
+pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
+    let (config, sets, out, resume) =
+        (args.config.as_deref(), args.sets.as_slice(), args.out.as_path(), args.resume.as_deref());
     let overrides = sets.iter().map(|s| Override::parse(s)).collect::<Result<Vec<_>, _>>()?;
     // The device and the data are checked before anything is written into `out`; the data's
     // checksums give the run its identity below.
