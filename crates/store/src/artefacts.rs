@@ -7,7 +7,6 @@ use pixelcnn_record::{ArtefactKind, Retention, best_epoch};
 use sqlx::AnyConnection;
 
 use crate::Store;
-use crate::clock;
 use crate::error::Result;
 use crate::lease::Lease;
 use crate::model::{Artefact, ArtefactContent, NewArtefact};
@@ -20,7 +19,7 @@ impl Store {
     pub async fn add_artefact(&self, lease: &Lease, epoch: u32, artefact: &NewArtefact) -> Result<String> {
         let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
         self.require_lease(&mut tx, lease).await?;
-        let id = self.upsert_artefact(&mut tx, &lease.run_id, epoch, artefact, &clock::now()).await?;
+        let id = self.upsert_artefact(&mut tx, &lease.run_id, epoch, artefact, &self.clock.now()).await?;
         tx.commit().await.map_err(|e| self.err(e))?;
         Ok(id)
     }
@@ -94,7 +93,7 @@ impl Store {
     pub async fn mark_artefact_deleted(&self, artefact_id: &str) -> Result<bool> {
         let done = sqlx::query("UPDATE artefacts SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
             .bind(artefact_id)
-            .bind(clock::now())
+            .bind(self.clock.now())
             .execute(&self.pool)
             .await
             .map_err(|e| self.err(e))?;

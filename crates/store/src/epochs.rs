@@ -6,7 +6,6 @@ use std::sync::OnceLock;
 use pixelcnn_record::EpochMetrics;
 
 use crate::Store;
-use crate::clock;
 use crate::error::Result;
 use crate::lease::Lease;
 use crate::model::NewArtefact;
@@ -25,7 +24,7 @@ impl Store {
         artefacts: &[NewArtefact],
     ) -> Result<()> {
         let run_id = lease.run_id.as_str();
-        let now = clock::now();
+        let now = self.clock.now();
         let step =
             i64::try_from(row.step).map_err(|_| self.invalid(format!("step {} is too large", row.step)))?;
         let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;

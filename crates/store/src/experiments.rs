@@ -1,7 +1,6 @@
 //! Experiments (named by their file's `[experiment]` table) and sweeps (one per invocation).
 
 use crate::Store;
-use crate::clock;
 use crate::error::Result;
 use crate::model::{Experiment, NewSweep, Sweep};
 
@@ -20,7 +19,7 @@ impl Store {
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(name)
         .bind(description)
-        .bind(clock::now())
+        .bind(self.clock.now())
         .fetch_one(&self.pool)
         .await
         .map_err(|e| self.err(e))
@@ -41,7 +40,7 @@ impl Store {
         .bind(sweep.overrides.to_string())
         .bind(&sweep.tag)
         .bind(&sweep.note)
-        .bind(clock::now())
+        .bind(self.clock.now())
         .execute(&self.pool)
         .await
         .map_err(|e| self.err_writing(&format!("sweep of {}", sweep.file), e))?;

@@ -22,7 +22,6 @@ use pixelcnn_record::{RungDecision, RungEntry, rank_all_at_rung};
 use sqlx::AnyConnection;
 
 use crate::Store;
-use crate::clock;
 use crate::error::Result;
 use crate::lease::Lease;
 use crate::rungs::RungRecord;
@@ -49,7 +48,7 @@ impl Store {
     /// [`crate::StoreError::Invalid`] when the search has no such rung or the epoch is not recorded.
     pub async fn arrive_at_rung(&self, lease: &Lease, search: &Search, rung: u32) -> Result<Arrival> {
         let epoch = self.rung_epoch(search, rung)?;
-        let now = clock::now();
+        let now = self.clock.now();
         let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
         self.require_lease(&mut tx, lease).await?;
         self.lock_search(&mut tx, search, &now).await?;
@@ -94,7 +93,7 @@ impl Store {
     /// decisions taken. What a sweep calls once no worker of its own is running, and a worker
     /// after its run failed, so that a failure never leaves the others paused for good.
     pub async fn decide_waiting_rungs(&self, search: &Search) -> Result<Vec<RungRecord>> {
-        let now = clock::now();
+        let now = self.clock.now();
         let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
         self.lock_search(&mut tx, search, &now).await?;
         let mut decided = Vec::new();

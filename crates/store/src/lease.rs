@@ -11,7 +11,6 @@ use serde::Serialize;
 use sqlx::AnyConnection;
 
 use crate::Store;
-use crate::clock;
 use crate::error::{Result, StoreError};
 
 /// The right to write into one running attempt, handed out by a claim.
@@ -60,7 +59,7 @@ impl Store {
         )
         .bind(&lease.run_id)
         .bind(&lease.token)
-        .bind(clock::now())
+        .bind(self.clock.now())
         .bind(RunStatus::Running.as_str())
         .execute(&mut *conn)
         .await

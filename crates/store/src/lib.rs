@@ -41,6 +41,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use claim::{ClaimKind, Decision, SkipReason, decide};
+pub use clock::Clock;
 pub use copy::{Cell, CopyCounts, Dump, TableDump};
 pub use error::{Result, StoreError};
 pub use halving::Arrival;
@@ -94,6 +95,8 @@ pub struct Store {
     pub(crate) db: Arc<str>,
     /// The busy timeout in force, reported by [`StoreError::Locked`].
     pub(crate) busy_timeout: Duration,
+    /// Where timestamps come from.
+    pub(crate) clock: Clock,
 }
 
 impl Store {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::error::{Result, StoreError};
 use crate::{Engine, Store};
 
@@ -28,11 +29,18 @@ pub struct StoreOptions {
     /// results turn it off, so that a mistyped `--db` is an error instead of a new empty
     /// database. (A PostgreSQL database is never created: a missing one fails to connect.)
     pub create: bool,
+    /// Where timestamps and staleness come from: the system clock, or a test's.
+    pub clock: Clock,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { busy_timeout: Duration::from_secs(30), max_connections: 4, create: true }
+        Self {
+            busy_timeout: Duration::from_secs(30),
+            max_connections: 4,
+            create: true,
+            clock: Clock::default(),
+        }
     }
 }
 
@@ -142,6 +150,7 @@ impl Store {
                     engine: Engine::Sqlite,
                     db: Arc::from(db),
                     busy_timeout: options.busy_timeout,
+                    clock: options.clock,
                 })
             }
             Target::Postgres(url) => {
@@ -152,6 +161,7 @@ impl Store {
                     engine: Engine::Postgres,
                     db: Arc::from(db),
                     busy_timeout: options.busy_timeout,
+                    clock: options.clock,
                 })
             }
         }

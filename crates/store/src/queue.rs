@@ -12,7 +12,6 @@ use serde::Serialize;
 
 use crate::Store;
 use crate::claim::{ClaimKind, Decision, SkipReason, decide};
-use crate::clock;
 use crate::error::Result;
 use crate::lease::Lease;
 use crate::model::{NewRun, SlurmTask, Worker};
@@ -89,8 +88,8 @@ impl Store {
         retry_failed: bool,
         stale_after: Option<Duration>,
     ) -> Result<Enqueued> {
-        let now = clock::now();
-        let cutoff = stale_after.map(clock::cutoff);
+        let now = self.clock.now();
+        let cutoff = stale_after.map(|d| self.clock.cutoff(d));
         let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
         self.lock_config(&mut tx, &run.config_hash, &now).await?;
         let latest = self.latest_attempt_on(&mut tx, &run.config_hash).await?;
@@ -142,10 +141,10 @@ impl Store {
         worker: &Worker,
         stale_after: Duration,
     ) -> Result<Option<Taken>> {
-        let cutoff = clock::cutoff(stale_after);
+        let cutoff = self.clock.cutoff(stale_after);
         for Candidate { hash, .. } in self.candidates(configs, &cutoff).await? {
             let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
-            self.lock_config(&mut tx, &hash, &clock::now()).await?;
+            self.lock_config(&mut tx, &hash, &self.clock.now()).await?;
             let latest = self.latest_attempt_on(&mut tx, &hash).await?;
             let wanted = latest.as_ref().map_or(0, |a| a.epochs_target);
             let taken = match (decide(latest.as_ref(), wanted, false, Some(&cutoff)), &latest) {
@@ -166,7 +165,7 @@ impl Store {
     /// How many of `configs` a worker could claim now (what [`Store::claim_next`] would try):
     /// a sweep starts workers while this is not zero.
     pub async fn claimable(&self, configs: &[String], stale_after: Duration) -> Result<usize> {
-        let cutoff = clock::cutoff(stale_after);
+        let cutoff = self.clock.cutoff(stale_after);
         Ok(self.candidates(configs, &cutoff).await?.len())
     }
 

@@ -15,7 +15,6 @@ use serde::Serialize;
 use sqlx::AnyConnection;
 
 use crate::Store;
-use crate::clock;
 use crate::error::Result;
 use crate::lease::Lease;
 use crate::rows::to_u32;
@@ -60,7 +59,7 @@ impl Store {
     /// recorded.
     pub async fn decide_rung(&self, lease: &Lease, search: &Search, rung: u32) -> Result<RungRecord> {
         let epoch = self.rung_epoch(search, rung)?;
-        let now = clock::now();
+        let now = self.clock.now();
         let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
         self.require_lease(&mut tx, lease).await?;
         self.lock_search(&mut tx, search, &now).await?;

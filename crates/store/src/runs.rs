@@ -9,7 +9,6 @@ use std::time::Duration;
 use sqlx::AnyConnection;
 
 use crate::Store;
-use crate::clock;
 use crate::error::{Result, StoreError};
 use crate::lease::Lease;
 use crate::model::{NewRun, Worker};
@@ -37,7 +36,7 @@ impl Store {
         run: &NewRun,
         worker: Option<&Worker>,
     ) -> Result<Option<Lease>> {
-        let now = clock::now();
+        let now = self.clock.now();
         let running = worker.is_some();
         let status = if running { RunStatus::Running } else { RunStatus::Queued };
         let lease = running.then(|| Lease::draw(id));
@@ -101,7 +100,7 @@ impl Store {
         from: &[RunStatus],
         epochs_target: Option<u32>,
     ) -> Result<Option<Lease>> {
-        let now = clock::now();
+        let now = self.clock.now();
         let lease = Lease::draw(run_id);
         let from_list: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 10)).collect();
         let sql = format!(
@@ -164,8 +163,8 @@ impl Store {
              WHERE status = $5 AND (heartbeat_at IS NULL OR heartbeat_at < $1) \
              RETURNING id",
         )
-        .bind(clock::cutoff(older_than))
-        .bind(clock::now())
+        .bind(self.clock.cutoff(older_than))
+        .bind(self.clock.now())
         .bind(message)
         .bind(RunStatus::Interrupted.as_str())
         .bind(RunStatus::Running.as_str())
@@ -193,7 +192,7 @@ impl Store {
         .bind(&lease.run_id)
         .bind(status.as_str())
         .bind(error)
-        .bind(clock::now())
+        .bind(self.clock.now())
         .execute(&mut *tx)
         .await
         .map_err(|e| self.err(e))?;

@@ -6,7 +6,6 @@ use pixelcnn_record::{Asha, Promotion, RungMetric};
 use serde::Serialize;
 
 use crate::Store;
-use crate::clock;
 use crate::error::Result;
 use crate::rows::to_u32;
 
@@ -34,7 +33,7 @@ impl Store {
         search: Option<&Search>,
         config_hashes: &[String],
     ) -> Result<()> {
-        let now = clock::now();
+        let now = self.clock.now();
         let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
         if let Some(s) = search {
             sqlx::query(

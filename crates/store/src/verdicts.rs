@@ -3,7 +3,6 @@
 use serde::Serialize;
 
 use crate::Store;
-use crate::clock;
 use crate::error::Result;
 
 pixelcnn_record::named_enum! {
@@ -134,7 +133,7 @@ impl Store {
         .bind(verdict.tolerance)
         .bind(verdict.environment_changed)
         .bind(&verdict.environment_note)
-        .bind(clock::now())
+        .bind(self.clock.now())
         .execute(&self.pool)
         .await
         .map_err(|e| self.err_writing(&format!("verdict of rerun {}", verdict.run_id), e))?;

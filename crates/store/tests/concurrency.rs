@@ -136,6 +136,8 @@ async fn writer_process() {
     let [url, run_id, token, go]: [&str; 4] = spec.split('\n').collect::<Vec<_>>().try_into().unwrap();
     let lease = Lease::new(run_id, token);
     let store = Store::open(url).await.unwrap();
+    // Ready: the store is open. Then wait for the others.
+    std::fs::write(format!("{go}.ready-{run_id}"), b"").unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !Path::new(go).exists() {
         assert!(Instant::now() < deadline, "no go signal");
@@ -174,8 +176,13 @@ async fn four_worker_processes_write_at_once_without_locking_errors(db: TestDb) 
                 .unwrap()
         })
         .collect();
-    // All four are started (and have opened the store, or are about to): go.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A start barrier: go once all four have opened the store.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let ready = |run_id: &String| Path::new(&format!("{}.ready-{run_id}", go.display())).exists();
+    while !runs.iter().all(ready) {
+        assert!(Instant::now() < deadline, "a writer never opened the store");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     std::fs::write(&go, b"go").unwrap();
     let outputs = tokio::task::spawn_blocking(move || {
         children.into_iter().map(|c| c.wait_with_output().unwrap()).collect::<Vec<_>>()

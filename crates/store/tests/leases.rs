@@ -7,12 +7,12 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Claim, ClaimRequest, TestDb, claim_config, claimed_run, epoch_artefacts, epoch_row, new_run, start_rerun,
-    worker,
+    Claim, ClaimRequest, LATER, STALE_AFTER, TestDb, claim_config, claimed_run, epoch_artefacts, epoch_row,
+    new_run, start_rerun, worker,
 };
 use pixelcnn_record::{ArtefactKind, EpochMetrics, RunStatus};
 use pixelcnn_store::{
-    Artefact, ArtefactContent, ClaimKind, Lease, NewArtefact, RunDetail, Store, StoreError,
+    Artefact, ArtefactContent, ClaimKind, Clock, Lease, NewArtefact, RunDetail, Store, StoreError,
 };
 
 /// Everything a worker's write could change about one run.
@@ -157,7 +157,8 @@ fn request(exp: &str, hash: &str, epochs: u32, pid: u32, stale_after: Option<Dur
 }
 
 async fn a_stale_takeover_by_claim_config_locks_the_old_holder_out(db: TestDb) {
-    let store = db.open().await;
+    let clock = Clock::default();
+    let store = db.open_at(&clock).await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let Claim::Claimed { run_id, lease: old, kind: ClaimKind::Queued, .. } =
         claim_config(&store, &request(&exp, "h", 3, 7, None)).await.unwrap()
@@ -167,8 +168,8 @@ async fn a_stale_takeover_by_claim_config_locks_the_old_holder_out(db: TestDb) {
     store.record_epoch(&old, &epoch_row(1), &epoch_artefacts(1)).await.unwrap();
 
     // The holder freezes; its heartbeat goes stale and another worker takes the run over.
-    tokio::time::sleep(Duration::from_millis(40)).await;
-    let stale = request(&exp, "h", 3, 8, Some(Duration::from_millis(10)));
+    clock.advance(LATER);
+    let stale = request(&exp, "h", 3, 8, Some(STALE_AFTER));
     let Claim::Claimed { run_id: taken, lease: new, from_epoch: 1, kind: ClaimKind::Resume } =
         claim_config(&store, &stale).await.unwrap()
     else {
@@ -193,14 +194,15 @@ async fn a_stale_takeover_by_claim_config_locks_the_old_holder_out(db: TestDb) {
 }
 
 async fn an_interrupted_run_claimed_again_refuses_its_old_holder(db: TestDb) {
-    let store = db.open().await;
+    let clock = Clock::default();
+    let store = db.open_at(&clock).await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let old = claimed_run(&store, &exp, "h", 3, 1).await;
     let run_id = old.run_id.clone();
     store.record_epoch(&old, &epoch_row(1), &epoch_artefacts(1)).await.unwrap();
 
-    tokio::time::sleep(Duration::from_millis(40)).await;
-    let stale = store.mark_stale_running_as_interrupted(Duration::from_millis(10)).await.unwrap();
+    clock.advance(LATER);
+    let stale = store.mark_stale_running_as_interrupted(STALE_AFTER).await.unwrap();
     assert_eq!(stale, [run_id.as_str()]);
     // Declared interrupted, not yet claimed: the old holder cannot write, nor end the run as
     // finished (the next sweep must resume it).

@@ -6,11 +6,13 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Claim, ClaimRequest, TestDb, claim_config, claimed_run, epoch_artefacts, epoch_row, new_run, worker,
+    Claim, ClaimRequest, LATER, STALE_AFTER, TestDb, claim_config, claimed_run, epoch_artefacts, epoch_row,
+    new_run, worker,
 };
 use pixelcnn_record::{ArtefactKind, RunStatus};
 use pixelcnn_store::{
-    ArtefactContent, ClaimKind, Lease, NewArtefact, NewSweep, RunFilter, SkipReason, StoreError, parse_where,
+    ArtefactContent, ClaimKind, Clock, Lease, NewArtefact, NewSweep, RunFilter, SkipReason, StoreError,
+    parse_where,
 };
 use serde_json::json;
 
@@ -232,7 +234,8 @@ async fn claims_skip_finished_extend_resume_and_retry(db: TestDb) {
 }
 
 async fn stale_running_runs_become_interrupted_and_resumable(db: TestDb) {
-    let store = db.open().await;
+    let clock = Clock::default();
+    let store = db.open_at(&clock).await;
     let exp = store.record_experiment("levels", "").await.unwrap();
     let Claim::Claimed { run_id, lease, .. } = claim_config(&store, &request(&exp, "h", 3)).await.unwrap()
     else {
@@ -240,11 +243,8 @@ async fn stale_running_runs_become_interrupted_and_resumable(db: TestDb) {
     };
     store.record_epoch(&lease, &epoch_row(1), &[]).await.unwrap();
     assert!(store.mark_stale_running_as_interrupted(Duration::from_secs(60)).await.unwrap().is_empty());
-    tokio::time::sleep(Duration::from_millis(30)).await;
-    assert_eq!(
-        store.mark_stale_running_as_interrupted(Duration::from_millis(10)).await.unwrap(),
-        vec![run_id.clone()]
-    );
+    clock.advance(LATER);
+    assert_eq!(store.mark_stale_running_as_interrupted(STALE_AFTER).await.unwrap(), vec![run_id.clone()]);
     let run = store.run(&run_id).await.unwrap();
     assert_eq!(run.status, RunStatus::Interrupted);
     assert!(run.error.unwrap().contains("heartbeat"));
@@ -253,8 +253,8 @@ async fn stale_running_runs_become_interrupted_and_resumable(db: TestDb) {
     // A stale heartbeat also lets claim_config take the run over directly.
     let reclaimed = store.claim(&run_id, &worker(8)).await.unwrap().expect("an interrupted run is claimable");
     assert_ne!(reclaimed.token, lease.token);
-    tokio::time::sleep(Duration::from_millis(30)).await;
-    let stale = ClaimRequest { stale_after: Some(Duration::from_millis(10)), ..request(&exp, "h", 3) };
+    clock.advance(LATER);
+    let stale = ClaimRequest { stale_after: Some(STALE_AFTER), ..request(&exp, "h", 3) };
     let Claim::Claimed { run_id: taken, lease: taker, from_epoch: 1, kind: ClaimKind::Resume } =
         claim_config(&store, &stale).await.unwrap()
     else {

@@ -6,9 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestDb, claimed_run, epoch_row, new_run, worker};
+use common::{LATER, STALE_AFTER, TestDb, claimed_run, epoch_row, new_run, worker};
 use pixelcnn_record::RunStatus;
-use pixelcnn_store::{ClaimKind, Enqueued, RunFilter, SkipReason, SlurmTask, Store};
+use pixelcnn_store::{ClaimKind, Clock, Enqueued, RunFilter, SkipReason, SlurmTask, Store};
 
 const STALE: Duration = Duration::from_secs(60);
 
@@ -60,7 +60,8 @@ async fn enqueued_and_claimed_once(db: TestDb) {
 }
 
 async fn a_dead_task_s_run_returns_to_the_queue(db: TestDb) {
-    let store = db.open().await;
+    let clock = Clock::default();
+    let store = db.open_at(&clock).await;
     let exp = store.record_experiment("queue", "").await.unwrap();
     store.enqueue_config(&new_run(&exp, "a", 2, 3), false, Some(STALE)).await.unwrap();
     let first = store.claim_next(&configs(&["a"]), &worker(1), STALE).await.unwrap().unwrap();
@@ -68,9 +69,8 @@ async fn a_dead_task_s_run_returns_to_the_queue(db: TestDb) {
     // Its heartbeat is fresh: nobody else takes it.
     assert!(store.claim_next(&configs(&["a"]), &worker(2), STALE).await.unwrap().is_none());
     // The task was killed without a word: once the heartbeat is stale, the next task resumes it.
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let second =
-        store.claim_next(&configs(&["a"]), &worker(2), Duration::from_millis(10)).await.unwrap().unwrap();
+    clock.advance(LATER);
+    let second = store.claim_next(&configs(&["a"]), &worker(2), STALE_AFTER).await.unwrap().unwrap();
     assert_eq!(
         (second.lease.run_id.as_str(), second.from_epoch, second.kind),
         (first.lease.run_id.as_str(), 1, ClaimKind::Resume)

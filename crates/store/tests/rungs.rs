@@ -9,10 +9,11 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::{
-    Claim, ClaimRequest, TestDb, claim_config, claimed_run, epoch_row, new_run, start_rerun, worker,
+    Claim, ClaimRequest, LATER, STALE_AFTER, TestDb, claim_config, claimed_run, epoch_row, new_run,
+    start_rerun, worker,
 };
 use pixelcnn_record::{Asha, Promotion, RunStatus, RungDecision, RungMetric};
-use pixelcnn_store::{Enqueued, Lease, RunFilter, Search, SkipReason, Store, StoreError};
+use pixelcnn_store::{Clock, Enqueued, Lease, RunFilter, Search, SkipReason, Store, StoreError};
 
 const STALE: Duration = Duration::from_secs(60);
 
@@ -130,7 +131,8 @@ async fn a_pruned_configuration_is_never_trained_again(db: TestDb) {
 }
 
 async fn a_restarted_worker_reads_its_decision_instead_of_deciding_again(db: TestDb) {
-    let store = db.open().await;
+    let clock = Clock::default();
+    let store = db.open_at(&clock).await;
     let exp = store.record_experiment("asha", "").await.unwrap();
     let s = search(&exp, 3);
     let first = run_at(&store, &s, "a", 1, 0.5).await;
@@ -142,8 +144,8 @@ async fn a_restarted_worker_reads_its_decision_instead_of_deciding_again(db: Tes
         store.decide_rung(&lease, &s, 0).await.unwrap();
     }
     // `a`'s worker dies (kill -9) and its run is taken over; the new worker asks again.
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    store.mark_stale_running_as_interrupted(Duration::from_millis(10)).await.unwrap();
+    clock.advance(LATER);
+    store.mark_stale_running_as_interrupted(STALE_AFTER).await.unwrap();
     let again = store.claim(&first.run_id, &worker(7)).await.unwrap().expect("interrupted: claimable");
     assert_eq!(store.decide_rung(&again, &s, 0).await.unwrap(), decided, "the recorded decision");
     assert_eq!(store.experiment_rung_decisions("asha").await.unwrap().len(), 4, "nothing added");

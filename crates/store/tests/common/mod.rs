@@ -10,8 +10,8 @@ use std::time::Duration;
 use pixelcnn_record::{ArtefactKind, EpochMetrics};
 use pixelcnn_store::scratch::ScratchPostgres;
 use pixelcnn_store::{
-    ArtefactContent, ClaimKind, Enqueued, Lease, NewArtefact, NewRun, SkipReason, Store, Worker,
-    url_from_path,
+    ArtefactContent, ClaimKind, Clock, Enqueued, Lease, NewArtefact, NewRun, SkipReason, Store, StoreOptions,
+    Worker, url_from_path,
 };
 use serde_json::json;
 
@@ -64,7 +64,18 @@ impl TestDb {
     pub async fn open(&self) -> Store {
         Store::open(&self.url()).await.expect("open the store")
     }
+
+    /// Opens it on `clock`, which the test moves forward instead of sleeping.
+    pub async fn open_at(&self, clock: &Clock) -> Store {
+        let options = StoreOptions { clock: clock.clone(), ..StoreOptions::default() };
+        Store::open_with(&self.url(), options).await.expect("open the store")
+    }
 }
+
+/// Long enough that a fresh heartbeat is never stale, short against [`LATER`].
+pub const STALE_AFTER: Duration = Duration::from_secs(60);
+/// How far a test moves its clock for the heartbeats recorded so far to be stale.
+pub const LATER: Duration = Duration::from_secs(120);
 
 /// Runs each listed `async fn NAME(db: TestDb)` twice, as `NAME::sqlite` and `NAME::postgres`,
 /// each on a database of its own: every store behaviour is checked on both engines.
