@@ -189,13 +189,18 @@ fn wait_for_workers(db: &Path) {
         let running: Vec<&serde_json::Value> =
             runs.as_array().unwrap().iter().filter(|r| r["status"] == "running").collect();
         if running.is_empty() {
+            // A worker records its end before it closes the store and exits: wait for the exits.
+            let pids: Vec<u64> =
+                runs.as_array().unwrap().iter().filter_map(|r| r["worker_pid"].as_u64()).collect();
+            while let Some(pid) = pids.iter().find(|pid| Path::new(&format!("/proc/{pid}")).exists()) {
+                assert!(Instant::now() < deadline, "worker {pid} still alive");
+                std::thread::sleep(Duration::from_millis(50));
+            }
             break;
         }
         assert!(Instant::now() < deadline, "workers did not stop: {runs}");
         std::thread::sleep(Duration::from_millis(200));
     }
-    // The last worker's process may still be closing its store.
-    std::thread::sleep(Duration::from_millis(500));
 }
 
 #[test]
