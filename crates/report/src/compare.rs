@@ -10,9 +10,8 @@ use crate::curves::learning_curves;
 use crate::error::Result;
 use crate::load::RunData;
 use crate::output::write_pages;
-use crate::reference::THRESHOLD_NOTE;
 use crate::render::render;
-use crate::view::{FigureView, ImageView};
+use crate::view::{FigureView, ImageView, Note};
 
 /// Two runs to compare, `a` the baseline.
 #[derive(Clone, Debug)]
@@ -27,7 +26,7 @@ pub struct Comparison {
 struct CompareView {
     title: String,
     generated_at: String,
-    notes: Vec<String>,
+    notes: Vec<Note>,
     header: Vec<String>,
     rows: Vec<Vec<String>>,
     curves: Vec<FigureView>,
@@ -200,10 +199,10 @@ impl Comparison {
         }
         let mut notes = Vec::new();
         if runs.iter().any(|r| r.levels() == Some(2)) {
-            notes.push(THRESHOLD_NOTE.to_string());
+            notes.push(Note::Threshold);
         }
         if self.a.levels() != self.b.levels() {
-            notes.push("The runs model different numbers of levels: their NLLs are not on one scale.".into());
+            notes.push(Note::DifferentLevels);
         }
         let view = CompareView {
             title: format!("{} vs {}", short(&self.a.detail.id), short(&self.b.detail.id)),

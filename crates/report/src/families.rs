@@ -10,12 +10,6 @@ use crate::summary::SummaryRow;
 /// The family every other is measured against.
 const BASELINE: (&str, &str) = ("pixelcnn", "none");
 
-/// Why a label-conditional NLL is not the same quantity as an unconditional one.
-pub const CONDITIONAL_NOTE: &str = "Label-conditional runs report -log p(x | class), the NLL given each \
-     test image's class. Since p(x) >= p(x | class) p(class), it can be below the unconditional \
-     -log p(x) of the same model by up to log2(10) / 784 = 0.0042 bits/dim: smaller differences are \
-     no advantage of the architecture.";
-
 /// One configuration's row of the family comparison, formatted.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FamilyView {

@@ -29,4 +29,4 @@ pub use output::Written;
 pub use rungs::{RungRowView, RungsView};
 pub use stats::Spread;
 pub use summary::SummaryRow;
-pub use view::{Report, ReportView};
+pub use view::{Note, Report, ReportView};

@@ -40,11 +40,6 @@ pub fn seed_result(levels: u64) -> Option<SeedResult> {
     SEED_RESULTS.into_iter().find(|r| r.levels == levels)
 }
 
-/// Why the 2-level numbers must not be set against the literature.
-pub const THRESHOLD_NOTE: &str = "The 2-level data here is MNIST thresholded at 0.5 (the seed's \
-     quantisation), not the stochastically binarised MNIST of the literature: its NLL is not comparable \
-     to published binarised-MNIST results such as PixelCNN's 81.30 nats per image.";
-
 #[cfg(test)]
 mod tests {
     use super::*;

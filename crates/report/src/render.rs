@@ -11,6 +11,7 @@ fn environment() -> Environment<'static> {
     // Auto-escaping follows the name: `.html` is HTML-escaped, `.md` and `.css` are not.
     for (name, source) in [
         ("style.css", include_str!("../templates/style.css")),
+        ("prose.txt", include_str!("../templates/prose.txt")),
         ("base.html", include_str!("../templates/base.html")),
         ("report.html", include_str!("../templates/report.html")),
         ("report.md", include_str!("../templates/report.md")),

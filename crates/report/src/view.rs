@@ -10,9 +10,9 @@ use serde::Serialize;
 use crate::configs::{self, Configuration, differing_keys, display};
 use crate::curves::{NamedPanel, final_against_parameters, learning_curves};
 use crate::error::Result;
-use crate::families::{CONDITIONAL_NOTE, FamilyView, compare_families};
+use crate::families::{FamilyView, compare_families};
 use crate::load::{ExperimentData, Picture, RunData};
-use crate::reference::{SEED_RECIPE, THRESHOLD_NOTE, seed_result};
+use crate::reference::{SEED_RECIPE, seed_result};
 use crate::rungs::{RungsView, searches};
 use crate::stats::Spread;
 use crate::summary::{SummaryRow, summarise};
@@ -146,12 +146,12 @@ pub struct ReportView {
     pub generated_at: String,
     /// Key facts of the header (dates, runs by status, commits, devices).
     pub header: Vec<Fact>,
-    /// Set while runs still train or wait: the report is partial.
-    pub partial: Option<String>,
+    /// Runs still training or waiting: the report is partial when not 0.
+    pub in_progress: usize,
     /// The summary table.
     pub summary: Vec<SummaryView>,
-    /// How best epochs were chosen.
-    pub best_note: String,
+    /// Whether some best epoch was chosen on the test set (no validation split).
+    pub best_on_test: bool,
     /// Model families side by side (empty when the experiment trains one).
     pub families: Vec<FamilyView>,
     /// Learning curves.
@@ -173,9 +173,25 @@ pub struct ReportView {
     /// Reruns and their verdicts.
     pub reruns: Vec<Fact>,
     /// Caveats about comparing these numbers.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     /// Whether there are no runs at all.
     pub empty: bool,
+}
+
+/// A caveat under the summary or a comparison; its words are in `templates/prose.txt`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Note {
+    /// How the final numbers are computed.
+    FinalNumbers,
+    /// The 2-level data is thresholded, not the literature's binarised MNIST.
+    Threshold,
+    /// A search ranked its runs on the test set.
+    Optimistic,
+    /// Conditional NLLs are not unconditional ones.
+    Conditional,
+    /// Two compared runs model different numbers of levels.
+    DifferentLevels,
 }
 
 /// A report ready to render: the view and the files the Markdown version links.
@@ -480,45 +496,24 @@ impl Report {
             .map(|(rungs, panel)| Ok(SearchView { rungs, survivors: figure(panel, &mut files)? }))
             .collect::<Result<Vec<_>>>()?;
         let in_progress = runs.iter().filter(|r| r.in_progress()).count();
-        let partial = (in_progress > 0).then(|| {
-            format!(
-                "Partial results: {in_progress} run{} still running or queued when this report was made. \
-                 Rerun `pixelcnn report` when the sweep has ended.",
-                if in_progress == 1 { " was" } else { "s were" }
-            )
-        });
-        let best_note = if summary.iter().any(|r| r.best_by == Some(BestBy::TestSet)) {
-            "Best epoch: lowest validation NLL where a validation split exists; marked (test) where a run \
-             had none and it was chosen on the test set (optimistic)."
-        } else {
-            "Best epoch: lowest validation NLL (validation split held out of the training set)."
-        };
-        let mut notes = vec![
-            "Final numbers are the last epoch of each finished run: mean ± sample std over seeds (n = \
-             finished runs). Test NLL is exact, averaged over every test pixel."
-                .to_string(),
-        ];
+        let mut notes = vec![Note::FinalNumbers];
         if configs.iter().any(|c| c.levels == Some(2)) {
-            notes.push(THRESHOLD_NOTE.into());
+            notes.push(Note::Threshold);
         }
         if searches.iter().any(|s| s.rungs.optimistic) {
-            notes.push(
-                "Optimistic: the ASHA search ranked its runs on the test NLL ([search] metric = \"test_nll\"), \
-                 so the runs it kept were chosen on the test set these numbers come from."
-                    .into(),
-            );
+            notes.push(Note::Optimistic);
         }
         if configs.iter().any(Configuration::conditional) {
-            notes.push(CONDITIONAL_NOTE.into());
+            notes.push(Note::Conditional);
         }
         let view = ReportView {
             name: data.experiment.name.clone(),
             description: data.experiment.description.clone(),
             generated_at: generated_at.into(),
             header: header(data),
-            partial,
+            in_progress,
+            best_on_test: summary.iter().any(|r| r.best_by == Some(BestBy::TestSet)),
             summary: summary_table(&summary),
-            best_note: best_note.into(),
             families: compare_families(&summary),
             curves,
             parameters,

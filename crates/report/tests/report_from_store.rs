@@ -7,7 +7,7 @@ use std::path::Path;
 
 use common::{claim, epoch, new_run};
 use pixelcnn_record::{ArtefactKind, RunStatus};
-use pixelcnn_report::{ExperimentData, Report, Spread};
+use pixelcnn_report::{ExperimentData, Note, Report, Spread};
 use pixelcnn_store::{ArtefactContent, NewArtefact, Store, url_from_path};
 use serde_json::json;
 
@@ -129,9 +129,9 @@ async fn summary_gives_mean_and_sample_std_over_seeds() {
     assert!(view.summary[1].recipe.contains("batch 256"), "{}", view.summary[1].recipe);
     assert!(view.summary[0].recipe.contains("batch 8"), "{}", view.summary[0].recipe);
     assert_eq!(view.summary[2].n, "2 of 4");
-    assert!(view.partial.as_deref().unwrap_or("").contains("1 run was still running"), "{:?}", view.partial);
+    assert_eq!(view.in_progress, 1);
     assert_eq!(view.problems.len(), 2);
-    assert!(view.notes.iter().any(|n| n.contains("81.30")));
+    assert!(view.notes.contains(&Note::Threshold), "{:?}", view.notes);
     // Separate panels per q, in both units.
     let titles: Vec<&str> = view.curves.iter().map(|c| c.title.as_str()).collect();
     assert_eq!(titles.len(), 4, "{titles:?}");
@@ -140,7 +140,11 @@ async fn summary_gives_mean_and_sample_std_over_seeds() {
     let out = f.root.join("report");
     let written = report.write(&out).unwrap();
     let html = std::fs::read_to_string(&written.html).unwrap();
-    assert!(html.contains("Partial results"));
+    assert!(html.contains("Partial results: 1 run was still running"), "the partial banner");
+    assert!(html.contains("81.30 nats per image"), "the threshold note");
+    let markdown = std::fs::read_to_string(&written.markdown).unwrap();
+    assert!(markdown.contains("Partial results: 1 run was still running"), "{markdown}");
+    assert!(markdown.contains("81.30 nats per image"), "{markdown}");
     assert!(html.contains("diverged: loss &lt;b&gt;NaN&lt;"), "error text not escaped");
     assert_markdown_links_exist(&written.markdown);
 }
@@ -245,7 +249,7 @@ async fn model_families_are_compared_per_levels() {
     assert!(gated.recipe.contains("conditioned on the label"), "{}", gated.recipe);
     let seed_model = report.summary.iter().find(|r| r.family == "pixelcnn").unwrap();
     assert!(seed_model.recipe.contains("2 blocks, h = 4"), "{}", seed_model.recipe);
-    assert!(view.notes.iter().any(|n| n.contains("p(x | class)")), "{:?}", view.notes);
+    assert!(view.notes.contains(&Note::Conditional), "{:?}", view.notes);
     for config in &view.configurations {
         let caption = &config.samples.as_ref().expect("samples").caption;
         let conditional = config.label.contains("label");
@@ -256,6 +260,10 @@ async fn model_families_are_compared_per_levels() {
     assert!(html.contains("Model families") && html.contains("-0.2308 (-20.0%)"));
     let markdown = std::fs::read_to_string(&written.markdown).unwrap();
     assert!(markdown.contains("## Model families") && markdown.contains("| 256 | "), "{markdown}");
+    assert!(
+        html.contains("-log p(x | class)") && markdown.contains("Label-conditional runs report -log p\\(x \\| class\\)"),
+        "the conditional note"
+    );
     assert_markdown_links_exist(&written.markdown);
 }
 

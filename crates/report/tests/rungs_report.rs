@@ -6,7 +6,7 @@ mod common;
 
 use common::{claim, epoch, new_run};
 use pixelcnn_record::{Asha, Promotion, RunStatus, RungMetric};
-use pixelcnn_report::{ExperimentData, Report};
+use pixelcnn_report::{ExperimentData, Note, Report};
 use pixelcnn_store::{Lease, Search, Store, url_from_path};
 use serde_json::json;
 
@@ -87,7 +87,7 @@ async fn the_rungs_show_which_run_stopped_where_and_the_survivors_curves() {
     // Pruned runs stopped as asked: not failures. The running one is still listed.
     let problems: Vec<&str> = view.problems.iter().map(|p| p.status.as_str()).collect();
     assert_eq!(problems, ["running"]);
-    assert!(view.notes.iter().any(|n| n.starts_with("Optimistic")), "{:?}", view.notes);
+    assert!(view.notes.contains(&Note::Optimistic), "{:?}", view.notes);
     let survivors = &view.searches[0].survivors;
     assert!(survivors.svg.contains("train.lr = 0.001") && survivors.svg.contains("train.lr = 0.004"));
     assert!(!survivors.svg.contains("train.lr = 0.002"), "pruned runs are dots, not legend lines");
@@ -98,6 +98,7 @@ async fn the_rungs_show_which_run_stopped_where_and_the_survivors_curves() {
         html.contains("Successive-halving rungs")
             && html.contains("ASHA (asynchronous promotion)")
             && html.contains("banner optimistic")
+            && html.contains("Optimistic: the ASHA search ranked its runs on the test NLL")
     );
     assert!(html.contains("pruned at epoch 2"));
     let markdown = std::fs::read_to_string(&written.markdown).unwrap();
