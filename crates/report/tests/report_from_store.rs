@@ -261,7 +261,8 @@ async fn model_families_are_compared_per_levels() {
     let markdown = std::fs::read_to_string(&written.markdown).unwrap();
     assert!(markdown.contains("## Model families") && markdown.contains("| 256 | "), "{markdown}");
     assert!(
-        html.contains("-log p(x | class)") && markdown.contains("Label-conditional runs report -log p\\(x \\| class\\)"),
+        html.contains("-log p(x | class)")
+            && markdown.contains("Label-conditional runs report -log p\\(x \\| class\\)"),
         "the conditional note"
     );
     assert_markdown_links_exist(&written.markdown);
