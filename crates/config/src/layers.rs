@@ -87,12 +87,31 @@ pub(crate) fn layered(base: &[(String, toml::Table)], env: bool, overrides: &[Ov
         fig = fig.merge(NamedToml { origin: origin.clone(), provider });
     }
     if env {
-        fig = fig.merge(Env::prefixed(ENV_PREFIX).split("__"));
+        fig = fig.merge(env_layer());
     }
     for o in overrides {
         fig = fig.merge(NamedSet(Serialized::default(&o.key, o.value.clone()), o.key.clone()));
     }
     fig
+}
+
+/// The environment layer: `PIXELCNN_CFG__SECTION__KEY=value` sets `section.key`.
+fn env_layer() -> Env {
+    Env::prefixed(ENV_PREFIX).split("__")
+}
+
+/// The configuration keys the environment layer sets: (variable, dotted key, value), as figment
+/// reads them (the variable spelled in capitals), sorted.
+pub(crate) fn environment() -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = env_layer()
+        .iter()
+        .map(|(key, value)| {
+            let key = key.to_string();
+            (format!("{ENV_PREFIX}{}", key.to_uppercase().replace('.', "__")), key, value)
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// Resolves a run from an optional file and overrides: layering, then type and range checks.
