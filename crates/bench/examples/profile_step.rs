@@ -19,6 +19,11 @@
 //!   the flipped kernel; 1x1 weight gradient as one matrix product; 3x3 mask-B convolution as a
 //!   2x3 kernel, 6 of 9 taps).
 //! - `loss`: log-softmax, gather and their backward at q levels.
+//! - `elementwise`: the ReLUs and residual additions around the convolutions, burn's backward
+//!   against libtorch's fused one.
+//! - `candidates`: the 3x3 mask-B convolution and the 1x1 convolutions against matrix-product
+//!   formulations over the taps mask B keeps, in NCHW and NHWC.
+//! - `all` (the default): every section above, in that order.
 //!
 //! Times are medians over `--reps` calls after one warm-up call, in milliseconds; `per step` scales
 //! by how many layers of that shape a step has (15 of each block convolution).
@@ -32,7 +37,7 @@ use burn::tensor::module::{conv_transpose2d, conv2d, conv2d_weight_backward};
 use burn::tensor::ops::PadMode;
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use pixelcnn_model::mask::mask_tensor;
 use pixelcnn_model::{GatedPixelCnnConfig, MaskType, ModelConfig, PixelCnnConfig, nll_per_pixel};
 use pixelcnn_train::optim::{KerasAdam, clip_global_norm};
@@ -73,10 +78,30 @@ struct Args {
     /// Gated kernel size.
     #[arg(long, default_value_t = 3)]
     kernel: usize,
-    /// `step`, `ops`, `loss`, `elementwise`, `candidates` or `all`.
-    #[arg(long, default_value = "all")]
-    section: String,
+    /// What to profile.
+    #[arg(long, value_enum, default_value_t = Section::All)]
+    section: Section,
 }
+
+/// The sections of the profile (the module documentation says what each measures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Section {
+    /// The trainer's step, phase by phase.
+    Step,
+    /// Every convolution shape, forward and backward, against libtorch's own.
+    Ops,
+    /// The loss and its backward.
+    Loss,
+    /// ReLUs and residual additions.
+    Elementwise,
+    /// Matrix-product formulations of the masked convolutions.
+    Candidates,
+    /// Every section.
+    All,
+}
+
+/// One section's profiler.
+type Profiler = fn(&Args, &Device);
 
 const SIDE: usize = 28;
 
@@ -99,21 +124,17 @@ fn main() {
         args.reps,
         if args.threads == 1 { "thread CPU" } else { "wall" }
     );
-    let all = args.section == "all";
-    if all || args.section == "step" {
-        step(&args, &device);
-    }
-    if all || args.section == "ops" {
-        ops(&args, &device);
-    }
-    if all || args.section == "loss" {
-        loss(&args, &device);
-    }
-    if all || args.section == "elementwise" {
-        elementwise(&args, &device);
-    }
-    if all || args.section == "candidates" {
-        candidates(&args, &device);
+    let sections: [(Section, Profiler); 5] = [
+        (Section::Step, step),
+        (Section::Ops, ops),
+        (Section::Loss, loss),
+        (Section::Elementwise, elementwise),
+        (Section::Candidates, candidates),
+    ];
+    for (section, profile) in sections {
+        if args.section == Section::All || args.section == section {
+            profile(&args, &device);
+        }
     }
 }
 
