@@ -14,7 +14,7 @@ use crate::results::{
     PySampleFigure, PyTrainFigure, PytorchFigures, Results, SCHEMA, SampleFigure, Settings, TrainFigure,
     performance_env,
 };
-use crate::sweep::{self, SweepSpec};
+use crate::sweep::{self, SweepOutcome, SweepSpec};
 use crate::{Group, RunArgs, report};
 
 /// The seed's quantisation levels, compared by the seed notebook.
@@ -137,43 +137,26 @@ macro_rules! progress {
     };
 }
 
-/// Runs the selected measurements, writes the results file and regenerates the page.
-pub fn run(args: &RunArgs) -> anyhow::Result<()> {
-    let root = args.root.clone().unwrap_or_else(default_root);
-    let out_dir = args.out_dir.clone().unwrap_or_else(|| root.join("bench/results"));
-    let doc = args.doc.clone().unwrap_or_else(|| root.join("docs/benchmarks.md"));
-    let threads = args.threads.unwrap_or_else(available_cpus);
-    let plan = Plan::new(args);
-    let wanted = |g: Group| args.only.is_empty() || args.only.contains(&g);
-    let started_at = chrono::Utc::now();
-    let mut machine = Machine::describe();
-    let mut versions = Versions::current(&root);
-    let mut errors = Vec::new();
-    let data = args.data.clone();
-    progress!(
-        "{} mode, {threads} threads, models: {}, load average {}",
-        if args.quick { "quick" } else { "full" },
-        plan.models.map(|m| format!("{} ({})", m.family(), m.describe())).join(" and "),
-        machine.load_at_start.map_or_else(|| "unknown".into(), |l| format!("{l:.2}"))
-    );
+/// What every measurement of a run shares, and the failures gathered so far (a failed
+/// measurement is recorded and the run goes on).
+struct Bench {
+    plan: Plan,
+    threads: usize,
+    data: Option<PathBuf>,
+    reference: Reference,
+    errors: Vec<String>,
+}
 
-    let python = args.python.clone().unwrap_or_else(default_python);
-    let reference = Reference::new(python, &root, threads, Some(data.clone().unwrap_or_else(mnist_dir)));
-    let mut pytorch = PytorchFigures::default();
-    if wanted(Group::Pytorch) {
-        match reference.info() {
-            Ok(info) => versions.pytorch = Some(info),
-            Err(e) => errors.push(format!("pytorch info: {e:#}")),
-        }
-    }
-
-    let mut train = Vec::new();
-    if wanted(Group::Train) {
+impl Bench {
+    /// Training speed of each model, levels and backend, each in its own process.
+    fn train(&mut self) -> Vec<TrainFigure> {
+        let (plan, threads) = (&self.plan, self.threads);
+        let mut train = Vec::new();
         for size in plan.sizes() {
             let (family, levels) = (size.architecture.family(), size.levels);
             for &backend in backends(size.architecture) {
                 if backend == Backend::LibtorchCpu && !cfg!(feature = "tch") {
-                    errors.push("train libtorch-cpu: this build has no libtorch (feature `tch`)".into());
+                    self.errors.push("train libtorch-cpu: this build has no libtorch (feature `tch`)".into());
                     continue;
                 }
                 let spec = Spec::Train(TrainSpec {
@@ -184,7 +167,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                     steps: plan.steps,
                     reps: plan.train_reps,
                     threads,
-                    data: data.clone(),
+                    data: self.data.clone(),
                     seed: SEED,
                 });
                 let what = format!("train {family} {} q={levels}", backend.label());
@@ -205,30 +188,36 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                             speed_vs_pytorch: None,
                         });
                     }
-                    Err(e) => errors.push(format!("{what}: {e:#}")),
+                    Err(e) => self.errors.push(format!("{what}: {e:#}")),
                 }
             }
         }
+        train
     }
-    if wanted(Group::Pytorch) && wanted(Group::Train) {
+
+    /// The PyTorch reference's training speed, in each memory layout.
+    fn pytorch_train(&mut self, pytorch: &mut PytorchFigures) {
+        let plan = &self.plan;
         for size in plan.sizes() {
             let (family, levels) = (size.architecture.family(), size.levels);
             for layout in Layout::ALL {
                 let windows = [plan.warmup, plan.steps, plan.train_reps];
                 let what = format!("train pytorch {family} {} q={levels}", layout.label());
-                match reference.train(size, layout, plan.batch, windows) {
+                match self.reference.train(size, layout, plan.batch, windows) {
                     Ok(figure) => {
                         progress!("{what}: {:.2} images/s", figure.images_per_second);
                         pytorch.train.push(PyTrainFigure { family: family.into(), levels, figure });
                     }
-                    Err(e) => errors.push(format!("{what}: {e:#}")),
+                    Err(e) => self.errors.push(format!("{what}: {e:#}")),
                 }
             }
         }
     }
 
-    let mut sample = Vec::new();
-    if wanted(Group::Sample) {
+    /// Sampling time of each model, levels and sampler, each in its own process.
+    fn sample(&mut self) -> Vec<SampleFigure> {
+        let (plan, threads) = (&self.plan, self.threads);
+        let mut sample = Vec::new();
         for size in plan.sizes() {
             let (family, levels) = (size.architecture.family(), size.levels);
             for sampler in [Sampler::Naive, Sampler::Cached] {
@@ -259,17 +248,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                             speedup_vs_naive: None,
                         });
                     }
-                    Err(e) => errors.push(format!("{what}: {e:#}")),
+                    Err(e) => self.errors.push(format!("{what}: {e:#}")),
                 }
             }
         }
+        sample
     }
-    if wanted(Group::Pytorch) && wanted(Group::Sample) {
+
+    /// The PyTorch reference's sampling time (extrapolated from a few pixels), in each layout.
+    fn pytorch_sample(&mut self, pytorch: &mut PytorchFigures) {
+        let plan = &self.plan;
         for size in plan.sizes() {
             let (family, levels) = (size.architecture.family(), size.levels);
             for layout in Layout::ALL {
                 let what = format!("sample pytorch {family} {} q={levels}", layout.label());
-                match reference.sample(
+                match self.reference.sample(
                     size,
                     layout,
                     plan.sample_images,
@@ -281,21 +274,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                         let images = plan.sample_images;
                         pytorch.sample.push(PySampleFigure { family: family.into(), levels, images, figure });
                     }
-                    Err(e) => errors.push(format!("{what}: {e:#}")),
+                    Err(e) => self.errors.push(format!("{what}: {e:#}")),
                 }
             }
         }
     }
 
-    let mut sweep_outcome = None;
-    if wanted(Group::Sweep) {
+    /// A small real sweep through the `pixelcnn` binary: its overhead beside its training.
+    fn sweep(&mut self, pixelcnn: PathBuf) -> Option<SweepOutcome> {
         let spec = SweepSpec {
-            pixelcnn: args.pixelcnn.clone().unwrap_or_else(default_pixelcnn),
-            runs: plan.sweep_runs,
-            epochs: plan.sweep_epochs,
-            threads,
-            data: data.clone(),
-            reps: plan.sweep_reps,
+            pixelcnn,
+            runs: self.plan.sweep_runs,
+            epochs: self.plan.sweep_epochs,
+            threads: self.threads,
+            data: self.data.clone(),
+            reps: self.plan.sweep_reps,
         };
         match sweep::measure(&spec) {
             Ok(o) => {
@@ -306,26 +299,20 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                     o.epoch_seconds,
                     o.overhead_seconds
                 );
-                sweep_outcome = Some(o);
+                Some(o)
             }
-            Err(e) => errors.push(format!("sweep: {e:#}")),
+            Err(e) => {
+                self.errors.push(format!("sweep: {e:#}"));
+                None
+            }
         }
     }
 
-    add_ratios(&mut train, &mut sample, &pytorch);
-    machine.load_at_end = load_average();
-    let all_groups = args.only.is_empty()
-        || [Group::Train, Group::Sample, Group::Sweep, Group::Pytorch].iter().all(|g| args.only.contains(g));
-    let results = Results {
-        schema: SCHEMA,
-        quick: args.quick,
-        complete: all_groups && errors.is_empty(),
-        started_at: started_at.to_rfc3339(),
-        finished_at: chrono::Utc::now().to_rfc3339(),
-        machine,
-        versions,
-        settings: Settings {
-            threads,
+    /// The sizes and repetitions the results were measured with.
+    fn settings(&self) -> Settings {
+        let plan = &self.plan;
+        Settings {
+            threads: self.threads,
             blocks: plan.seed_model()[0],
             hidden: plan.seed_model()[1],
             gated: Some(plan.models[1].describe()),
@@ -340,9 +327,70 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             sample_reps: plan.sample_reps,
             sweep_runs: plan.sweep_runs,
             sweep_reps: plan.sweep_reps,
-            data: format!("mnist from {}", data.unwrap_or_else(mnist_dir).display()),
+            data: format!("mnist from {}", self.data.clone().unwrap_or_else(mnist_dir).display()),
             environment: performance_env(),
-        },
+        }
+    }
+}
+
+/// Runs the selected measurements, writes the results file and regenerates the page.
+pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let root = args.root.clone().unwrap_or_else(default_root);
+    let out_dir = args.out_dir.clone().unwrap_or_else(|| root.join("bench/results"));
+    let doc = args.doc.clone().unwrap_or_else(|| root.join("docs/benchmarks.md"));
+    let threads = args.threads.unwrap_or_else(available_cpus);
+    let plan = Plan::new(args);
+    let wanted = |g: Group| args.only.is_empty() || args.only.contains(&g);
+    let started_at = chrono::Utc::now();
+    let mut machine = Machine::describe();
+    let mut versions = Versions::current(&root);
+    let data = args.data.clone();
+    progress!(
+        "{} mode, {threads} threads, models: {}, load average {}",
+        if args.quick { "quick" } else { "full" },
+        plan.models.map(|m| format!("{} ({})", m.family(), m.describe())).join(" and "),
+        machine.load_at_start.map_or_else(|| "unknown".into(), |l| format!("{l:.2}"))
+    );
+
+    let python = args.python.clone().unwrap_or_else(default_python);
+    let reference = Reference::new(python, &root, threads, Some(data.clone().unwrap_or_else(mnist_dir)));
+    let mut bench = Bench { plan, threads, data, reference, errors: Vec::new() };
+    let mut pytorch = PytorchFigures::default();
+    if wanted(Group::Pytorch) {
+        match bench.reference.info() {
+            Ok(info) => versions.pytorch = Some(info),
+            Err(e) => bench.errors.push(format!("pytorch info: {e:#}")),
+        }
+    }
+    let mut train = if wanted(Group::Train) { bench.train() } else { Vec::new() };
+    if wanted(Group::Pytorch) && wanted(Group::Train) {
+        bench.pytorch_train(&mut pytorch);
+    }
+    let mut sample = if wanted(Group::Sample) { bench.sample() } else { Vec::new() };
+    if wanted(Group::Pytorch) && wanted(Group::Sample) {
+        bench.pytorch_sample(&mut pytorch);
+    }
+    let sweep_outcome = if wanted(Group::Sweep) {
+        bench.sweep(args.pixelcnn.clone().unwrap_or_else(default_pixelcnn))
+    } else {
+        None
+    };
+
+    add_ratios(&mut train, &mut sample, &pytorch);
+    machine.load_at_end = load_average();
+    let all_groups = args.only.is_empty()
+        || [Group::Train, Group::Sample, Group::Sweep, Group::Pytorch].iter().all(|g| args.only.contains(g));
+    let settings = bench.settings();
+    let errors = bench.errors;
+    let results = Results {
+        schema: SCHEMA,
+        quick: args.quick,
+        complete: all_groups && errors.is_empty(),
+        started_at: started_at.to_rfc3339(),
+        finished_at: chrono::Utc::now().to_rfc3339(),
+        machine,
+        versions,
+        settings,
         train,
         sample,
         sweep: sweep_outcome,
