@@ -12,10 +12,11 @@ use crate::commands::runs::open;
 use crate::cli::CompareArgs;
 
 pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
-    let (a, b, db, out) = (args.run_a.as_str(), args.run_b.as_str(), args.db.given(), args.out.clone());
-    let (rt, store) = open(db)?;
-    let comparison =
-        Comparison { a: rt.block_on(RunData::load(&store, a))?, b: rt.block_on(RunData::load(&store, b))? };
+    let (rt, store) = open(args.db.given())?;
+    let comparison = Comparison {
+        a: rt.block_on(RunData::load(&store, &args.run_a))?,
+        b: rt.block_on(RunData::load(&store, &args.run_b))?,
+    };
     let mut rows = vec![comparison.header()];
     rows.extend(comparison.rows());
     print_table(&rows);
@@ -24,7 +25,7 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     epochs.extend(comparison.epoch_rows());
     print_table(&epochs);
     let short = |id: &str| id.chars().take(8).collect::<String>();
-    let out = out.unwrap_or_else(|| {
+    let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!(
             "compare-{}-{}",
             short(&comparison.a.detail.id),

@@ -8,15 +8,14 @@ use pixelcnn_train::{Trained, mean_nll};
 use crate::cli::EvalArgs;
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
-    let (path, data, device, json) = (args.checkpoint.as_path(), args.data.clone(), args.device, args.json);
-    let trained = Trained::load(path, device)?;
+    let trained = Trained::load(&args.checkpoint, args.device)?;
     let config = &trained.config;
-    let test = trained.test_split(data.as_deref(), config.data.test_limit)?;
+    let test = trained.test_split(args.data.as_deref(), config.data.test_limit)?;
     let nll = mean_nll(&trained.model, &test, config.train.batch_size, &trained.device.device);
     let (h, w) = test.shape();
     let device = &trained.device.info.name;
     let result = serde_json::json!({
-        "checkpoint": path,
+        "checkpoint": args.checkpoint,
         "epoch": trained.epoch,
         "test_images": test.len(),
         "device": device,
@@ -24,12 +23,12 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         "test_bits_per_dim": bits_per_dim(nll),
         "test_nats_per_image": nll * (h * w) as f64,
     });
-    if json {
+    if args.json {
         println!("{result:#}");
     } else {
         println!(
             "{}: epoch {}, {} test images on {device}: {:.4} nats/pixel, {:.4} bits/dim, {:.2} nats/image",
-            path.display(),
+            args.checkpoint.display(),
             trained.epoch,
             test.len(),
             nll,

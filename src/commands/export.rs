@@ -13,14 +13,13 @@ use crate::commands::runs::open;
 use crate::cli::ExportArgs;
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
-    let (run, out, db) = (args.run.as_str(), args.out.as_path(), args.db.given());
-    let (rt, store) = open(db)?;
-    let detail = rt.block_on(store.run(run))?;
+    let (rt, store) = open(args.db.given())?;
+    let detail = rt.block_on(store.run(&args.run))?;
     let epochs = rt.block_on(store.epochs(&detail.id))?;
     let artefacts = rt.block_on(store.artefacts(&detail.id))?;
     let verdicts = rt.block_on(store.verdicts(&detail.id))?;
     let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
-        let path = out.join(name);
+        let path = args.out.join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
@@ -79,7 +78,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     println!(
         "run {} exported to {}: config.toml, metrics.csv ({} epochs), {} artefacts, run.json",
         detail.id,
-        out.display(),
+        args.out.display(),
         epochs.len(),
         files.iter().filter(|f| !f["file"].is_null()).count()
     );

@@ -9,8 +9,8 @@ use crate::commands::runs::open;
 use crate::cli::GcArgs;
 
 pub fn run(args: &GcArgs) -> anyhow::Result<ExitCode> {
-    let (db, dry_run) = (args.db.given(), args.dry_run);
-    let (rt, store) = open(db)?;
+    let dry_run = args.dry_run;
+    let (rt, store) = open(args.db.given())?;
     // Each run keeps what its stored configuration asks for; the defaults (last and best) stand in
     // for keys an old run's stored configuration lacks.
     let candidates = rt.block_on(store.gc_candidates())?;

@@ -10,9 +10,8 @@ use crate::cli::{MetricsArgs, MetricsFormat};
 use crate::commands::runs::{filter, open};
 
 pub fn run(args: &MetricsArgs) -> anyhow::Result<ExitCode> {
-    let (selection, db, format) = (&args.selection, args.db.given(), args.format);
-    let (rt, store) = open(db)?;
-    let rows = rt.block_on(store.metrics(&filter(selection)?))?;
+    let (rt, store) = open(args.db.given())?;
+    let rows = rt.block_on(store.metrics(&filter(&args.selection)?))?;
     let records: Vec<BTreeMap<String, Value>> = rows
         .iter()
         .map(|r| {
@@ -27,7 +26,7 @@ pub fn run(args: &MetricsArgs) -> anyhow::Result<ExitCode> {
             record
         })
         .collect();
-    match format {
+    match args.format {
         MetricsFormat::Json => println!("{}", serde_json::to_string_pretty(&records)?),
         MetricsFormat::Csv => {
             let mut columns: Vec<String> = records.iter().flat_map(|r| r.keys().cloned()).collect();

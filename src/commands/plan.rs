@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use std::collections::BTreeMap;
 
 use pixelcnn_config::{Experiment, Override, RunConfig, Strategy, load_experiment};
+use pixelcnn_estimate::budget::{self, EpochBudget};
+use pixelcnn_estimate::throughput::{self, Recorded, Throughput};
 use pixelcnn_record::Promotion;
 use pixelcnn_store::{Store, StoreError, resolve_url};
-use pixelcnn_sweep::estimate::{self, EpochBudget};
-use pixelcnn_sweep::throughput::{self, Recorded, Throughput};
 use pixelcnn_train::model_params;
 
 use crate::cli::{ExperimentArgs, PlanArgs};
@@ -110,22 +110,22 @@ pub fn print(exp: &Experiment, speeds: &mut Speeds) -> anyhow::Result<()> {
             model_params(c).to_string(),
             c.train.epochs.to_string(),
             format!("{:.1}", speed.train),
-            estimate::human(seconds),
+            budget::human(seconds),
         ]);
         rows.push(row);
     }
     print_table(&rows);
-    let budget = estimate::epoch_budget(exp);
+    let budget = budget::epoch_budget(exp);
     print_search(exp, &budget);
     let device = if cuda { "one CUDA device" } else { "this machine's CPU (libtorch)" };
     match budget.asha {
         // Runs cost about the same per epoch; scale the every-run-to-the-end estimate.
         Some(b) if b.full > 0 => println!(
             "estimated total: {} expected, {} at most, on {device}, one run at a time",
-            estimate::human(total * b.expected / b.full as f64),
-            estimate::human(total)
+            budget::human(total * b.expected / b.full as f64),
+            budget::human(total)
         ),
-        _ => println!("estimated total: {} on {device}, one run at a time", estimate::human(total)),
+        _ => println!("estimated total: {} on {device}, one run at a time", budget::human(total)),
     }
     let sources: Vec<String> = sources.iter().map(|(s, n)| format!("{s} for {n} run(s)")).collect();
     println!("speeds: {}", sources.join("; "));

@@ -35,12 +35,11 @@ pub async fn write(db_url: &str, name: &str, out: &Path) -> anyhow::Result<Writt
 }
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    let (experiment, db, out) = (args.experiment.as_str(), args.db.given(), args.out.clone());
-    let name = experiment_name(experiment)?;
-    let out = out.unwrap_or_else(|| Path::new("reports").join(safe_name(&name)));
+    let name = experiment_name(&args.experiment)?;
+    let out = args.out.clone().unwrap_or_else(|| Path::new("reports").join(safe_name(&name)));
     let runtime = tokio::runtime::Runtime::new()?;
     let written = runtime
-        .block_on(write(&resolve_url(db), &name, &out))
+        .block_on(write(&resolve_url(args.db.given()), &name, &out))
         .with_context(|| format!("writing the report of experiment {name:?}"))?;
     println!("report written to {} and {}", written.html.display(), written.markdown.display());
     Ok(ExitCode::SUCCESS)

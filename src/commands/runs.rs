@@ -27,10 +27,9 @@ pub fn open(db: Option<&str>) -> anyhow::Result<(tokio::runtime::Runtime, Store)
 }
 
 pub fn run(args: &RunsArgs) -> anyhow::Result<ExitCode> {
-    let (selection, db, json) = (&args.selection, args.db.given(), args.json);
-    let (rt, store) = open(db)?;
-    let runs = rt.block_on(store.list_runs(&filter(selection)?))?;
-    if json {
+    let (rt, store) = open(args.db.given())?;
+    let runs = rt.block_on(store.list_runs(&filter(&args.selection)?))?;
+    if args.json {
         println!("{}", serde_json::to_string_pretty(&runs)?);
         return Ok(ExitCode::SUCCESS);
     }

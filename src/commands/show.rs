@@ -8,14 +8,13 @@ use crate::commands::runs::open;
 use crate::cli::ShowArgs;
 
 pub fn run(args: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let (run, db, json) = (args.run.as_str(), args.db.given(), args.json);
-    let (rt, store) = open(db)?;
-    let detail = rt.block_on(store.run(run))?;
+    let (rt, store) = open(args.db.given())?;
+    let detail = rt.block_on(store.run(&args.run))?;
     let epochs = rt.block_on(store.epochs(&detail.id))?;
     let artefacts = rt.block_on(store.artefacts(&detail.id))?;
     let verdicts = rt.block_on(store.verdicts(&detail.id))?;
     let rungs = rt.block_on(store.rung_decisions(&detail.id))?;
-    if json {
+    if args.json {
         let all = serde_json::json!({
             "run": detail, "epochs": epochs, "artefacts": artefacts, "rerun_verdicts": verdicts,
             "rung_decisions": rungs

@@ -14,13 +14,12 @@ use crate::cli::TrainArgs;
 use crate::progress::ConsoleObserver;
 
 pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
-    let (config, sets, out, resume) =
-        (args.config.as_deref(), args.sets.as_slice(), args.out.as_path(), args.resume.as_deref());
-    let overrides = sets.iter().map(|s| Override::parse(s)).collect::<Result<Vec<_>, _>>()?;
+    let out = args.out.as_path();
+    let overrides = args.sets.iter().map(|s| Override::parse(s)).collect::<Result<Vec<_>, _>>()?;
     // The device and the data are checked before anything is written into `out`; the data's
     // checksums give the run its identity below.
     let checksums;
-    let trainer = match resume {
+    let trainer = match args.resume.as_deref() {
         Some(ckpt) => {
             let header = Checkpoint::read(ckpt)?.header;
             let base = toml::Table::try_from(&header.config).context("checkpoint configuration")?;
@@ -38,7 +37,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
                     last.display()
                 );
             }
-            let config = resolve_run(config, &overrides)?;
+            let config = resolve_run(args.config.as_deref(), &overrides)?;
             checksums = preflight::check([&config])?;
             Trainer::new(config, out)?
         }

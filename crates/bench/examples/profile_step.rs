@@ -39,7 +39,7 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use clap::{Parser, ValueEnum};
 use pixelcnn_model::mask::mask_tensor;
-use pixelcnn_model::{GatedPixelCnnConfig, MaskType, ModelConfig, PixelCnnConfig, nll_per_pixel};
+use pixelcnn_model::{MaskType, ModelConfig, nll_per_pixel};
 use pixelcnn_train::optim::{KerasAdam, clip_global_norm};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -81,6 +81,29 @@ struct Args {
     /// What to profile.
     #[arg(long, value_enum, default_value_t = Section::All)]
     section: Section,
+}
+
+impl Args {
+    /// The run configuration's `[model]` these flags describe, built into a network as training
+    /// builds it.
+    fn model(&self) -> pixelcnn_config::ModelConfig {
+        let levels = pixelcnn_config::Levels::new(self.levels).expect("--levels in 2..=256");
+        let mut model = pixelcnn_config::ModelConfig {
+            levels,
+            blocks: self.blocks,
+            hidden: self.hidden,
+            ..Default::default()
+        };
+        if self.gated {
+            model.family = pixelcnn_config::ModelFamily::Gated;
+            model.gated = pixelcnn_config::GatedKeys {
+                layers: self.layers,
+                channels: self.channels,
+                kernel: self.kernel,
+            };
+        }
+        model
+    }
 }
 
 /// The sections of the profile (the module documentation says what each measures).
@@ -213,19 +236,7 @@ fn batch(args: &Args, rng: &mut ChaCha8Rng, device: &Device) -> (Tensor<4>, Tens
 fn step(args: &Args, device: &Device) {
     let train_device = device.clone().autodiff();
     train_device.seed(42);
-    let config = if args.gated {
-        ModelConfig::Gated(
-            GatedPixelCnnConfig::new(args.levels)
-                .with_layers(args.layers)
-                .with_channels(args.channels)
-                .with_kernel(args.kernel),
-        )
-    } else {
-        ModelConfig::PixelCnn(
-            PixelCnnConfig::new(args.levels).with_blocks(args.blocks).with_hidden(args.hidden),
-        )
-    };
-    let mut model = config.init(&train_device);
+    let mut model = ModelConfig::from(&args.model()).init(&train_device);
     let mut optimizer = KerasAdam::module_optimizer(0.9, 0.999, 1e-7);
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let names = ["batch", "forward", "loss", "backward", "grads", "clip", "adam", "read"];

@@ -9,9 +9,9 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use burn::tensor::{Tensor, TensorData};
 use pixelcnn_config::{DeviceSpec, ModelConfig, ModelFamily, RunConfig, Sampler};
-use pixelcnn_model::Model;
 use pixelcnn_model::sample::complete as naive_complete;
-use pixelcnn_train::{RunObserver, RunStart, StepProgress, TrainError, Trainer, model_config};
+use pixelcnn_model::{Draw, Model};
+use pixelcnn_train::{RunObserver, RunStart, StepProgress, TrainError, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -56,7 +56,7 @@ pub enum Architecture {
 impl Architecture {
     /// The family's name in configurations and results: `pixelcnn` or `gated`.
     pub fn family(self) -> &'static str {
-        self.model_family().name()
+        self.model_family().as_str()
     }
 
     fn model_family(self) -> ModelFamily {
@@ -330,7 +330,7 @@ fn sample(spec: &SampleSpec) -> anyhow::Result<SampleOutcome> {
     let device = selected.device;
     device.seed(spec.seed);
     let config = RunConfig { model: spec.model.model_config()?, ..RunConfig::default() };
-    let model = model_config(&config).init(&device);
+    let model = pixelcnn_model::ModelConfig::from(&config.model).init(&device);
     let dims = [spec.images, SIDE, SIDE];
     let mut outcome = SampleOutcome {
         device: selected.info.name,
@@ -348,12 +348,7 @@ fn sample(spec: &SampleSpec) -> anyhow::Result<SampleOutcome> {
         // Two rows at the same batch: every shape the sampler uses, and the lazy parameters,
         // without a full forward pass (which would set the peak RSS).
         Sampler::Cached => {
-            pixelcnn_model::Sampler::Cached.sample(
-                &model,
-                [spec.images, 2, SIDE],
-                None,
-                &mut ChaCha8Rng::seed_from_u64(0),
-            );
+            Sampler::Cached.sample(&model, [spec.images, 2, SIDE], None, &mut ChaCha8Rng::seed_from_u64(0));
         }
     }
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
@@ -371,7 +366,7 @@ fn sample(spec: &SampleSpec) -> anyhow::Result<SampleOutcome> {
                 naive_complete(&model, &blank, None, dims, SIDE - pixels / SIDE, &mut rng);
             }
             Sampler::Cached => {
-                pixelcnn_model::Sampler::Cached.sample(&model, dims, None, &mut rng);
+                Sampler::Cached.sample(&model, dims, None, &mut rng);
             }
         }
         outcome.reps.push(started.elapsed().as_secs_f64());

@@ -31,18 +31,18 @@ pub(crate) fn set_path(table: &mut toml::Table, key: &str, value: Value) {
 /// one [`flatten`] serves both.
 pub trait Nested: Clone {
     /// Its entries, when it is a table.
-    fn entries(&self) -> Option<Vec<(&str, &Self)>>;
+    fn entries(&self) -> Option<impl Iterator<Item = (&str, &Self)>>;
 }
 
 impl Nested for Value {
-    fn entries(&self) -> Option<Vec<(&str, &Self)>> {
-        self.as_table().map(|t| t.iter().map(|(k, v)| (k.as_str(), v)).collect())
+    fn entries(&self) -> Option<impl Iterator<Item = (&str, &Self)>> {
+        self.as_table().map(|t| t.iter().map(|(k, v)| (k.as_str(), v)))
     }
 }
 
 impl Nested for serde_json::Value {
-    fn entries(&self) -> Option<Vec<(&str, &Self)>> {
-        self.as_object().map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
+    fn entries(&self) -> Option<impl Iterator<Item = (&str, &Self)>> {
+        self.as_object().map(|m| m.iter().map(|(k, v)| (k.as_str(), v)))
     }
 }
 

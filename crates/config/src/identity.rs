@@ -10,7 +10,7 @@
 //! new configuration. A new key that is not listed changes every stored configuration's identity:
 //! the test `added_keys_at_their_neutral_value_keep_old_identities` shows the mechanism.
 //!
-//! Keys that only one model family reads ([`FAMILY_KEYS`]) are left out of the identity of runs
+//! Keys that only one model family reads ([`family_keys`]) are left out of the identity of runs
 //! of every other family: they change nothing those runs compute, so a PixelCNN run keeps its
 //! identity whatever `[model.gated]` holds, and a sweep over both families sets both families'
 //! keys without splitting identical runs.
@@ -29,12 +29,14 @@ pub const EXCLUDED_KEYS: &[&str] = &["train.epochs", "sample", "checkpoint", "de
 /// - `model.condition`: every run before it was unconditional.
 pub const ADDED_KEYS: &[(&str, &str)] = &[("model.family", "\"pixelcnn\""), ("model.condition", "\"none\"")];
 
-/// The keys each model family reads and no other does; a configuration that names no family is
-/// the PixelCNN's.
-pub const FAMILY_KEYS: &[(ModelFamily, &[&str])] = &[
-    (ModelFamily::PixelCnn, &["model.blocks", "model.hidden", "model.first_kernel"]),
-    (ModelFamily::Gated, &["model.gated"]),
-];
+/// The keys `family` reads and no other family does (a match, so that a new family does not
+/// compile until it says which keys are its own).
+pub const fn family_keys(family: ModelFamily) -> &'static [&'static str] {
+    match family {
+        ModelFamily::PixelCnn => &["model.blocks", "model.hidden", "model.first_kernel"],
+        ModelFamily::Gated => &["model.gated"],
+    }
+}
 
 /// The configuration with the excluded keys removed, as canonical JSON (keys sorted).
 pub fn numeric_identity(config: &RunConfig) -> Value {
@@ -46,12 +48,14 @@ pub fn identity_of(mut value: Value, added: &[(&str, &str)]) -> Value {
     for key in EXCLUDED_KEYS {
         remove_path(&mut value, key);
     }
+    // A configuration that names no family is the PixelCNN's (recorded before families existed).
     let family =
-        value.pointer("/model/family").and_then(Value::as_str).unwrap_or(ModelFamily::PixelCnn.name());
-    let foreign: Vec<&str> = FAMILY_KEYS
-        .iter()
-        .filter(|(other, _)| other.name() != family)
-        .flat_map(|(_, keys)| keys.iter().copied())
+        value.pointer("/model/family").and_then(Value::as_str).unwrap_or(ModelFamily::PixelCnn.as_str());
+    let foreign: Vec<&str> = ModelFamily::ALL
+        .into_iter()
+        .filter(|other| other.as_str() != family)
+        .flat_map(family_keys)
+        .copied()
         .collect();
     for key in foreign {
         remove_path(&mut value, key);

@@ -27,13 +27,14 @@ pub use error::{ConfigError, Result};
 pub use experiment::{Experiment, load_experiment, safe_name};
 pub use hash::config_hash;
 pub use identity::{
-    ADDED_KEYS, EXCLUDED_KEYS, FAMILY_KEYS, first_identity_difference, identity_of, numeric_identity,
+    ADDED_KEYS, EXCLUDED_KEYS, family_keys, first_identity_difference, identity_of, numeric_identity,
 };
 pub use launcher::{LauncherConfig, SlurmConfig};
 pub use layers::{ENV_PREFIX, Override, extract, figment, read_toml, resolve_run};
 pub use levels::Levels;
 pub use run::{
-    Condition, DataConfig, GatedKeys, ModelConfig, ModelFamily, RunConfig, SampleConfig, TrainConfig,
+    Condition, DataConfig, GatedKeys, LABEL_CLASSES, ModelConfig, ModelFamily, RunConfig, SampleConfig,
+    TrainConfig,
 };
 pub use sampler::Sampler;
 pub use search::{DEFAULT_TRIALS_SEED, Search, Strategy};

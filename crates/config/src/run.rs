@@ -106,52 +106,48 @@ impl Default for ModelConfig {
     }
 }
 
-/// The family of network a run trains, `model.family` (each is a module of `pixelcnn_model`).
-///
-/// An enum rather than a string so that an unknown name is rejected while the configuration is
-/// read, by serde, with a message that names the key and lists the valid names.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ModelFamily {
-    /// `pixelcnn`: the seed's PixelCNN (van den Oord et al., 2016), a mask-A convolution, residual
-    /// blocks around mask-B convolutions and a 1x1 head.
-    #[default]
-    #[serde(rename = "pixelcnn")]
-    PixelCnn,
-    /// `gated`: the gated PixelCNN (van den Oord et al., 2016, "Conditional Image Generation with
-    /// PixelCNN Decoders"): vertical and horizontal stacks without the blind spot, gated
-    /// tanh x sigmoid units, residual connections in the horizontal stack; keys in `[model.gated]`.
-    #[serde(rename = "gated")]
-    Gated,
-}
-
-impl ModelFamily {
-    /// The name in configurations, plans and reports.
-    pub const fn name(self) -> &'static str {
-        match self {
-            ModelFamily::PixelCnn => "pixelcnn",
-            ModelFamily::Gated => "gated",
-        }
+pixelcnn_record::named_enum! {
+    /// The family of network a run trains, `model.family` (each is a module of `pixelcnn_model`).
+    ///
+    /// An enum rather than a string so that an unknown name is rejected while the configuration is
+    /// read, with a message that names the key and lists the valid names. Every crate that depends
+    /// on the family (the model's constructor, identity, estimates, the report) matches on it, so a
+    /// new variant fails to compile until each of them handles it.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum ModelFamily ("model family") {
+        /// `pixelcnn`: the seed's PixelCNN (van den Oord et al., 2016), a mask-A convolution, residual
+        /// blocks around mask-B convolutions and a 1x1 head.
+        #[default]
+        PixelCnn = "pixelcnn",
+        /// `gated`: the gated PixelCNN (van den Oord et al., 2016, "Conditional Image Generation with
+        /// PixelCNN Decoders"): vertical and horizontal stacks without the blind spot, gated
+        /// tanh x sigmoid units, residual connections in the horizontal stack; keys in `[model.gated]`.
+        Gated = "gated",
     }
 }
 
-/// What a model is conditioned on besides the pixels before the current one, `model.condition`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Condition {
-    /// `none`: p(x), the seed's unconditional model.
-    #[default]
-    None,
-    /// `label`: p(x | class), the digit's class (0-9) as a learned bias of every gated layer;
-    /// training and evaluation use the data's labels, sampling draws the classes asked for.
-    Label,
+pixelcnn_record::named_enum! {
+    /// What a model is conditioned on besides the pixels before the current one, `model.condition`.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Condition ("condition") {
+        /// `none`: p(x), the seed's unconditional model.
+        #[default]
+        None = "none",
+        /// `label`: p(x | class), the digit's class (0-9) as a learned bias of every gated layer;
+        /// training and evaluation use the data's labels, sampling draws the classes asked for.
+        Label = "label",
+    }
 }
 
+/// MNIST's classes, the digits 0-9: what `condition = "label"` conditions on.
+pub const LABEL_CLASSES: usize = 10;
+
 impl Condition {
-    /// The name in configurations, plans and reports.
-    pub fn name(self) -> &'static str {
+    /// The number of classes a model so conditioned takes; `None` for an unconditional one.
+    pub const fn classes(self) -> Option<usize> {
         match self {
-            Condition::None => "none",
-            Condition::Label => "label",
+            Condition::None => None,
+            Condition::Label => Some(LABEL_CLASSES),
         }
     }
 }

@@ -38,7 +38,7 @@ pub fn violations(config: &RunConfig) -> Vec<Violation> {
         "model.condition",
         format!(
             "\"{}\" needs model.family = \"gated\" (the seed's PixelCNN has no conditional form)",
-            m.condition.name()
+            m.condition.as_str()
         ),
     );
     check(t.epochs >= 1, "train.epochs", "must be at least 1".into());

@@ -540,7 +540,7 @@ fn zip_steps_are_checked_together() {
     let architectures: Vec<(&str, &str)> = experiment
         .runs
         .iter()
-        .map(|r| (r.config.model.family.name(), r.config.model.condition.name()))
+        .map(|r| (r.config.model.family.as_str(), r.config.model.condition.as_str()))
         .collect();
     assert_eq!(architectures, [("pixelcnn", "none"), ("gated", "none"), ("gated", "label")]);
     let bad = "[sweep.zip.architecture]\n\"model.family\" = [\"pixelcnn\", \"gated\"]\n\

@@ -18,9 +18,6 @@ pub const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
 /// Standard name of the test labels.
 pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
 
-/// Classes of MNIST's labels, the digits 0 to 9: what a label-conditional model is conditioned on.
-pub const CLASSES: usize = 10;
-
 const CHECKSUMS: &str = include_str!("../mnist.sha256");
 
 /// Paths of the four files of an MNIST-style data folder (each either raw or `.gz`).

@@ -1,14 +1,17 @@
 //! The model families a run can train, behind one type: [`Model`] is what training, evaluation,
-//! checkpoints and both samplers take, and [`ModelConfig`] builds it.
+//! checkpoints and both samplers take, and [`ModelConfig`] builds it, from a run configuration's
+//! `[model]` section (`ModelConfig::from(&run.model)`).
 //!
 //! Each family has its own folder holding its module and configuration, its fused libtorch step
-//! and its step of the cached sampler (`pixelcnn/`, `gated/`). A new family is one more variant in both enums
-//! (and in the run configuration's `model.family`); every `match` below then fails to compile
-//! until it has the family's arm, so nothing that dispatches on the family can be forgotten.
+//! and its step of the cached sampler (`pixelcnn/`, `gated/`). A new family is one more variant of
+//! the run configuration's `model.family` ([`ModelFamily`]) and of both enums here; every `match`
+//! on them then fails to compile until it has the family's arm, here and in the crates that read
+//! the family (identity, estimates, the report), so nothing that dispatches on it can be forgotten.
 
 use burn::module::Module;
 use burn::store::{ModuleRecord, RecordError};
 use burn::tensor::{Device, Int, Tensor};
+use pixelcnn_config::ModelFamily;
 
 use crate::cached_sample::CachedStep;
 use crate::gated::cached::CachedGated;
@@ -23,6 +26,28 @@ pub enum ModelConfig {
     PixelCnn(PixelCnnConfig),
     /// The gated PixelCNN, unconditional or label-conditional.
     Gated(GatedPixelCnnConfig),
+}
+
+/// The model a run configuration's `[model]` section describes: its `family` with that family's
+/// keys, conditioned on [`Condition::classes`](pixelcnn_config::Condition::classes).
+impl From<&pixelcnn_config::ModelConfig> for ModelConfig {
+    fn from(m: &pixelcnn_config::ModelConfig) -> Self {
+        match m.family {
+            ModelFamily::PixelCnn => Self::PixelCnn(
+                PixelCnnConfig::new(m.levels.get())
+                    .with_blocks(m.blocks)
+                    .with_hidden(m.hidden)
+                    .with_first_kernel(m.first_kernel),
+            ),
+            ModelFamily::Gated => Self::Gated(
+                GatedPixelCnnConfig::new(m.levels.get())
+                    .with_layers(m.gated.layers)
+                    .with_channels(m.gated.channels)
+                    .with_kernel(m.gated.kernel)
+                    .with_classes(m.condition.classes()),
+            ),
+        }
+    }
 }
 
 impl ModelConfig {
@@ -156,6 +181,7 @@ impl Model {
 mod tests {
     use super::*;
     use burn::tensor::{Distribution, Tensor};
+    use pixelcnn_config::{Condition, GatedKeys, Levels};
 
     fn tiny() -> PixelCnn {
         PixelCnnConfig::new(3).with_blocks(2).with_hidden(4).init(&Device::flex())
@@ -179,6 +205,29 @@ mod tests {
         // The derived record is not the checkpoint's: its paths carry the variant's name.
         let derived = ModuleRecord::from_bytes(model.into_record().into_bytes().unwrap()).unwrap();
         assert!(tiny().try_load_record(derived).is_err());
+    }
+
+    /// A run configuration's `[model]` builds its family with that family's keys; the default
+    /// section is the seed's model.
+    #[test]
+    fn run_configurations_build_their_family() {
+        let mut m = pixelcnn_config::ModelConfig::default();
+        let ModelConfig::PixelCnn(seed) = ModelConfig::from(&m) else {
+            panic!("the default is the PixelCNN")
+        };
+        assert_eq!((seed.levels, seed.blocks, seed.hidden, seed.first_kernel), (2, 15, 64, 7));
+
+        (m.levels, m.blocks, m.hidden, m.first_kernel) = (Levels::new(5).unwrap(), 1, 2, 3);
+        let ModelConfig::PixelCnn(c) = ModelConfig::from(&m) else { panic!("still the PixelCNN") };
+        assert_eq!((c.levels, c.blocks, c.hidden, c.first_kernel), (5, 1, 2, 3));
+
+        m.family = ModelFamily::Gated;
+        m.gated = GatedKeys { layers: 2, channels: 4, kernel: 5 };
+        let ModelConfig::Gated(c) = ModelConfig::from(&m) else { panic!("the gated family") };
+        assert_eq!((c.levels, c.layers, c.channels, c.kernel, c.classes), (5, 2, 4, 5, None));
+        m.condition = Condition::Label;
+        let model = ModelConfig::from(&m).init(&Device::flex());
+        assert_eq!((model.levels(), model.classes()), (5, Some(10)));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! blocks and gated layers, the models with Keras' initialisation, their loss and two samplers
 //! that draw the same images (up to draws within rounding of a class boundary): the cached one
 //! ([`cached_sample`], the default) and the seed's naive one ([`mod@sample`], the reference).
-//! [`Sampler`] chooses between them at run time.
+//! [`Draw`] gives the configuration's `Sampler` its implementation.
 //!
 //! Each family has its own folder ([`pixelcnn`], [`gated`]); the pieces families share are the
 //! masked convolution, the initialisers, the loss, the samplers and the libtorch-native ops
@@ -32,4 +32,4 @@ pub use masked_conv::{MaskedConv2d, MaskedConv2dConfig};
 pub use pixelcnn::residual::{ResidualBlock, ResidualBlockConfig};
 pub use pixelcnn::{PixelCnn, PixelCnnConfig};
 pub use sample::draw_level;
-pub use sampler::Sampler;
+pub use sampler::Draw;

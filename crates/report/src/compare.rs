@@ -198,7 +198,7 @@ impl Comparison {
             }
         }
         let mut notes = Vec::new();
-        if runs.iter().any(|r| r.levels() == Some(2)) {
+        if runs.iter().any(|r| r.levels().get() == 2) {
             notes.push(Note::Threshold);
         }
         if self.a.levels() != self.b.levels() {

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pixelcnn_config::{ADDED_KEYS, identity_of};
+use pixelcnn_config::{ADDED_KEYS, Condition, Levels, ModelFamily, identity_of};
 use serde_json::Value;
 
 use crate::load::RunData;
@@ -26,18 +26,18 @@ pub struct Configuration {
     /// Indexes of its runs in the experiment's run list, oldest first.
     pub runs: Vec<usize>,
     /// Its number of levels `q`.
-    pub levels: Option<u64>,
-    /// Its model family (`pixelcnn`, `gated`).
-    pub family: String,
-    /// What its model is conditioned on (`none`, `label`).
-    pub condition: String,
+    pub levels: Levels,
+    /// Its model family.
+    pub family: ModelFamily,
+    /// What its model is conditioned on.
+    pub condition: Condition,
 }
 
 impl Configuration {
     /// Whether its model is conditioned on the digit's class (its pictures have one row per
     /// class, its NLL is `-log p(x | class)`).
     pub fn conditional(&self) -> bool {
-        self.condition != "none"
+        self.condition.classes().is_some()
     }
 }
 

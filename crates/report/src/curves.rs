@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use pixelcnn_config::Levels;
 use pixelcnn_record::{EpochMetrics, RunStatus};
 use serde_json::Value;
 
@@ -50,11 +51,11 @@ pub struct NamedPanel {
     pub panel: Panel,
 }
 
-fn levels_title(levels: Option<u64>) -> String {
+fn levels_title(levels: Option<Levels>) -> String {
     levels.map_or_else(|| "unknown q".into(), |q| format!("q = {q}"))
 }
 
-fn levels_slug(levels: Option<u64>) -> String {
+fn levels_slug(levels: Option<Levels>) -> String {
     levels.map_or_else(|| "qx".into(), |q| format!("q{q}"))
 }
 
@@ -87,7 +88,7 @@ fn originals<'a>(config: &Configuration, runs: &'a [RunData]) -> Vec<&'a RunData
 /// Learning curves: for each number of levels its own panels (2-level and 256-level NLLs live on
 /// different scales), in nats/pixel and in bits/dim; test solid, train dashed, bands over seeds.
 pub fn learning_curves(configs: &[Configuration], runs: &[RunData]) -> Vec<NamedPanel> {
-    let levels: BTreeSet<Option<u64>> = configs.iter().map(|c| c.levels).collect();
+    let levels: BTreeSet<Levels> = configs.iter().map(|c| c.levels).collect();
     let mut panels = Vec::new();
     for q in levels {
         for unit in [Unit::NatsPerPixel, Unit::BitsPerDim] {
@@ -104,9 +105,9 @@ pub fn learning_curves(configs: &[Configuration], runs: &[RunData]) -> Vec<Named
                 }
             }
             panels.push(NamedPanel {
-                file: format!("curves-{}-{}.svg", levels_slug(q), unit.slug()),
+                file: format!("curves-{}-{}.svg", levels_slug(Some(q)), unit.slug()),
                 panel: Panel {
-                    title: format!("{}: {} per epoch", levels_title(q), unit.name()),
+                    title: format!("{}: {} per epoch", levels_title(Some(q)), unit.name()),
                     x_label: "epoch".into(),
                     y_label: unit.name().into(),
                     whole_x: true,
@@ -137,11 +138,14 @@ pub fn final_against_parameters(configs: &[Configuration], runs: &[RunData]) -> 
         let log_x = min > 0.0 && max / min >= 50.0;
         let to_x = |x: f64| if log_x { x.log10() } else { x };
         let split_by_levels = key != "model.levels";
-        let levels: BTreeSet<Option<u64>> =
-            if split_by_levels { configs.iter().map(|c| c.levels).collect() } else { BTreeSet::from([None]) };
+        let levels: BTreeSet<Option<Levels>> = if split_by_levels {
+            configs.iter().map(|c| Some(c.levels)).collect()
+        } else {
+            BTreeSet::from([None])
+        };
         for q in levels {
             let members: Vec<&Configuration> =
-                configs.iter().filter(|c| !split_by_levels || c.levels == q).collect();
+                configs.iter().filter(|c| q.is_none_or(|q| c.levels == q)).collect();
             // Lines: configurations that agree on every swept key but this one.
             let mut lines: BTreeMap<String, Vec<&Configuration>> = BTreeMap::new();
             for c in &members {

@@ -16,6 +16,15 @@ pub enum ReportError {
         /// The names that exist, comma-separated (or "none").
         known: String,
     },
+    /// A stored run's configuration is not one this version reads (written by a newer version,
+    /// or edited by hand).
+    #[error("run {run}: its stored configuration cannot be read: {message}")]
+    RunConfig {
+        /// The run's id.
+        run: String,
+        /// What serde found wrong, naming the key.
+        message: String,
+    },
     /// A template failed to render (a bug in the report crate, never in the data).
     #[error("rendering {template}: {source}")]
     Template {

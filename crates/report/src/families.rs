@@ -3,12 +3,13 @@
 //! final bits/dim is set against the seed's PixelCNN trained on the same number of levels in the
 //! same experiment.
 
+use pixelcnn_config::{Condition, ModelFamily};
 use serde::Serialize;
 
 use crate::summary::SummaryRow;
 
 /// The family every other is measured against.
-const BASELINE: (&str, &str) = ("pixelcnn", "none");
+const BASELINE: (ModelFamily, Condition) = (ModelFamily::PixelCnn, Condition::None);
 
 /// One configuration's row of the family comparison, formatted.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -18,9 +19,9 @@ pub struct FamilyView {
     /// Its configuration number.
     pub number: String,
     /// Its model family.
-    pub family: String,
+    pub family: ModelFamily,
     /// What it is conditioned on.
-    pub condition: String,
+    pub condition: Condition,
     /// Final test bits/dim, mean ± std over seeds.
     pub bits_per_dim: String,
     /// The difference of the mean to the seed's PixelCNN at the same `q`: `-0.0123 (-1.4%)`,
@@ -35,13 +36,13 @@ pub struct FamilyView {
 /// The comparison rows, grouped by levels, then family and condition (the seed's PixelCNN first);
 /// empty when the experiment trains a single family and condition.
 pub fn compare_families(rows: &[SummaryRow]) -> Vec<FamilyView> {
-    let architectures: std::collections::BTreeSet<(&str, &str)> =
-        rows.iter().map(|r| (r.family.as_str(), r.condition.as_str())).collect();
+    let architectures: std::collections::BTreeSet<(ModelFamily, Condition)> =
+        rows.iter().map(|r| (r.family, r.condition)).collect();
     if architectures.len() < 2 {
         return Vec::new();
     }
     let mut sorted: Vec<&SummaryRow> = rows.iter().collect();
-    let rank = |r: &SummaryRow| (r.family.as_str(), r.condition.as_str()) != BASELINE;
+    let rank = |r: &SummaryRow| (r.family, r.condition) != BASELINE;
     sorted.sort_by(|a, b| {
         (a.levels, rank(a), &a.family, &a.condition, a.configuration).cmp(&(
             b.levels,
@@ -55,9 +56,7 @@ pub fn compare_families(rows: &[SummaryRow]) -> Vec<FamilyView> {
         .iter()
         .map(|row| {
             let baseline = rows.iter().find(|r| {
-                r.levels == row.levels
-                    && (r.family.as_str(), r.condition.as_str()) == BASELINE
-                    && r.bits_per_dim.is_some()
+                r.levels == row.levels && (r.family, r.condition) == BASELINE && r.bits_per_dim.is_some()
             });
             let versus_pixelcnn = match (baseline, row.bits_per_dim) {
                 (Some(base), _) if base.configuration == row.configuration => "baseline".into(),
@@ -69,10 +68,10 @@ pub fn compare_families(rows: &[SummaryRow]) -> Vec<FamilyView> {
                 _ => "-".into(),
             };
             FamilyView {
-                levels: row.levels.map_or_else(|| "?".into(), |q| q.to_string()),
+                levels: row.levels.to_string(),
                 number: row.configuration.to_string(),
-                family: row.family.clone(),
-                condition: row.condition.clone(),
+                family: row.family,
+                condition: row.condition,
                 bits_per_dim: row.bits_per_dim.map_or_else(|| "-".into(), |s| s.format(4)),
                 versus_pixelcnn,
                 images_per_second: row.images_per_second.map_or_else(|| "-".into(), |s| s.format(1)),
@@ -87,13 +86,19 @@ mod tests {
     use super::*;
     use crate::stats::Spread;
 
-    fn row(configuration: usize, levels: u64, family: &str, condition: &str, bpd: Option<f64>) -> SummaryRow {
+    fn row(
+        configuration: usize,
+        levels: usize,
+        family: &str,
+        condition: &str,
+        bpd: Option<f64>,
+    ) -> SummaryRow {
         SummaryRow {
             configuration,
             label: format!("#{configuration}"),
-            levels: Some(levels),
-            family: family.into(),
-            condition: condition.into(),
+            levels: pixelcnn_config::Levels::new(levels).unwrap(),
+            family: family.parse().unwrap(),
+            condition: condition.parse().unwrap(),
             finished: 1,
             repeats: 0,
             runs: 1,
@@ -121,9 +126,10 @@ mod tests {
         ];
         let view = compare_families(&rows);
         let order: Vec<(&str, &str)> = view.iter().map(|v| (v.levels.as_str(), v.number.as_str())).collect();
-        assert_eq!(order, [("2", "4"), ("2", "2"), ("256", "3"), ("256", "1"), ("256", "5")]);
+        // The baseline first, then the families and conditions in their declaration order.
+        assert_eq!(order, [("2", "4"), ("2", "2"), ("256", "3"), ("256", "5"), ("256", "1")]);
         let versus: Vec<&str> = view.iter().map(|v| v.versus_pixelcnn.as_str()).collect();
-        assert_eq!(versus, ["baseline", "-0.0100 (-10.0%)", "baseline", "-0.1500 (-15.0%)", "-"]);
+        assert_eq!(versus, ["baseline", "-0.0100 (-10.0%)", "baseline", "-", "-0.1500 (-15.0%)"]);
     }
 
     #[test]

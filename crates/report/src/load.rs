@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use pixelcnn_config::{Condition, Levels, ModelFamily, RunConfig};
 use pixelcnn_record::{ArtefactKind, EpochMetrics, RunStatus};
 use pixelcnn_store::{Experiment, RerunVerdict, RunDetail, RunFilter, RungRecord, Search, Store};
+use serde::Deserialize;
 
 use crate::error::{ReportError, Result};
 
@@ -23,6 +25,10 @@ pub struct Picture {
 pub struct RunData {
     /// What the store knows about the run.
     pub detail: RunDetail,
+    /// Its resolved configuration, read from the stored JSON (`detail.run.config`, which the
+    /// configuration diffs and identities walk key by key). Keys recorded before they existed take
+    /// their defaults, the behaviour of those runs.
+    pub config: RunConfig,
     /// Its epochs in order.
     pub epochs: Vec<EpochMetrics>,
     /// Its pictures in epoch order.
@@ -42,6 +48,8 @@ impl RunData {
 
     /// A run's record with what the store keeps beside it: epochs, pictures, verdict, profile.
     async fn complete(store: &Store, detail: RunDetail) -> Result<RunData> {
+        let config = RunConfig::deserialize(&detail.run.config)
+            .map_err(|e| ReportError::RunConfig { run: detail.id.clone(), message: e.to_string() })?;
         let epochs = store.epochs(&detail.id).await?;
         let mut pictures = Vec::new();
         for artefact in store.artefacts(&detail.id).await? {
@@ -58,33 +66,27 @@ impl RunData {
             Some(sweep) => store.sweep(sweep).await?.profile,
             None => None,
         };
-        Ok(RunData { detail, epochs, pictures, verdict, profile })
+        Ok(RunData { detail, config, epochs, pictures, verdict, profile })
     }
 
-    /// The run's seed, from its resolved configuration.
-    pub fn seed(&self) -> Option<u64> {
-        self.detail.run.config.get("seed").and_then(serde_json::Value::as_u64)
+    /// The run's seed.
+    pub fn seed(&self) -> u64 {
+        self.config.seed
     }
 
     /// The number of quantisation levels `q`.
-    pub fn levels(&self) -> Option<u64> {
-        self.detail.run.config.pointer("/model/levels").and_then(serde_json::Value::as_u64)
+    pub fn levels(&self) -> Levels {
+        self.config.model.levels
     }
 
-    /// The model family (`model.family`; runs recorded before the key trained the PixelCNN).
-    pub fn family(&self) -> String {
-        self.model_key("family", "pixelcnn")
+    /// The model family (runs recorded before `model.family` existed trained the PixelCNN).
+    pub fn family(&self) -> ModelFamily {
+        self.config.model.family
     }
 
-    /// What the model is conditioned on (`model.condition`; `none` for runs recorded before it).
-    pub fn condition(&self) -> String {
-        self.model_key("condition", "none")
-    }
-
-    fn model_key(&self, key: &str, before_the_key: &str) -> String {
-        let value =
-            self.detail.run.config.pointer(&format!("/model/{key}")).and_then(serde_json::Value::as_str);
-        value.unwrap_or(before_the_key).to_owned()
+    /// What the model is conditioned on (`none` for runs recorded before `model.condition`).
+    pub fn condition(&self) -> Condition {
+        self.config.model.condition
     }
 
     /// The last recorded epoch.

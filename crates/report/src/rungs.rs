@@ -122,7 +122,7 @@ fn rungs(
         rows.push(RungRowView {
             run: run.detail.id.chars().take(8).collect(),
             label: config.map_or_else(String::new, |c| configs[c].label.clone()),
-            seed: run.seed().map_or("-".into(), |s| s.to_string()),
+            seed: run.seed().to_string(),
             cells,
             outcome,
             pruned: stop.is_some(),
@@ -226,8 +226,12 @@ fn survivors(
         } else if !points.is_empty() {
             let label =
                 config.map_or_else(String::new, |c| format!("#{} {}", configs[c].number, configs[c].label));
-            let seed = run.seed().map_or_else(String::new, |s| format!(", seed {s}"));
-            panel.lines.push(Line { label: format!("{label}{seed}"), colour, dashed: false, points });
+            panel.lines.push(Line {
+                label: format!("{label}, seed {}", run.seed()),
+                colour,
+                dashed: false,
+                points,
+            });
         }
     }
     NamedPanel { file: "asha-survivors.svg".into(), panel }

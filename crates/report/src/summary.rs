@@ -2,10 +2,11 @@
 
 use std::collections::BTreeSet;
 
+use pixelcnn_config::{Condition, Levels, ModelFamily, RunConfig};
 use pixelcnn_record::{Best, BestBy, EpochMetrics, RunStatus, best_epoch};
 use serde::Serialize;
 
-use crate::configs::{Configuration, display};
+use crate::configs::Configuration;
 use crate::load::RunData;
 use crate::stats::Spread;
 
@@ -18,11 +19,11 @@ pub struct SummaryRow {
     /// Its label.
     pub label: String,
     /// Its levels `q`.
-    pub levels: Option<u64>,
+    pub levels: Levels,
     /// Its model family.
-    pub family: String,
+    pub family: ModelFamily,
     /// What its model is conditioned on.
-    pub condition: String,
+    pub condition: Condition,
     /// Finished runs counted.
     pub finished: usize,
     /// Finished runs of a seed already counted (not counted again: n is a number of seeds).
@@ -83,13 +84,13 @@ pub fn summarise(config: &Configuration, runs: &[RunData]) -> SummaryRow {
         configuration: config.number,
         label: config.label.clone(),
         levels: config.levels,
-        family: config.family.clone(),
-        condition: config.condition.clone(),
+        family: config.family,
+        condition: config.condition,
         finished: counted.len(),
         repeats: repeats.len(),
         runs: originals.len() - repeats.len(),
         pruned: originals.iter().filter(|r| r.detail.status == RunStatus::Pruned).count(),
-        seeds: counted.iter().filter_map(|r| r.seed()).collect(),
+        seeds: counted.iter().map(|r| r.seed()).collect(),
         bits_per_dim: spread(&|e| e.test_bits_per_dim),
         nats_per_pixel: spread(&|e| e.test_nll),
         nats_per_image: spread(&|e| e.test_nats_per_image),
@@ -97,39 +98,37 @@ pub fn summarise(config: &Configuration, runs: &[RunData]) -> SummaryRow {
         best_by,
         train_seconds: Spread::of(&seconds),
         images_per_second: Spread::of(&throughput),
-        recipe: originals.first().map_or_else(String::new, |r| recipe(&r.detail.run.config, counted.len())),
+        recipe: originals.first().map_or_else(String::new, |r| recipe(&r.config, counted.len())),
     }
 }
 
 /// The recipe facts that make numbers comparable or not: batch, epochs, the model's family, size
 /// and condition, seeds, data subset.
-fn recipe(config: &serde_json::Value, seeds: usize) -> String {
-    let get = |path: &str| config.pointer(path).map(display).unwrap_or_else(|| "?".into());
-    let model = match config.pointer("/model/family").and_then(serde_json::Value::as_str) {
-        Some("gated") => format!(
+fn recipe(config: &RunConfig, seeds: usize) -> String {
+    let m = &config.model;
+    let model = match m.family {
+        ModelFamily::PixelCnn => format!("{} blocks, h = {}", m.blocks, m.hidden),
+        ModelFamily::Gated => format!(
             "gated PixelCNN: {} layers, {} channels, kernel {}",
-            get("/model/gated/layers"),
-            get("/model/gated/channels"),
-            get("/model/gated/kernel")
+            m.gated.layers, m.gated.channels, m.gated.kernel
         ),
-        _ => format!("{} blocks, h = {}", get("/model/blocks"), get("/model/hidden")),
     };
-    let condition = match config.pointer("/model/condition").and_then(serde_json::Value::as_str) {
-        Some("label") => ", conditioned on the label (test NLL given each image's class)",
-        _ => "",
+    let condition = match m.condition {
+        Condition::None => "",
+        Condition::Label => ", conditioned on the label (test NLL given each image's class)",
     };
     let mut text = format!(
         "batch {}, {} epochs, {model}{condition}, {} seed{}, exact test NLL over all pixels",
-        get("/train/batch_size"),
-        get("/train/epochs"),
+        config.train.batch_size,
+        config.train.epochs,
         seeds,
         if seeds == 1 { "" } else { "s" }
     );
-    if let Some(limit) = config.pointer("/data/train_limit").filter(|v| !v.is_null()) {
-        text.push_str(&format!(", first {} training images", display(limit)));
+    if let Some(limit) = config.data.train_limit {
+        text.push_str(&format!(", first {limit} training images"));
     }
-    if let Some(limit) = config.pointer("/data/test_limit").filter(|v| !v.is_null()) {
-        text.push_str(&format!(", first {} test images", display(limit)));
+    if let Some(limit) = config.data.test_limit {
+        text.push_str(&format!(", first {limit} test images"));
     }
     text
 }

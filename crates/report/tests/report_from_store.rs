@@ -45,8 +45,7 @@ impl Fixture {
         let config = json!({"seed": seed,
                             "model": {"levels": levels, "blocks": 2, "hidden": 4, "family": family,
                                       "condition": condition, "gated": {"layers": 3, "channels": 8, "kernel": 5}},
-                            "train": {"epochs": test_nlls.len(), "batch_size": 8},
-                            "note": varying.get("note").cloned().unwrap_or(json!("plain"))});
+                            "train": {"epochs": test_nlls.len(), "batch_size": 8}});
         let mut run = new_run(&self.experiment_id, &format!("{all}"), config, all, test_nlls.len() as u32);
         run.config_toml = format!("seed = {seed}\n[model]\nlevels = {levels}\n");
         run.git_commit = Some("0123456789abcdef".into());
@@ -99,7 +98,7 @@ async fn summary_gives_mean_and_sample_std_over_seeds() {
 
     let report = f.report("levels").await;
     let [q2, q256] = &report.summary[..] else { panic!("{:?}", report.summary) };
-    assert_eq!((q2.levels, q2.finished, q2.runs, q2.seeds.clone()), (Some(2), 3, 3, vec![1, 2, 3]));
+    assert_eq!((q2.levels.get(), q2.finished, q2.runs, q2.seeds.clone()), (2, 3, 3, vec![1, 2, 3]));
     assert_spread(q2.nats_per_pixel, 0.12, 0.02, 3);
     assert_spread(q2.bits_per_dim, 0.12 / LN_2, 0.02 / LN_2, 3);
     assert_spread(q2.nats_per_image, 0.12 * 784.0, 0.02 * 784.0, 3);
@@ -237,17 +236,21 @@ async fn model_families_are_compared_per_levels() {
         families,
         [
             ("2", "pixelcnn", "none", "baseline"),
-            ("2", "gated", "label", "-0.0289 (-20.0%)"),
             ("2", "gated", "none", "-0.0144 (-10.0%)"),
+            ("2", "gated", "label", "-0.0289 (-20.0%)"),
             ("256", "pixelcnn", "none", "baseline"),
-            ("256", "gated", "label", "-0.2308 (-20.0%)"),
             ("256", "gated", "none", "-0.1154 (-10.0%)"),
+            ("256", "gated", "label", "-0.2308 (-20.0%)"),
         ]
     );
-    let gated = report.summary.iter().find(|r| r.family == "gated" && r.condition == "label").unwrap();
+    let gated = report
+        .summary
+        .iter()
+        .find(|r| r.family.as_str() == "gated" && r.condition.as_str() == "label")
+        .unwrap();
     assert!(gated.recipe.contains("gated PixelCNN: 3 layers, 8 channels, kernel 5"), "{}", gated.recipe);
     assert!(gated.recipe.contains("conditioned on the label"), "{}", gated.recipe);
-    let seed_model = report.summary.iter().find(|r| r.family == "pixelcnn").unwrap();
+    let seed_model = report.summary.iter().find(|r| r.family.as_str() == "pixelcnn").unwrap();
     assert!(seed_model.recipe.contains("2 blocks, h = 4"), "{}", seed_model.recipe);
     assert!(view.notes.contains(&Note::Conditional), "{:?}", view.notes);
     for config in &view.configurations {
@@ -278,4 +281,29 @@ async fn one_family_has_no_family_table() {
     assert!(report.view.families.is_empty());
     let written = report.write(&f.root.join("out")).unwrap();
     assert!(!std::fs::read_to_string(&written.html).unwrap().contains("Model families"));
+}
+
+/// The report reads each run's configuration as a typed `RunConfig`: keys a run was recorded
+/// without take the behaviour from before they existed, and a configuration this version cannot
+/// read (a newer version's key, a hand edit) stops the report with the run and the key named,
+/// instead of a row built from guesses.
+#[tokio::test]
+async fn stored_configurations_are_read_as_typed_run_configurations() {
+    let f = Fixture::new("typed", "").await;
+    let old = json!({"seed": 3, "model": {"levels": 256, "blocks": 2, "hidden": 4}, "train": {"epochs": 1}});
+    let lease = claim(&f.store, new_run(&f.experiment_id, "old", old, json!({}), 1)).await;
+    f.store.record_epoch(&lease, &epoch(1, 0.7), &[]).await.unwrap();
+    f.store.finish_run(&lease, RunStatus::Finished, None).await.unwrap();
+    let data = ExperimentData::load(&f.store, "typed").await.unwrap();
+    let run = &data.runs[0];
+    assert_eq!((run.seed(), run.levels().get()), (3, 256));
+    assert_eq!((run.family(), run.condition()), (Default::default(), Default::default()));
+    assert_eq!(run.config.model.blocks, 2);
+    let row = &Report::build(&data, "2026-01-01 00:00:00 UTC").unwrap().summary[0];
+    assert!(row.recipe.starts_with("batch 128, 1 epochs, 2 blocks, h = 4, 1 seed"), "{}", row.recipe);
+
+    let newer = json!({"seed": 4, "model": {"levels": 2, "attention": true}});
+    let id = f.store.create_run(&new_run(&f.experiment_id, "newer", newer, json!({}), 1)).await.unwrap();
+    let err = ExperimentData::load(&f.store, "typed").await.unwrap_err().to_string();
+    assert!(err.contains(&id) && err.contains("attention"), "{err}");
 }

@@ -5,7 +5,6 @@
 
 mod claimer;
 mod error;
-pub mod estimate;
 pub mod events;
 mod git;
 mod heartbeat;
@@ -17,7 +16,6 @@ mod rerun;
 mod rungs;
 mod scheduler;
 mod slots;
-pub mod throughput;
 mod worker;
 
 pub use claimer::{ClaimQueue, ClaimerArgs, ClaimerOutcome, run_claimer};

@@ -132,7 +132,7 @@ impl Checkpoint {
         let bad =
             |e: RecordError| TrainError::Checkpoint { path: path.to_owned(), message: format!("model: {e}") };
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.model.clone())).map_err(bad)?;
-        let model = crate::trainer::model_config(&self.header.config).init(device);
+        let model = pixelcnn_model::ModelConfig::from(&self.header.config.model).init(device);
         model.try_load_family_record(record).map_err(bad)
     }
 }

@@ -22,4 +22,4 @@ pub use images::grid_png;
 pub use inference::Trained;
 pub use observer::{Artefact, RunObserver, RunStart, Silent, StepProgress};
 pub use rng::{Stream, stream};
-pub use trainer::{Trainer, model_config, model_params};
+pub use trainer::{Trainer, model_params};

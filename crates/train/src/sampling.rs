@@ -10,7 +10,7 @@ use std::path::Path;
 
 use pixelcnn_config::Sampler;
 use pixelcnn_data::QuantisedSplit;
-use pixelcnn_model::Model;
+use pixelcnn_model::{Draw, Model};
 use pixelcnn_record::ArtefactKind;
 
 use crate::error::{Result, TrainError};
@@ -50,14 +50,6 @@ pub struct SampleFiles {
     pub completion: Option<Vec<u8>>,
 }
 
-/// The model crate's implementation of the sampler a configuration names.
-pub fn implementation(sampler: Sampler) -> pixelcnn_model::Sampler {
-    match sampler {
-        Sampler::Cached => pixelcnn_model::Sampler::Cached,
-        Sampler::Naive => pixelcnn_model::Sampler::Naive,
-    }
-}
-
 impl SampleRequest {
     /// Draws with `model` (an inference copy); `test` supplies the images to complete (and their
     /// classes).
@@ -87,7 +79,7 @@ impl SampleRequest {
                 return Err(TrainError::BadLabel { label, reason });
             }
         }
-        let sampler = implementation(self.sampler);
+        let sampler = self.sampler;
         let samples = (self.count > 0).then(|| {
             let (labels, per_row) = self.sample_labels(classes);
             let n = labels.as_ref().map_or(self.count, Vec::len);
@@ -185,15 +177,14 @@ mod tests {
             for (model, labels) in [(&pixelcnn, None), (&gated, Some(&[2u8, 5, 9][..]))] {
                 for seed in 0..2 {
                     let rng = || stream(seed, Stream::Samples, 1);
-                    let naive = pixelcnn_model::Sampler::Naive.sample(model, dims, labels, &mut rng());
-                    let cached = pixelcnn_model::Sampler::Cached.sample(model, dims, labels, &mut rng());
+                    let naive = Sampler::Naive.sample(model, dims, labels, &mut rng());
+                    let cached = Sampler::Cached.sample(model, dims, labels, &mut rng());
                     assert_eq!(cached, naive, "{device:?} seed {seed}");
-                    let complete = |sampler: pixelcnn_model::Sampler| {
-                        sampler.complete(model, &naive, labels, dims, 3, &mut rng())
-                    };
-                    let naive_completion = complete(pixelcnn_model::Sampler::Naive);
+                    let complete =
+                        |sampler: Sampler| sampler.complete(model, &naive, labels, dims, 3, &mut rng());
+                    let naive_completion = complete(Sampler::Naive);
                     assert_eq!(
-                        complete(pixelcnn_model::Sampler::Cached),
+                        complete(Sampler::Cached),
                         naive_completion,
                         "{device:?} seed {seed}, completion"
                     );
@@ -254,14 +245,5 @@ mod tests {
         let grid = image::load_from_memory(&files.samples.unwrap()).unwrap();
         // Ten rows of one 3x3 image (scaled 2x, 2-pixel gaps).
         assert_eq!((grid.width(), grid.height()), (2 + 8, 2 + 10 * 8));
-    }
-
-    /// The configuration's default sampler is the model crate's default, and each choice maps to
-    /// the implementation of the same kind.
-    #[test]
-    fn configured_samplers_map_to_the_model_crate() {
-        assert_eq!(implementation(Sampler::default()), pixelcnn_model::Sampler::default());
-        assert_eq!(implementation(Sampler::Naive), pixelcnn_model::Sampler::Naive);
-        assert_eq!(implementation(Sampler::Cached), pixelcnn_model::Sampler::Cached);
     }
 }

@@ -8,9 +8,9 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Bytes, Device, Tensor};
-use pixelcnn_config::{Condition, ModelFamily, RunConfig, first_identity_difference};
-use pixelcnn_data::{DataLimits, Mnist, QuantisedSplit, mnist};
-use pixelcnn_model::{GatedPixelCnnConfig, Model, ModelConfig, PixelCnnConfig, nll_per_pixel};
+use pixelcnn_config::{RunConfig, first_identity_difference};
+use pixelcnn_data::{DataLimits, Mnist, QuantisedSplit};
+use pixelcnn_model::{Model, ModelConfig, nll_per_pixel};
 use pixelcnn_record::{ArtefactKind, EpochMetrics, best_epoch, bits_per_dim};
 
 use crate::checkpoint::{self, Checkpoint, CheckpointHeader, EpochProgress, RunPosition, STEP_CHECKPOINT};
@@ -45,27 +45,6 @@ pub struct Trainer {
     data: RunData,
 }
 
-/// The model configuration of a run: its `model.family` with that family's keys, conditioned on
-/// MNIST's ten classes when `model.condition = "label"`.
-pub fn model_config(config: &RunConfig) -> ModelConfig {
-    let m = &config.model;
-    match m.family {
-        ModelFamily::PixelCnn => ModelConfig::PixelCnn(
-            PixelCnnConfig::new(m.levels.get())
-                .with_blocks(m.blocks)
-                .with_hidden(m.hidden)
-                .with_first_kernel(m.first_kernel),
-        ),
-        ModelFamily::Gated => ModelConfig::Gated(
-            GatedPixelCnnConfig::new(m.levels.get())
-                .with_layers(m.gated.layers)
-                .with_channels(m.gated.channels)
-                .with_kernel(m.gated.kernel)
-                .with_classes((m.condition == Condition::Label).then_some(mnist::CLASSES)),
-        ),
-    }
-}
-
 impl Trainer {
     /// Sets up a fresh run writing into `out_dir`.
     pub fn new(config: RunConfig, out_dir: &Path) -> Result<Self> {
@@ -73,7 +52,7 @@ impl Trainer {
         let train_device = selected.device.clone().autodiff();
         // Initialisation draws from the backend's generator: seed it first.
         train_device.seed(config.seed);
-        let model = model_config(&config).init(&train_device);
+        let model = ModelConfig::from(&config.model).init(&train_device);
         let t = &config.train;
         let optimizer = KerasAdam::module_optimizer(t.beta1, t.beta2, t.epsilon);
         let position =
@@ -334,5 +313,5 @@ pub fn model_params(config: &RunConfig) -> usize {
     #[cfg(not(feature = "flex"))]
     #[allow(deprecated)] // burn 0.22 marks libtorch deprecated; it is our main backend
     let device = Device::libtorch();
-    model_config(config).init(&device).num_params()
+    ModelConfig::from(&config.model).init(&device).num_params()
 }

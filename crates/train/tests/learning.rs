@@ -10,7 +10,7 @@ use burn::tensor::Device;
 use pixelcnn_config::{Condition, DeviceSpec, GatedKeys, ModelFamily, RunConfig};
 use pixelcnn_data::{DataLimits, Mnist, QuantisedSplit, mnist};
 use pixelcnn_model::Model;
-use pixelcnn_train::{Trainer, device, mean_nll, model_config};
+use pixelcnn_train::{Trainer, device, mean_nll};
 
 use common::{Recorder, THREADS, tiny_config, training_lock};
 
@@ -51,7 +51,7 @@ fn test_split(config: &RunConfig, relabel: bool) -> QuantisedSplit {
 /// Test NLL of the model the run starts from: the same seed and initialisation, no training.
 fn untrained_test_nll(config: &RunConfig, device: &Device) -> f64 {
     device.seed(config.seed);
-    let model = model_config(config).init(device);
+    let model = pixelcnn_model::ModelConfig::from(&config.model).init(device);
     mean_nll(&model, &test_split(config, false), config.train.batch_size, device)
 }
 

@@ -118,7 +118,7 @@ impl Report {
             .collect::<Result<Vec<_>>>()?;
         let in_progress = runs.iter().filter(|r| r.in_progress()).count();
         let mut notes = vec![Note::FinalNumbers];
-        if configs.iter().any(|c| c.levels == Some(2)) {
+        if configs.iter().any(|c| c.levels.get() == 2) {
             notes.push(Note::Threshold);
         }
         if searches.iter().any(|s| s.rungs.optimistic) {

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
+use pixelcnn_config::Levels;
 use pixelcnn_record::{ArtefactKind, BestBy};
 
 use crate::configs::{self, Configuration, display};
@@ -91,8 +92,8 @@ pub(super) fn summary_view(row: &SummaryRow) -> SummaryView {
     }
 }
 
-pub(super) fn reference_view(levels: u64) -> Option<SummaryView> {
-    let seed = seed_result(levels)?;
+pub(super) fn reference_view(levels: Levels) -> Option<SummaryView> {
+    let seed = seed_result(levels.get() as u64)?;
     Some(SummaryView {
         number: String::new(),
         label: format!("seed notebook, q = {levels}"),
@@ -114,7 +115,7 @@ pub(super) fn summary_table(rows: &[SummaryRow]) -> Vec<SummaryView> {
     for (i, row) in rows.iter().enumerate() {
         out.push(summary_view(row));
         let last_of_its_levels = rows[i + 1..].iter().all(|r| r.levels != row.levels);
-        if last_of_its_levels && let Some(reference) = row.levels.and_then(reference_view) {
+        if last_of_its_levels && let Some(reference) = reference_view(row.levels) {
             out.push(reference);
         }
     }
@@ -137,7 +138,7 @@ pub(super) fn config_view(
             set.into_iter().collect::<Vec<_>>().join(", ")
         })
         .collect();
-    let seeds: BTreeSet<u64> = members.iter().filter_map(|r| r.seed()).collect();
+    let seeds: BTreeSet<u64> = members.iter().map(|r| r.seed()).collect();
     // Pictures of the lowest-seed original run that has any.
     let source = members
         .iter()
@@ -156,8 +157,7 @@ pub(super) fn config_view(
         completion_evolution: Vec::new(),
     };
     let Some(run) = source else { return view };
-    view.pictures_from =
-        format!("run {} (seed {})", short(&run.detail.id), run.seed().map_or("?".into(), |s| s.to_string()));
+    view.pictures_from = format!("run {} (seed {})", short(&run.detail.id), run.seed());
     for kind in [ArtefactKind::Samples, ArtefactKind::Completion] {
         let all: Vec<&Picture> = run.pictures.iter().filter(|p| p.kind == kind).collect();
         let mut evolution = Vec::new();
@@ -195,7 +195,7 @@ pub(super) fn problem_view(run: &RunData, configs: &[Configuration], index: usiz
     ProblemView {
         run: run.detail.id.clone(),
         label,
-        seed: run.seed().map_or("-".into(), |s| s.to_string()),
+        seed: run.seed().to_string(),
         status: run.detail.status.as_str().into(),
         progress: format!(
             "epoch {} of {}",
@@ -233,7 +233,7 @@ pub(super) fn environment(runs: &[RunData]) -> Vec<Fact> {
         value: distinct(runs.iter().map(|r| r.detail.worker_host.clone())),
     });
     facts.push(Fact { name: "git commits".into(), value: commits(runs) });
-    let seeds: BTreeSet<u64> = runs.iter().filter_map(RunData::seed).collect();
+    let seeds: BTreeSet<u64> = runs.iter().map(RunData::seed).collect();
     facts.push(Fact {
         name: "seeds".into(),
         value: seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),

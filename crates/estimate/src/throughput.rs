@@ -10,25 +10,33 @@ use std::time::Instant;
 use pixelcnn_config::{ADDED_KEYS, DeviceSpec, ModelFamily, RunConfig, Sampler, identity_of};
 use pixelcnn_record::RunStatus;
 use pixelcnn_store::{RunFilter, Store};
-use pixelcnn_train::{RunObserver, RunStart, StepProgress, TrainError, Trainer, model_config};
+use pixelcnn_train::{RunObserver, RunStart, StepProgress, TrainError, Trainer};
 use serde_json::Value;
 
 use crate::error::Result;
 
 /// Training images/s of each family's seed-size model (15 blocks, h = 64; 15 gated layers of
 /// 64 channels), batch 128, libtorch on a 2-core CPU (docs/benchmarks.md, "Training"). Another
-/// size is scaled by its multiply-adds.
-const CPU_REFERENCE_IMAGES_PER_SECOND: [(ModelFamily, f64); 2] =
-    [(ModelFamily::PixelCnn, 46.0), (ModelFamily::Gated, 22.0)];
+/// size is scaled by its multiply-adds. A match, so that a new family does not compile without
+/// its figure.
+const fn cpu_reference_images_per_second(family: ModelFamily) -> f64 {
+    match family {
+        ModelFamily::PixelCnn => 46.0,
+        ModelFamily::Gated => 22.0,
+    }
+}
+
 /// Seconds per image drawn by each sampler at that reference speed (docs/benchmarks.md,
 /// "Sampling": 100 images in 2.1 s cached and 8.8 min naive for the PixelCNN, 2.8 s and 19.5 min
 /// for the gated one). Sampling scales with the training speed measured or assumed.
-const CPU_REFERENCE_SAMPLE_SECONDS: [(ModelFamily, Sampler, f64); 4] = [
-    (ModelFamily::PixelCnn, Sampler::Cached, 0.021),
-    (ModelFamily::PixelCnn, Sampler::Naive, 5.3),
-    (ModelFamily::Gated, Sampler::Cached, 0.028),
-    (ModelFamily::Gated, Sampler::Naive, 11.7),
-];
+const fn cpu_reference_sample_seconds(family: ModelFamily, sampler: Sampler) -> f64 {
+    match (family, sampler) {
+        (ModelFamily::PixelCnn, Sampler::Cached) => 0.021,
+        (ModelFamily::PixelCnn, Sampler::Naive) => 5.3,
+        (ModelFamily::Gated, Sampler::Cached) => 0.028,
+        (ModelFamily::Gated, Sampler::Naive) => 11.7,
+    }
+}
 /// Assumed sustained FLOP/s of one CUDA device (not measured here: no GPU).
 const CUDA_FLOPS: f64 = 20e12;
 /// Evaluation is a forward pass only: about a third of a training step's work per image.
@@ -165,7 +173,7 @@ impl Recorded {
 
 /// Floating-point operations of one training image (forward, and backward at twice its cost).
 fn train_flops(config: &RunConfig) -> f64 {
-    3.0 * 2.0 * model_config(config).macs_per_pixel() * 784.0
+    3.0 * 2.0 * pixelcnn_model::ModelConfig::from(&config.model).macs_per_pixel() * 784.0
 }
 
 fn reference(config: &RunConfig) -> RunConfig {
@@ -180,9 +188,7 @@ pub fn assumed(config: &RunConfig, device_kind: &str) -> Throughput {
     let train = if device_kind == "cuda" {
         CUDA_FLOPS / train_flops(config)
     } else {
-        let family = config.model.family;
-        let at_reference =
-            CPU_REFERENCE_IMAGES_PER_SECOND.iter().find(|(f, _)| *f == family).map_or(46.0, |r| r.1);
+        let at_reference = cpu_reference_images_per_second(config.model.family);
         at_reference * train_flops(&reference(config)) / train_flops(config)
     };
     Throughput { train, eval: train * EVAL_SPEEDUP, source: Source::Assumed }
@@ -193,11 +199,7 @@ pub fn sampling_seconds(config: &RunConfig, throughput: &Throughput) -> f64 {
     let s = &config.sample;
     let epochs = config.train.epochs as f64;
     let rounds = if s.every == 0 { 1.0 } else { (epochs / s.every as f64).ceil() };
-    let family = config.model.family;
-    let per_image = CPU_REFERENCE_SAMPLE_SECONDS
-        .iter()
-        .find(|(f, sampler, _)| *f == family && *sampler == s.sampler)
-        .map_or(0.0, |r| r.2);
+    let per_image = cpu_reference_sample_seconds(config.model.family, s.sampler);
     // The reference seconds were measured at the reference training speed of this size.
     let speed = assumed(config, "cpu").train / throughput.train;
     per_image * speed * (s.count + s.complete) as f64 * rounds
