@@ -4,6 +4,8 @@
 # and at run time through LD_LIBRARY_PATH (the `pixelcnn` release binary also carries an rpath).
 
 set export
+# Arguments reach pixelcnn as typed: `just run note RUN "lr too high"` passes one note, not three words.
+set positional-arguments
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 cache := env("PIXELCNN_CACHE", home_directory() / ".cache" / "pixelcnn")
@@ -51,28 +53,28 @@ test: check-libtorch
 # the PyTorch reference the same allocator settings, so that the ratio compares the libraries.
 bench *ARGS: check-libtorch
     cargo build --release --quiet -p pixelcnn -p pixelcnn-bench
-    GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647 {{release}}/pixelcnn-bench {{ARGS}}
+    GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647 {{release}}/pixelcnn-bench "$@"
 
 # Plan and train every run of an experiment file, e.g. `just sweep experiments/levels.toml --profile quick`;
 # ends by writing the report to reports/<experiment>/ (index.html, report.md).
 sweep FILE *ARGS: check-libtorch
     cargo build --release --quiet
-    {{release}}/pixelcnn sweep {{FILE}} {{ARGS}}
+    {{release}}/pixelcnn sweep "$@"
 
 # Rewrite an experiment's report from the database, e.g. `just report levels` (or the experiment file).
 report NAME *ARGS: check-libtorch
     cargo build --release --quiet
-    {{release}}/pixelcnn report {{NAME}} {{ARGS}}
+    {{release}}/pixelcnn report "$@"
 
-# Compare two runs (id prefixes): a table here, an HTML page under reports/.
-compare RUN_A RUN_B *ARGS: check-libtorch
+# Compare runs (id prefixes, the first the baseline): a table here, an HTML page under reports/.
+compare +ARGS: check-libtorch
     cargo build --release --quiet
-    {{release}}/pixelcnn compare {{RUN_A}} {{RUN_B}} {{ARGS}}
+    {{release}}/pixelcnn compare "$@"
 
 # Show the runs an experiment file resolves to and an estimate of the time; runs nothing.
 plan FILE *ARGS: check-libtorch
-    cargo run --release --quiet -- plan {{FILE}} {{ARGS}}
+    cargo run --release --quiet -- plan "$@"
 
 # Run any pixelcnn subcommand on the release build, e.g. `just run train --config run.toml`.
 run *ARGS: check-libtorch
-    cargo run --release --quiet -- {{ARGS}}
+    cargo run --release --quiet -- "$@"

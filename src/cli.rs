@@ -119,12 +119,18 @@ pub struct RunSelection {
     /// Only runs of this experiment.
     #[arg(long)]
     pub experiment: Option<String>,
-    /// Only runs whose configuration has this value, e.g. `--where model.levels=2` (repeatable).
-    #[arg(long = "where", value_name = "KEY=VALUE")]
+    /// Only runs that pass this comparison (repeatable): `model.levels=256`,
+    /// `test_bits_per_dim<0.15`, `status!=failed` (operators `= != < <= > >=`). A key is a run
+    /// field (id, experiment, status, epoch, test_bits_per_dim, created_at, device, tags, note),
+    /// a swept value, or a dotted key of the configuration.
+    #[arg(long = "where", value_name = "KEY OP VALUE")]
     pub filters: Vec<String>,
-    /// Only runs with this status (queued, running, finished, failed, interrupted, pruned).
+    /// Only runs with this status (queued, running, finished, failed, interrupted, pruned, paused).
     #[arg(long)]
     pub status: Option<String>,
+    /// Only runs labelled with this tag.
+    #[arg(long)]
+    pub tag: Option<String>,
 }
 
 /// Subcommands.
@@ -152,7 +158,7 @@ pub enum Command {
     Rerun(RerunArgs),
     /// Export a run: config.toml (trainable with `train --config`), metrics.csv and its artefacts.
     Export(ExportArgs),
-    /// Compare two runs (by id prefix): a table here and an HTML page.
+    /// Compare two or more runs (by id prefix), the first the baseline: a table here and an HTML page.
     Compare(CompareArgs),
     /// Claim runs from the store's queue and train them one after another (started by `sweep`,
     /// `rerun` or a Slurm task, not by hand).
@@ -162,6 +168,15 @@ pub enum Command {
     Runs(RunsArgs),
     /// Show one run (by id prefix): configuration, environment, epochs, artefacts.
     Show(ShowArgs),
+    /// Add or remove a run's tags: `pixelcnn tag RUN +best -draft`.
+    Tag(TagArgs),
+    /// Set a run's note: `pixelcnn note RUN "lr too high"` (`""` clears it).
+    Note(NoteArgs),
+    /// Delete runs (or a whole experiment): their rows, pictures, checkpoints and run folders.
+    ///
+    /// Refuses a run that is training under a live lease. Asks before deleting on a terminal;
+    /// elsewhere needs --yes. --dry-run lists what would go.
+    Rm(RmArgs),
     /// Export every epoch row of the selected runs as one tidy table (config keys as columns).
     Metrics(MetricsArgs),
     /// Delete checkpoint files that each run's own retention (`checkpoint.keep_last`, `keep_best`)
@@ -300,14 +315,13 @@ pub struct ExportArgs {
 /// The arguments of `pixelcnn compare`.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The baseline run.
-    pub run_a: String,
-    /// The run to compare with it.
-    pub run_b: String,
+    /// The runs (ids or unique prefixes), the first the baseline the others are measured against.
+    #[arg(num_args = 2.., required = true, value_name = "RUN")]
+    pub runs: Vec<String>,
     /// The results database.
     #[command(flatten)]
     pub db: DbArg,
-    /// Output folder of the HTML page (default: reports/compare-<A>-<B>/).
+    /// Output folder of the HTML page (default: reports/compare-<A>-<B>[-<C>...]/).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -354,9 +368,85 @@ pub struct RunsArgs {
     /// The results database.
     #[command(flatten)]
     pub db: DbArg,
-    /// Print JSON.
-    #[arg(long)]
+    /// Order by this key (the keys of `--where`), ascending; runs without it come last.
+    #[arg(long, value_name = "KEY")]
+    pub sort: Option<String>,
+    /// With `--sort`: descending.
+    #[arg(long, requires = "sort")]
+    pub desc: bool,
+    /// Only the first K runs (after sorting).
+    #[arg(long, value_name = "K")]
+    pub top: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RunsFormat::Table)]
+    pub format: RunsFormat,
+    /// Print JSON (the same as `--format json`).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+}
+
+/// How `pixelcnn runs` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunsFormat {
+    /// Aligned columns for a person.
+    Table,
+    /// The table's columns as CSV, full ids.
+    Csv,
+    /// Every field of every run.
+    Json,
+}
+
+/// The arguments of `pixelcnn tag`.
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// Run id or a unique prefix of it.
+    pub run: String,
+    /// `+name` (or `name`) adds a tag, `-name` removes one; none: print the run's tags.
+    #[arg(allow_hyphen_values = true, value_name = "+TAG|-TAG")]
+    pub changes: Vec<String>,
+    /// The results database.
+    #[command(flatten)]
+    pub db: DbArg,
+}
+
+/// The arguments of `pixelcnn note`.
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    /// Run id or a unique prefix of it.
+    pub run: String,
+    /// The note; `""` clears it; none: print the run's note.
+    pub text: Option<String>,
+    /// The results database.
+    #[command(flatten)]
+    pub db: DbArg,
+}
+
+/// The arguments of `pixelcnn rm`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).multiple(true).args(["runs", "experiment"]))]
+pub struct RmArgs {
+    /// Run ids or unique prefixes.
+    pub runs: Vec<String>,
+    /// Every run of this experiment, and the experiment's record.
+    #[arg(long)]
+    pub experiment: Option<String>,
+    /// Delete without asking (required when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Only list what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Seconds without a heartbeat after which a `running` run counts as abandoned and may be
+    /// deleted (the `--stale-after` of sweeps); a run with a fresher heartbeat is refused.
+    #[arg(long, default_value_t = 60)]
+    pub stale_after: u64,
+    /// Where the runs trained (the sweeps' `--runs-dir`): `<runs-dir>/<experiment>/<run id>/`
+    /// goes too.
+    #[arg(long, default_value = "runs")]
+    pub runs_dir: PathBuf,
+    /// The results database.
+    #[command(flatten)]
+    pub db: DbArg,
 }
 
 /// The arguments of `pixelcnn show`.

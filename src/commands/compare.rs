@@ -1,4 +1,4 @@
-//! `pixelcnn compare`: two runs side by side, in the terminal and as an HTML page.
+//! `pixelcnn compare`: runs side by side, the first the baseline, in the terminal and as an HTML page.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,10 +13,9 @@ use crate::cli::CompareArgs;
 
 pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let (rt, store) = open(args.db.given())?;
-    let comparison = Comparison {
-        a: rt.block_on(RunData::load(&store, &args.run_a))?,
-        b: rt.block_on(RunData::load(&store, &args.run_b))?,
-    };
+    let runs =
+        args.runs.iter().map(|id| rt.block_on(RunData::load(&store, id))).collect::<Result<Vec<_>, _>>()?;
+    let comparison = Comparison::new(runs)?;
     let mut rows = vec![comparison.header()];
     rows.extend(comparison.rows());
     print_table(&rows);
@@ -24,13 +23,10 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let mut epochs = vec![comparison.epoch_header()];
     epochs.extend(comparison.epoch_rows());
     print_table(&epochs);
-    let short = |id: &str| id.chars().take(8).collect::<String>();
     let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("reports").join(format!(
-            "compare-{}-{}",
-            short(&comparison.a.detail.id),
-            short(&comparison.b.detail.id)
-        ))
+        let ids: Vec<String> =
+            comparison.runs().iter().map(|r| r.detail.id.chars().take(8).collect()).collect();
+        PathBuf::from("reports").join(format!("compare-{}", ids.join("-")))
     });
     let html = comparison.write_html(&out, &now())?;
     println!("\ncomparison written to {}", html.display());

@@ -5,11 +5,13 @@ mod doctor;
 mod eval;
 mod export;
 mod gc;
+mod labels;
 mod metrics;
 mod outcome;
 mod plan;
 mod report;
 mod rerun;
+mod rm;
 mod runs;
 mod sample;
 mod show;
@@ -61,6 +63,9 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Worker(args) => worker::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Show(args) => show::run(&args),
+        Command::Tag(args) => labels::tag(&args),
+        Command::Note(args) => labels::note(&args),
+        Command::Rm(args) => rm::run(&args),
         Command::Metrics(args) => metrics::run(&args),
         Command::Gc(args) => gc::run(&args),
         Command::Store { command: StoreCommand::Copy { from, to } } => store::copy(&from, &to),

@@ -2,20 +2,20 @@
 
 use std::process::ExitCode;
 
-use pixelcnn_store::{RunFilter, Store, parse_where, resolve_url};
+use pixelcnn_store::{Predicate, RunFilter, Store, resolve_url, sort_by_key};
 
-use crate::cli::{RunSelection, RunsArgs};
+use crate::cli::{RunSelection, RunsArgs, RunsFormat};
 use crate::commands::plan::print_table;
 
 /// The store filter of a selection.
 pub fn filter(selection: &RunSelection) -> anyhow::Result<RunFilter> {
-    let where_eq = selection
+    let predicates = selection
         .filters
         .iter()
-        .map(|w| parse_where(w).map_err(anyhow::Error::msg))
+        .map(|w| w.parse::<Predicate>().map_err(|e| anyhow::anyhow!("--where {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let status = selection.status.as_deref().map(str::parse).transpose().map_err(anyhow::Error::msg)?;
-    Ok(RunFilter { experiment: selection.experiment.clone(), status, where_eq })
+    Ok(RunFilter { experiment: selection.experiment.clone(), status, tag: selection.tag.clone(), predicates })
 }
 
 /// Opens the existing store named by `--db`, `PIXELCNN_DB` or the default: commands that read
@@ -28,15 +28,33 @@ pub fn open(db: Option<&str>) -> anyhow::Result<(tokio::runtime::Runtime, Store)
 
 pub fn run(args: &RunsArgs) -> anyhow::Result<ExitCode> {
     let (rt, store) = open(args.db.given())?;
-    let runs = rt.block_on(store.list_runs(&filter(&args.selection)?))?;
-    if args.json {
+    let mut runs = rt.block_on(store.list_runs(&filter(&args.selection)?))?;
+    if let Some(key) = &args.sort {
+        sort_by_key(&mut runs, key);
+        if args.desc {
+            // Descending, runs without the key still last.
+            let missing = runs.iter().rev().take_while(|r| r.value(key).is_none()).count();
+            let present = runs.len() - missing;
+            runs[..present].reverse();
+        }
+    }
+    if let Some(k) = args.top {
+        runs.truncate(k);
+    }
+    let format = if args.json { RunsFormat::Json } else { args.format };
+    if format == RunsFormat::Json {
         println!("{}", serde_json::to_string_pretty(&runs)?);
         return Ok(ExitCode::SUCCESS);
     }
-    // The Slurm column only when some run has a task: local users never see an empty column.
+    let full_ids = format == RunsFormat::Csv;
+    // Optional columns only when some run fills them: local users never see an empty Slurm column.
     let slurm = runs.iter().any(|r| r.slurm.is_some());
+    let labelled = full_ids || runs.iter().any(|r| !r.run.tags.is_empty() || r.run.note.is_some());
     let mut header =
         ["id", "experiment", "status", "varying", "epoch", "test bits/dim"].map(String::from).to_vec();
+    if labelled {
+        header.extend(["tags".into(), "note".into()]);
+    }
     if slurm {
         header.push("slurm task".into());
     }
@@ -48,19 +66,32 @@ pub fn run(args: &RunsArgs) -> anyhow::Result<ExitCode> {
             .as_object()
             .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))
             .unwrap_or_default();
+        let id = if full_ids { r.id.clone() } else { r.id[..8.min(r.id.len())].to_owned() };
         let mut row = vec![
-            r.id[..8.min(r.id.len())].to_owned(),
+            id,
             r.experiment.clone(),
             r.status.as_str().to_owned(),
             varying,
             format!("{}/{}", r.last_epoch.unwrap_or(0), r.run.epochs_target),
             r.last_test_bits_per_dim.map_or("-".into(), |b| format!("{b:.4}")),
         ];
+        if labelled {
+            row.push(r.run.tags.join(","));
+            row.push(r.run.note.clone().unwrap_or_default());
+        }
         if slurm {
             row.push(r.slurm.as_ref().map_or("-".into(), |t| format!("{t} (job {})", t.job_id)));
         }
         rows.push(row);
     }
-    print_table(&rows);
+    if full_ids {
+        let mut out = csv::Writer::from_writer(std::io::stdout());
+        for row in &rows {
+            out.write_record(row)?;
+        }
+        out.flush()?;
+    } else {
+        print_table(&rows);
+    }
     Ok(ExitCode::SUCCESS)
 }

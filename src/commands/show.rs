@@ -25,6 +25,11 @@ pub fn run(args: &ShowArgs) -> anyhow::Result<ExitCode> {
     println!("run {} ({}), experiment {}", detail.id, detail.status.as_str(), detail.experiment);
     println!("config_hash {}", detail.run.config_hash);
     println!("varying     {}", detail.run.varying);
+    let tags = &detail.run.tags;
+    println!("tags        {}", if tags.is_empty() { "-".to_owned() } else { tags.join(", ") });
+    if let Some(note) = &detail.run.note {
+        println!("note        {note}");
+    }
     let device = detail.device.as_deref().unwrap_or("-");
     let threads = detail.threads.map_or("-".into(), |t| t.to_string());
     println!("device      {device}, {threads} threads");

@@ -1,25 +1,29 @@
-//! `pixelcnn compare`: two runs side by side, as rows for a terminal table and as an HTML page.
+//! `pixelcnn compare`: any number of runs side by side, the first the baseline, as rows for a
+//! terminal table and as an HTML page. Each run gets a letter (A, B, C, ...) and every other run's
+//! numbers are also given as its difference to A.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use pixelcnn_record::{ArtefactKind, Best, BestBy, best_epoch};
+use pixelcnn_record::{ArtefactKind, Best, BestBy, EpochMetrics, best_epoch};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::configs::{Configuration, differing_keys, display, flatten};
 use crate::curves::learning_curves;
-use crate::error::Result;
+use crate::error::{ReportError, Result};
 use crate::load::RunData;
 use crate::output::write_pages;
 use crate::render::render;
 use crate::view::{FigureView, ImageView, Note};
 
-/// Two runs to compare, `a` the baseline.
+/// The most runs one comparison holds: one letter each.
+pub const MAX_COMPARED: usize = 26;
+
+/// Runs to compare, the first the baseline.
 #[derive(Clone, Debug)]
 pub struct Comparison {
-    /// The baseline run.
-    pub a: RunData,
-    /// The run compared with it.
-    pub b: RunData,
+    runs: Vec<RunData>,
 }
 
 #[derive(Serialize)]
@@ -50,49 +54,93 @@ fn delta(a: Option<f64>, b: Option<f64>, decimals: usize) -> String {
     }
 }
 
+/// The letter of the `i`-th run.
+fn letter(i: usize) -> char {
+    char::from(b'A' + u8::try_from(i).expect("at most MAX_COMPARED runs"))
+}
+
 impl Comparison {
+    /// Compares `runs`, the first the baseline: at least two, at most [`MAX_COMPARED`], each once.
+    pub fn new(runs: Vec<RunData>) -> Result<Self> {
+        let mut ids: Vec<&str> = runs.iter().map(|r| r.detail.id.as_str()).collect();
+        ids.sort_unstable();
+        let repeated = ids.windows(2).find(|w| w[0] == w[1]).map(|w| w[0].to_owned());
+        let problem = match (runs.len(), repeated) {
+            (n, _) if n < 2 => Some(format!("{n} run given: a comparison needs two or more")),
+            (n, _) if n > MAX_COMPARED => {
+                Some(format!("{n} runs given: at most {MAX_COMPARED} fit one comparison"))
+            }
+            (_, Some(id)) => Some(format!("run {id} is named twice")),
+            _ => None,
+        };
+        match problem {
+            Some(message) => Err(ReportError::Comparison { message }),
+            None => Ok(Self { runs }),
+        }
+    }
+
+    /// The runs, the baseline first.
+    pub fn runs(&self) -> &[RunData] {
+        &self.runs
+    }
+
+    /// `A 1a2b3c4d`, `B ...`: the runs' columns.
+    fn names(&self) -> Vec<String> {
+        self.runs.iter().enumerate().map(|(i, r)| format!("{} {}", letter(i), short(&r.detail.id))).collect()
+    }
+
+    /// `B - A`, `C - A`, ...: the difference columns.
+    fn deltas(&self) -> Vec<String> {
+        (1..self.runs.len()).map(|i| format!("{} - A", letter(i))).collect()
+    }
+
     /// Column titles of [`Comparison::rows`].
     pub fn header(&self) -> Vec<String> {
-        vec![
-            "".into(),
-            format!("A {}", short(&self.a.detail.id)),
-            format!("B {}", short(&self.b.detail.id)),
-            "B - A".into(),
-        ]
+        let mut header = vec![String::new()];
+        header.extend(self.names());
+        header.extend(self.deltas());
+        header
+    }
+
+    /// A row of text values, with empty difference cells.
+    fn text_row(&self, name: &str, value: impl Fn(&RunData) -> String) -> Vec<String> {
+        let mut row = vec![name.to_owned()];
+        row.extend(self.runs.iter().map(value));
+        row.extend(std::iter::repeat_n(String::new(), self.runs.len() - 1));
+        row
+    }
+
+    /// A row of numbers, with each run's difference to the baseline.
+    fn number_row(
+        &self,
+        name: &str,
+        value: impl Fn(&RunData) -> Option<f64>,
+        decimals: usize,
+    ) -> Vec<String> {
+        let values: Vec<Option<f64>> = self.runs.iter().map(value).collect();
+        let mut row = vec![name.to_owned()];
+        row.extend(values.iter().map(|v| number(*v, decimals)));
+        row.extend(values[1..].iter().map(|v| delta(values[0], *v, decimals)));
+        row
     }
 
     /// The comparison as table rows: identity, the configuration keys that differ, final numbers
-    /// and their differences.
+    /// and their differences to the baseline.
     pub fn rows(&self) -> Vec<Vec<String>> {
-        let (a, b) = (&self.a, &self.b);
         let mut rows = vec![
-            vec![
-                "experiment".into(),
-                a.detail.experiment.clone(),
-                b.detail.experiment.clone(),
-                String::new(),
-            ],
-            vec![
-                "status".into(),
-                a.detail.status.as_str().into(),
-                b.detail.status.as_str().into(),
-                String::new(),
-            ],
-            vec![
-                "config_hash".into(),
-                short(&a.detail.run.config_hash),
-                short(&b.detail.run.config_hash),
-                String::new(),
-            ],
+            self.text_row("experiment", |r| r.detail.experiment.clone()),
+            self.text_row("status", |r| r.detail.status.as_str().into()),
+            self.text_row("config_hash", |r| short(&r.detail.run.config_hash)),
         ];
-        let (fa, fb) = (flatten(&a.detail.run.config), flatten(&b.detail.run.config));
-        for key in differing_keys([&a.detail.run.config, &b.detail.run.config]) {
-            let value = |f: &std::collections::BTreeMap<String, serde_json::Value>| {
-                f.get(&key).map_or("-".into(), display)
-            };
-            rows.push(vec![format!("config {key}"), value(&fa), value(&fb), String::new()]);
+        let flat: Vec<BTreeMap<String, Value>> =
+            self.runs.iter().map(|r| flatten(&r.detail.run.config)).collect();
+        for key in differing_keys(self.runs.iter().map(|r| &r.detail.run.config)) {
+            let mut row = vec![format!("config {key}")];
+            row.extend(flat.iter().map(|f| f.get(&key).map_or("-".into(), display)));
+            row.extend(std::iter::repeat_n(String::new(), self.runs.len() - 1));
+            rows.push(row);
         }
-        type Metric = (&'static str, fn(&pixelcnn_record::EpochMetrics) -> f64, usize);
+        type Metric = (&'static str, fn(&EpochMetrics) -> f64, usize);
         let metrics: [Metric; 4] = [
             ("final test bits/dim", |e| e.test_bits_per_dim, 4),
             ("final test nats/pixel", |e| e.test_nll, 4),
@@ -100,76 +148,66 @@ impl Comparison {
             ("final train nats/pixel", |e| e.train_nll, 4),
         ];
         for (name, metric, decimals) in metrics {
-            let va = a.last_epoch().map(metric);
-            let vb = b.last_epoch().map(metric);
-            rows.push(vec![name.into(), number(va, decimals), number(vb, decimals), delta(va, vb, decimals)]);
+            rows.push(self.number_row(name, |r| r.last_epoch().map(metric), decimals));
         }
-        let epochs = |r: &RunData| r.last_epoch().map_or(0, |e| e.epoch);
-        rows.push(vec!["epochs".into(), epochs(a).to_string(), epochs(b).to_string(), String::new()]);
-        let best = |r: &RunData| match best_epoch(&r.epochs) {
+        rows.push(self.text_row("epochs", |r| r.last_epoch().map_or(0, |e| e.epoch).to_string()));
+        rows.push(self.text_row("best epoch", |r| match best_epoch(&r.epochs) {
             Some(Best { epoch, by: BestBy::Validation }) => format!("{epoch} (validation)"),
             Some(Best { epoch, by: BestBy::TestSet }) => format!("{epoch} (test set)"),
             None => "-".into(),
-        };
-        rows.push(vec!["best epoch".into(), best(a), best(b), String::new()]);
-        let seconds = |r: &RunData| Some(r.epochs.iter().map(|e| e.seconds).sum::<f64>());
-        rows.push(vec![
-            "train time (s)".into(),
-            number(seconds(a), 1),
-            number(seconds(b), 1),
-            delta(seconds(a), seconds(b), 1),
-        ]);
-        let device = |r: &RunData| {
+        }));
+        rows.push(self.number_row("train time (s)", |r| Some(r.epochs.iter().map(|e| e.seconds).sum()), 1));
+        rows.push(self.text_row("device", |r| {
             format!(
                 "{} / {} threads",
                 r.detail.device.as_deref().unwrap_or("-"),
                 r.detail.threads.map_or("-".into(), |t| t.to_string())
             )
-        };
-        rows.push(vec!["device".into(), device(a), device(b), String::new()]);
+        }));
         rows
     }
 
     /// Column titles of [`Comparison::epoch_rows`].
     pub fn epoch_header(&self) -> Vec<String> {
-        ["epoch", "A test bits/dim", "B test bits/dim", "B - A", "A train nats", "B train nats"]
-            .map(String::from)
-            .to_vec()
+        let letters: Vec<char> = (0..self.runs.len()).map(letter).collect();
+        let mut header = vec!["epoch".to_owned()];
+        header.extend(letters.iter().map(|l| format!("{l} test bits/dim")));
+        header.extend(self.deltas());
+        header.extend(letters.iter().map(|l| format!("{l} train nats")));
+        header
     }
 
-    /// Per-epoch test bits/dim and training NLL of both runs, over the epochs either reached.
+    /// Per-epoch test bits/dim (and their differences to the baseline) and training NLL of every
+    /// run, over the epochs any reached.
     pub fn epoch_rows(&self) -> Vec<Vec<String>> {
-        let last = |r: &RunData| r.last_epoch().map_or(0, |e| e.epoch);
-        let find = |r: &RunData, epoch: u32| r.epochs.iter().find(|e| e.epoch == epoch).cloned();
-        (1..=last(&self.a).max(last(&self.b)))
+        let last = self.runs.iter().filter_map(|r| r.last_epoch()).map(|e| e.epoch).max().unwrap_or(0);
+        (1..=last)
             .filter_map(|epoch| {
-                let (ea, eb) = (find(&self.a, epoch), find(&self.b, epoch));
-                if ea.is_none() && eb.is_none() {
+                let at: Vec<Option<&EpochMetrics>> =
+                    self.runs.iter().map(|r| r.epochs.iter().find(|e| e.epoch == epoch)).collect();
+                if at.iter().all(Option::is_none) {
                     return None;
                 }
-                let bpd = |e: &Option<pixelcnn_record::EpochMetrics>| e.as_ref().map(|e| e.test_bits_per_dim);
-                let train = |e: &Option<pixelcnn_record::EpochMetrics>| e.as_ref().map(|e| e.train_nll);
-                Some(vec![
-                    epoch.to_string(),
-                    number(bpd(&ea), 5),
-                    number(bpd(&eb), 5),
-                    delta(bpd(&ea), bpd(&eb), 5),
-                    number(train(&ea), 5),
-                    number(train(&eb), 5),
-                ])
+                let bpd: Vec<Option<f64>> = at.iter().map(|e| e.map(|e| e.test_bits_per_dim)).collect();
+                let mut row = vec![epoch.to_string()];
+                row.extend(bpd.iter().map(|v| number(*v, 5)));
+                row.extend(bpd[1..].iter().map(|v| delta(bpd[0], *v, 5)));
+                row.extend(at.iter().map(|e| number(e.map(|e| e.train_nll), 5)));
+                Some(row)
             })
             .collect()
     }
 
     /// Writes `index.html` (self-contained) and the SVG figures into `dir`.
     pub fn write_html(&self, dir: &Path, generated_at: &str) -> Result<PathBuf> {
-        let runs = [self.a.clone(), self.b.clone()];
+        let runs = &self.runs;
         let configs: Vec<Configuration> = runs
             .iter()
+            .zip(self.names())
             .enumerate()
-            .map(|(i, r)| Configuration {
+            .map(|(i, (r, label))| Configuration {
                 number: i + 1,
-                label: format!("{} {}", ["A", "B"][i], short(&r.detail.id)),
+                label,
                 varying: Default::default(),
                 variant: String::new(),
                 runs: vec![i],
@@ -179,7 +217,7 @@ impl Comparison {
             })
             .collect();
         // Reruns are shown like any run here: comparing a rerun with its original is the point.
-        let mut plain = runs.clone();
+        let mut plain = runs.to_vec();
         for run in &mut plain {
             run.detail.run.rerun_of = None;
         }
@@ -189,7 +227,7 @@ impl Comparison {
             curves.push(crate::view::figure(named, &mut files)?);
         }
         let mut pictures = Vec::new();
-        for (config, run) in configs.iter().zip(&runs) {
+        for (config, run) in configs.iter().zip(runs) {
             for kind in [ArtefactKind::Samples, ArtefactKind::Completion] {
                 if let Some(p) = run.last_picture(kind) {
                     let caption = format!("{}: {kind} after epoch {}", config.label, p.epoch);
@@ -201,11 +239,11 @@ impl Comparison {
         if runs.iter().any(|r| r.levels().get() == 2) {
             notes.push(Note::Threshold);
         }
-        if self.a.levels() != self.b.levels() {
+        if runs.iter().any(|r| r.levels() != runs[0].levels()) {
             notes.push(Note::DifferentLevels);
         }
         let view = CompareView {
-            title: format!("{} vs {}", short(&self.a.detail.id), short(&self.b.detail.id)),
+            title: runs.iter().map(|r| short(&r.detail.id)).collect::<Vec<_>>().join(" vs "),
             generated_at: generated_at.into(),
             notes,
             header: self.header(),

@@ -25,6 +25,12 @@ pub enum ReportError {
         /// What serde found wrong, naming the key.
         message: String,
     },
+    /// The runs given cannot be compared (too few, too many, one twice).
+    #[error("compare: {message}")]
+    Comparison {
+        /// What is wrong with the list.
+        message: String,
+    },
     /// A template failed to render (a bug in the report crate, never in the data).
     #[error("rendering {template}: {source}")]
     Template {

@@ -4,7 +4,7 @@
 //! training code), so a report can be made on any machine that has the database, also while a
 //! sweep still writes to it. [`Report`] turns an experiment's runs into a self-contained HTML page
 //! (plots as inline SVG, pictures as data URIs) and a Markdown version with the files it links;
-//! [`Comparison`] does the same for two runs.
+//! [`Comparison`] does the same for any few runs.
 
 mod compare;
 mod configs;
@@ -21,7 +21,7 @@ mod stats;
 mod summary;
 mod view;
 
-pub use compare::Comparison;
+pub use compare::{Comparison, MAX_COMPARED};
 pub use error::{ReportError, Result};
 pub use families::FamilyView;
 pub use load::{ExperimentData, Picture, RunData};

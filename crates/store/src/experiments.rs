@@ -94,6 +94,44 @@ impl Store {
             })
             .collect())
     }
+
+    /// Removes the record of experiment `name` with its sweeps and searches, once its runs are
+    /// gone ([`Store::delete_run`] each first: their files are the caller's to delete). An
+    /// experiment that still has runs is refused, so no run is left without its experiment.
+    pub async fn delete_experiment(&self, name: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
+        // A write first: on SQLite the transaction takes the write lock before reading anything.
+        let found = sqlx::query("UPDATE experiments SET name = name WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        if found.rows_affected() == 0 {
+            return Err(self.invalid(format!("no experiment named {name:?}")));
+        }
+        let (id, runs): (String, i64) = sqlx::query_as(
+            "SELECT e.id, (SELECT COUNT(*) FROM runs r WHERE r.experiment_id = e.id) FROM experiments e \
+             WHERE e.name = $1",
+        )
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
+        if runs > 0 {
+            return Err(
+                self.invalid(format!("experiment {name:?} still has {runs} run(s); delete them first"))
+            );
+        }
+        for sql in [
+            "DELETE FROM search_configs WHERE experiment_id = $1",
+            "DELETE FROM searches WHERE experiment_id = $1",
+            "DELETE FROM sweeps WHERE experiment_id = $1",
+            "DELETE FROM experiments WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(&id).execute(&mut *tx).await.map_err(|e| self.err(e))?;
+        }
+        tx.commit().await.map_err(|e| self.err(e))
+    }
 }
 
 /// A sweep row as stored.

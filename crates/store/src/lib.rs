@@ -23,6 +23,7 @@ mod epochs;
 mod error;
 mod experiments;
 mod halving;
+mod labels;
 mod lease;
 mod model;
 mod open;
@@ -34,6 +35,7 @@ mod rungs;
 mod runs;
 pub mod scratch;
 mod searches;
+mod select;
 mod sqlite;
 mod verdicts;
 
@@ -45,6 +47,7 @@ pub use clock::Clock;
 pub use copy::{Cell, CopyCounts, Dump, TableDump};
 pub use error::{Result, StoreError};
 pub use halving::Arrival;
+pub use labels::{MAX_TAG_CHARS, check_tag};
 pub use lease::Lease;
 pub use model::{
     Artefact, ArtefactContent, Attempt, Experiment, MetricRow, NewArtefact, NewRun, NewSweep, RunDetail,
@@ -54,10 +57,10 @@ pub use open::{
     DB_ENV, DEFAULT_DB_PATH, StoreOptions, default_url, display_url, engine_of, resolve_url, to_url,
     url_from_path,
 };
-pub use query::parse_where;
 pub use queue::{Enqueued, Taken};
 pub use rungs::RungRecord;
 pub use searches::Search;
+pub use select::{Op, Predicate, RUN_KEYS, sort_by_key};
 pub use verdicts::{Difference, RerunVerdict, Verdict};
 
 /// The schema, embedded at compile time so that the binary carries it.

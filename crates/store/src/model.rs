@@ -2,6 +2,7 @@
 //! configurations arrive as JSON values and TOML text; epoch metrics, artefact kinds and
 //! retention are `pixelcnn_record`'s, shared with training and the report.
 
+use crate::select::Predicate;
 use std::fmt;
 
 use pixelcnn_record::{ArtefactKind, EpochMetrics, RunStatus};
@@ -194,9 +195,10 @@ pub struct RunFilter {
     pub experiment: Option<String>,
     /// Only runs with this status.
     pub status: Option<RunStatus>,
-    /// Only runs whose configuration has these values: a dotted key path into the resolved
-    /// configuration (`model.levels`), or a key of the varying values; numbers compare by value.
-    pub where_eq: Vec<(String, Value)>,
+    /// Only runs labelled with this tag.
+    pub tag: Option<String>,
+    /// Only runs that pass every one of these (`--where`; see [`RunDetail::value`] for the keys).
+    pub predicates: Vec<Predicate>,
 }
 
 /// The Slurm task a run's worker ran in: recorded by the worker from Slurm's environment, shown by

@@ -140,7 +140,7 @@ impl Store {
     }
 
     /// Parses stored tags (a JSON array of strings).
-    fn parse_tags(&self, id: &str, text: &str) -> Result<Vec<String>> {
+    pub(crate) fn parse_tags(&self, id: &str, text: &str) -> Result<Vec<String>> {
         serde_json::from_str(text).map_err(|e| self.bad_value("runs.tags", id, e.to_string()))
     }
 

@@ -11,7 +11,7 @@ use sqlx::AnyConnection;
 use crate::Store;
 use crate::error::{Result, StoreError};
 use crate::lease::Lease;
-use crate::model::{NewRun, Worker};
+use crate::model::{NewRun, RunDetail, Worker};
 use pixelcnn_record::RunStatus;
 
 impl Store {
@@ -197,6 +197,14 @@ impl Store {
         .await
         .map_err(|e| self.err(e))?;
         tx.commit().await.map_err(|e| self.err(e))
+    }
+
+    /// Whether `run` is being trained under a live lease: `running`, with a heartbeat newer than
+    /// `stale_after` (the rule by which a sweep takes a run over).
+    pub fn trains_now(&self, run: &RunDetail, stale_after: Duration) -> bool {
+        let cutoff = self.clock.cutoff(stale_after);
+        run.status == RunStatus::Running
+            && run.heartbeat_at.as_deref().is_some_and(|beat| beat >= cutoff.as_str())
     }
 
     /// Removes an attempt with its epochs and pictures. The rows of its files (checkpoints) stay,

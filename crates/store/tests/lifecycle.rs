@@ -12,7 +12,6 @@ use common::{
 use pixelcnn_record::{ArtefactKind, RunStatus};
 use pixelcnn_store::{
     ArtefactContent, ClaimKind, Clock, Lease, NewArtefact, NewSweep, RunFilter, SkipReason, StoreError,
-    parse_where,
 };
 use serde_json::json;
 
@@ -301,8 +300,7 @@ async fn inspection_queries_filter_and_join(db: TestDb) {
         store.list_runs(&by_status).await.unwrap().iter().map(|r| &r.id).collect::<Vec<_>>(),
         [&ids[0]]
     );
-    let by_value =
-        RunFilter { where_eq: vec![parse_where("model.levels=2").unwrap()], ..RunFilter::default() };
+    let by_value = RunFilter { predicates: vec!["model.levels=2".parse().unwrap()], ..RunFilter::default() };
     assert_eq!(store.list_runs(&by_value).await.unwrap().len(), 2);
     let combined = RunFilter { experiment: Some("levels".into()), ..by_value.clone() };
     assert_eq!(
@@ -420,7 +418,57 @@ async fn gc_lists_files_of_removed_runs_and_checkpoints_retention_drops(db: Test
     store.integrity_check().await.unwrap();
 }
 
+/// Tags and notes are edited after the fact, concurrent tag edits both land, and the tag and a
+/// threshold on the last epoch's numbers select runs.
+async fn runs_are_labelled_after_the_fact(db: TestDb) {
+    let store = db.open().await;
+    let exp = store.record_experiment("levels", "").await.unwrap();
+    let lease = claimed_run(&store, &exp, "a", 2, 1).await;
+    let other = claimed_run(&store, &exp, "b", 2, 2).await;
+    let id = lease.run_id.clone();
+    let tags = |add: &[&str], remove: &[&str]| {
+        let (add, remove): (Vec<String>, Vec<String>) =
+            (add.iter().map(|t| t.to_string()).collect(), remove.iter().map(|t| t.to_string()).collect());
+        let (store, id) = (store.clone(), id.clone());
+        async move { store.edit_tags(&id, &add, &remove).await }
+    };
+    // The run was created with the tag `test`; new tags go after it.
+    assert_eq!(tags(&["draft", "q2"], &[]).await.unwrap(), ["test", "draft", "q2"]);
+    assert_eq!(tags(&["best", "q2"], &["draft", "test"]).await.unwrap(), ["q2", "best"]);
+    // Two edits at once: neither is lost.
+    let (a, b) = tokio::join!(tags(&["x"], &[]), tags(&["y"], &[]));
+    (a.unwrap(), b.unwrap());
+    let now = store.run(&id).await.unwrap().run.tags;
+    assert!(now.contains(&"x".to_string()) && now.contains(&"y".to_string()), "{now:?}");
+    assert!(matches!(tags(&["two words"], &[]).await, Err(StoreError::Invalid { .. })));
+    assert!(matches!(store.edit_tags("no-such-run", &[], &[]).await, Err(StoreError::RunNotFound { .. })));
+
+    store.set_note(&id, Some("  lr too high?  ")).await.unwrap();
+    assert_eq!(store.run(&id).await.unwrap().run.note.as_deref(), Some("lr too high?"));
+    store.set_note(&id, Some("")).await.unwrap();
+    assert_eq!(store.run(&id).await.unwrap().run.note, None);
+
+    let mut low = epoch_row(1);
+    low.test_bits_per_dim = 0.1;
+    store.record_epoch(&lease, &low, &[]).await.unwrap();
+    let mut high = epoch_row(1);
+    high.test_bits_per_dim = 0.2;
+    store.record_epoch(&other, &high, &[]).await.unwrap();
+    let ids = |filter: RunFilter| {
+        let store = store.clone();
+        async move { store.list_runs(&filter).await.unwrap().into_iter().map(|r| r.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(ids(RunFilter { tag: Some("best".into()), ..RunFilter::default() }).await, [id.clone()]);
+    let below =
+        RunFilter { predicates: vec!["test_bits_per_dim<0.15".parse().unwrap()], ..RunFilter::default() };
+    assert_eq!(ids(below).await, [id.clone()]);
+    let above =
+        RunFilter { predicates: vec!["test_bits_per_dim>=0.15".parse().unwrap()], ..RunFilter::default() };
+    assert_eq!(ids(above).await, [other.run_id.clone()]);
+}
+
 on_both_engines!(
+    runs_are_labelled_after_the_fact,
     experiments_are_upserted_by_name_and_sweeps_recorded,
     a_run_goes_from_queued_to_finished,
     recording_an_epoch_again_replaces_it,

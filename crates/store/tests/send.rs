@@ -37,6 +37,9 @@ fn all_futures_are_send(
     send(s.mark_stale_running_as_interrupted(Duration::from_secs(1)));
     send(s.finish_run(lease, RunStatus::Finished, None));
     send(s.delete_run("id"));
+    send(s.delete_experiment("name"));
+    send(s.edit_tags("id", &[], &[]));
+    send(s.set_note("id", None));
     send(s.record_epoch(lease, row, artefacts));
     send(s.last_epoch("id"));
     send(s.epochs("id"));

@@ -150,6 +150,7 @@ pub(super) fn config_view(
         values,
         seeds: seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
         statuses: count_runs(&members),
+        labels: members.iter().filter_map(|r| labels(r)).collect(),
         pictures_from: String::new(),
         samples: None,
         completion: None,
@@ -187,6 +188,24 @@ pub(super) fn config_view(
         }
     }
     view
+}
+
+/// A run's tags and note as one line (`run 1a2b3c4d (seed 1): tags best, q2; note "…"`), `None`
+/// for a run without either.
+fn labels(run: &RunData) -> Option<String> {
+    let tags = &run.detail.run.tags;
+    let note = run.detail.run.note.as_deref();
+    if tags.is_empty() && note.is_none() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !tags.is_empty() {
+        parts.push(format!("tags {}", tags.join(", ")));
+    }
+    if let Some(note) = note {
+        parts.push(format!("note \"{note}\""));
+    }
+    Some(format!("run {} (seed {}): {}", short(&run.detail.id), run.seed(), parts.join("; ")))
 }
 
 pub(super) fn problem_view(run: &RunData, configs: &[Configuration], index: usize) -> ProblemView {

@@ -84,6 +84,8 @@ pub struct ConfigView {
     pub seeds: String,
     /// Statuses of its runs, e.g. `3 finished`.
     pub statuses: String,
+    /// The tags and notes people put on its runs, one line per labelled run.
+    pub labels: Vec<String>,
     /// Where its pictures come from.
     pub pictures_from: String,
     /// The last sample grid.
