@@ -172,7 +172,7 @@ fn rm_deletes_runs_with_their_files_and_asks_first() {
     assert!(folder.is_dir());
 
     ok(&["rm", &gone[..8], "--yes", "--runs-dir", runs_dir.to_str().unwrap()], &db);
-    assert_eq!(ids(&[], &db), [kept.clone()]);
+    assert_eq!(ids(&[], &db), std::slice::from_ref(kept));
     assert!(!folder.exists(), "the run folder went");
     assert!(runs_dir.join("doomed").join(kept).is_dir(), "the other run's folder stays");
     let metrics = ok(&["metrics", "--format", "json"], &db);

@@ -28,20 +28,6 @@ use crate::masked_conv::MaskedConv2d;
 use crate::native::ConvParams;
 use crate::sample::{check_inputs, draw_level};
 
-/// Samples `n` new images of `height x width` pixels from scratch with the cached sampler, of the
-/// classes `labels` (conditional models).
-///
-/// Returns their levels, `[n, height, width]` row-major: the same contract and the same random
-/// draws as the naive [`crate::sample::sample`].
-pub fn sample(
-    model: &Model,
-    [n, height, width]: [usize; 3],
-    labels: Option<&[u8]>,
-    rng: &mut impl Rng,
-) -> Vec<u8> {
-    complete(model, &vec![0; n * height * width], labels, [n, height, width], 0, rng)
-}
-
 /// Completes images whose rows from `start_row` on are unknown, with the cached sampler.
 ///
 /// Same contract and same random draws as the naive [`crate::sample::complete`]: rows before
@@ -50,9 +36,7 @@ pub fn sample(
 /// so an autodiff model is fine.
 ///
 /// # Panics
-/// If `images` does not have `n * height * width` levels, a level is `>= q`, `start_row > height`,
-/// a conditional model lacks a label below its number of classes for each image, or the logits
-/// cannot be read back from the device.
+/// Where the naive [`crate::sample::complete`] does: its inputs are checked by the same function.
 pub fn complete(
     model: &Model,
     images: &[u8],
@@ -170,11 +154,13 @@ impl Dense {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Draw;
     use crate::gated::GatedPixelCnnConfig;
     use crate::pixelcnn::PixelCnnConfig;
     use crate::sample;
     use burn::module::{ModuleMapper, Param};
     use burn::tensor::{Device, TensorData};
+    use pixelcnn_config::Sampler;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -367,8 +353,8 @@ mod tests {
         for (q, dims) in [(2, [3, 8, 8]), (256, [3, 8, 8]), (4, [2, 9, 7])] {
             let model = model(q, 3, 6, 40 + q as u64);
             for seed in 0..3 {
-                let naive = sample::sample(&model, dims, None, &mut ChaCha8Rng::seed_from_u64(seed));
-                let cached = sample(&model, dims, None, &mut ChaCha8Rng::seed_from_u64(seed));
+                let naive = Sampler::Naive.sample(&model, dims, None, &mut ChaCha8Rng::seed_from_u64(seed));
+                let cached = Sampler::Cached.sample(&model, dims, None, &mut ChaCha8Rng::seed_from_u64(seed));
                 assert_eq!(cached, naive, "q={q} seed {seed}");
             }
         }
@@ -394,10 +380,12 @@ mod tests {
         let model = Model::from(
             PixelCnnConfig::new(3).with_blocks(1).with_hidden(2).init(&Device::flex().autodiff()),
         );
-        let images = sample(&model, [2, 3, 3], None, &mut ChaCha8Rng::seed_from_u64(5));
+        let images = Sampler::Cached.sample(&model, [2, 3, 3], None, &mut ChaCha8Rng::seed_from_u64(5));
         assert_eq!(images.len(), 18);
         assert!(images.iter().all(|&level| level < 3));
-        assert!(sample(&model, [0, 3, 3], None, &mut ChaCha8Rng::seed_from_u64(5)).is_empty());
+        assert!(
+            Sampler::Cached.sample(&model, [0, 3, 3], None, &mut ChaCha8Rng::seed_from_u64(5)).is_empty()
+        );
     }
 
     /// The gated family: its cached step against its forward pass, unconditional and conditional,
@@ -442,8 +430,12 @@ mod tests {
             let labels = labels.as_deref();
             for seed in 0..3 {
                 let rng = || ChaCha8Rng::seed_from_u64(seed);
-                let naive = sample::sample(&model, dims, labels, &mut rng());
-                assert_eq!(sample(&model, dims, labels, &mut rng()), naive, "q={q} seed {seed}");
+                let naive = Sampler::Naive.sample(&model, dims, labels, &mut rng());
+                assert_eq!(
+                    Sampler::Cached.sample(&model, dims, labels, &mut rng()),
+                    naive,
+                    "q={q} seed {seed}"
+                );
                 let naive = sample::complete(&model, &naive, labels, dims, 4, &mut rng());
                 let cached = complete(&model, &naive, labels, dims, 4, &mut rng());
                 assert_eq!(cached, naive, "q={q} seed {seed}, completion");
@@ -458,14 +450,16 @@ mod tests {
         let model = gated(4, [2, 5, 3], true, 95);
         let dims = [2, 6, 6];
         let rng = || ChaCha8Rng::seed_from_u64(9);
-        let threes = sample(&model, dims, Some(&[3, 3]), &mut rng());
-        let sevens = sample(&model, dims, Some(&[7, 7]), &mut rng());
+        let threes = Sampler::Cached.sample(&model, dims, Some(&[3, 3]), &mut rng());
+        let sevens = Sampler::Cached.sample(&model, dims, Some(&[7, 7]), &mut rng());
         assert_ne!(threes, sevens);
-        assert_eq!(sample(&model, dims, Some(&[3, 3]), &mut rng()), threes);
-        let unlabelled = catch_unwind(AssertUnwindSafe(|| sample(&model, dims, None, &mut rng())));
+        assert_eq!(Sampler::Cached.sample(&model, dims, Some(&[3, 3]), &mut rng()), threes);
+        let unlabelled =
+            catch_unwind(AssertUnwindSafe(|| Sampler::Cached.sample(&model, dims, None, &mut rng())));
         assert!(unlabelled.is_err());
-        let out_of_range =
-            catch_unwind(AssertUnwindSafe(|| sample(&model, dims, Some(&[3, 10]), &mut rng())));
+        let out_of_range = catch_unwind(AssertUnwindSafe(|| {
+            Sampler::Cached.sample(&model, dims, Some(&[3, 10]), &mut rng())
+        }));
         assert!(out_of_range.is_err());
     }
 }

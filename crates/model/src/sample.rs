@@ -16,19 +16,6 @@ use rand::Rng;
 
 use crate::family::Model;
 
-/// Samples `n` new images of `height x width` pixels from scratch, of the classes `labels` (one
-/// per image, required by a conditional model, ignored by the others).
-///
-/// Returns their levels, `[n, height, width]` row-major. Same as [`complete`] from row 0.
-pub fn sample(
-    model: &Model,
-    [n, height, width]: [usize; 3],
-    labels: Option<&[u8]>,
-    rng: &mut impl Rng,
-) -> Vec<u8> {
-    complete(model, &vec![0; n * height * width], labels, [n, height, width], 0, rng)
-}
-
 /// Completes images whose rows from `start_row` on are unknown (the seed's occlusion filling).
 ///
 /// `images` holds levels in `0..q`, `[n, height, width]` row-major (`dims`), and `labels` their
@@ -149,8 +136,10 @@ pub fn draw_level(logits: &[f32], u: f64) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Draw;
     use crate::pixelcnn::PixelCnnConfig;
     use burn::tensor::Device;
+    use pixelcnn_config::Sampler;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -176,7 +165,7 @@ mod tests {
     #[test]
     fn samples_have_the_shape_and_range_asked_for() {
         let model = tiny();
-        let images = sample(&model, [3, 5, 4], None, &mut ChaCha8Rng::seed_from_u64(1));
+        let images = Sampler::Naive.sample(&model, [3, 5, 4], None, &mut ChaCha8Rng::seed_from_u64(1));
         assert_eq!(images.len(), 3 * 5 * 4);
         assert!(images.iter().all(|&level| usize::from(level) < Q));
     }
@@ -184,7 +173,8 @@ mod tests {
     #[test]
     fn same_seed_gives_same_samples() {
         let model = tiny();
-        let draw = |seed| sample(&model, [2, 4, 4], None, &mut ChaCha8Rng::seed_from_u64(seed));
+        let draw =
+            |seed| Sampler::Naive.sample(&model, [2, 4, 4], None, &mut ChaCha8Rng::seed_from_u64(seed));
         assert_eq!(draw(7), draw(7));
         assert_ne!(draw(7), draw(8));
     }
@@ -209,7 +199,7 @@ mod tests {
         let model = Model::from(
             PixelCnnConfig::new(Q).with_blocks(1).with_hidden(2).init(&Device::flex().autodiff()),
         );
-        let images = sample(&model, [1, 3, 3], None, &mut ChaCha8Rng::seed_from_u64(5));
+        let images = Sampler::Naive.sample(&model, [1, 3, 3], None, &mut ChaCha8Rng::seed_from_u64(5));
         assert_eq!(images.len(), 9);
     }
 }

@@ -18,17 +18,19 @@ use crate::{cached_sample, sample};
 /// pixel, as the seed does, the reference the cached sampler is checked against.
 pub trait Draw {
     /// Samples `n` new images of `height x width` pixels from scratch, `[n, height, width]`
-    /// row-major, of the classes `labels` (one per image; conditional models); see
-    /// [`cached_sample::sample`] and [`sample::sample`].
-    fn sample(self, model: &Model, dims: [usize; 3], labels: Option<&[u8]>, rng: &mut impl Rng) -> Vec<u8>;
+    /// row-major, of the classes `labels` (one per image; conditional models): the completion of
+    /// blank images from row 0.
+    fn sample(self, model: &Model, dims: [usize; 3], labels: Option<&[u8]>, rng: &mut impl Rng) -> Vec<u8>
+    where
+        Self: Sized,
+    {
+        let [n, height, width] = dims;
+        self.complete(model, &vec![0; n * height * width], labels, dims, 0, rng)
+    }
 
     /// Completes images (of the classes `labels`, for conditional models) whose rows from
-    /// `start_row` on are unknown; see [`cached_sample::complete`] and [`sample::complete`].
-    ///
-    /// # Panics
-    /// If `images` does not have `n * height * width` levels, a level is `>= q`, `start_row > height`,
-    /// a conditional model lacks a label below its number of classes for each image, or the
-    /// logits cannot be read back from the device.
+    /// `start_row` on are unknown, with the contract (and the panics) of
+    /// [`cached_sample::complete`] and [`sample::complete`].
     fn complete(
         self,
         model: &Model,
@@ -41,13 +43,6 @@ pub trait Draw {
 }
 
 impl Draw for Sampler {
-    fn sample(self, model: &Model, dims: [usize; 3], labels: Option<&[u8]>, rng: &mut impl Rng) -> Vec<u8> {
-        match self {
-            Sampler::Cached => cached_sample::sample(model, dims, labels, rng),
-            Sampler::Naive => sample::sample(model, dims, labels, rng),
-        }
-    }
-
     fn complete(
         self,
         model: &Model,

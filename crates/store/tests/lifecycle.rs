@@ -437,7 +437,8 @@ async fn runs_are_labelled_after_the_fact(db: TestDb) {
     assert_eq!(tags(&["best", "q2"], &["draft", "test"]).await.unwrap(), ["q2", "best"]);
     // Two edits at once: neither is lost.
     let (a, b) = tokio::join!(tags(&["x"], &[]), tags(&["y"], &[]));
-    (a.unwrap(), b.unwrap());
+    a.unwrap();
+    b.unwrap();
     let now = store.run(&id).await.unwrap().run.tags;
     assert!(now.contains(&"x".to_string()) && now.contains(&"y".to_string()), "{now:?}");
     assert!(matches!(tags(&["two words"], &[]).await, Err(StoreError::Invalid { .. })));
@@ -458,13 +459,16 @@ async fn runs_are_labelled_after_the_fact(db: TestDb) {
         let store = store.clone();
         async move { store.list_runs(&filter).await.unwrap().into_iter().map(|r| r.id).collect::<Vec<_>>() }
     };
-    assert_eq!(ids(RunFilter { tag: Some("best".into()), ..RunFilter::default() }).await, [id.clone()]);
+    assert_eq!(
+        ids(RunFilter { tag: Some("best".into()), ..RunFilter::default() }).await,
+        std::slice::from_ref(&id)
+    );
     let below =
         RunFilter { predicates: vec!["test_bits_per_dim<0.15".parse().unwrap()], ..RunFilter::default() };
-    assert_eq!(ids(below).await, [id.clone()]);
+    assert_eq!(ids(below).await, std::slice::from_ref(&id));
     let above =
         RunFilter { predicates: vec!["test_bits_per_dim>=0.15".parse().unwrap()], ..RunFilter::default() };
-    assert_eq!(ids(above).await, [other.run_id.clone()]);
+    assert_eq!(ids(above).await, std::slice::from_ref(&other.run_id));
 }
 
 on_both_engines!(
