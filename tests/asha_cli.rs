@@ -238,7 +238,10 @@ fn killed_and_restarted_decides_the_same(strategy: &str) {
     wait_for_workers(&db);
     let killed = outcomes(&db);
     assert!(
-        killed.len() < 5 || killed.values().any(|(s, _)| s == "interrupted" || s == "paused"),
+        // A run still queued (a decision continued it, no worker has claimed it yet) is as much
+        // inside the search as one interrupted or paused.
+        killed.len() < 5
+            || killed.values().any(|(s, _)| matches!(s.as_str(), "interrupted" | "paused" | "queued")),
         "killed too late: {killed:?}"
     );
 
