@@ -30,13 +30,7 @@ pub fn run(args: &RunsArgs) -> anyhow::Result<ExitCode> {
     let (rt, store) = open(args.db.given())?;
     let mut runs = rt.block_on(store.list_runs(&filter(&args.selection)?))?;
     if let Some(key) = &args.sort {
-        sort_by_key(&mut runs, key);
-        if args.desc {
-            // Descending, runs without the key still last.
-            let missing = runs.iter().rev().take_while(|r| r.value(key).is_none()).count();
-            let present = runs.len() - missing;
-            runs[..present].reverse();
-        }
+        sort_by_key(&mut runs, key, args.desc);
     }
     if let Some(k) = args.top {
         runs.truncate(k);

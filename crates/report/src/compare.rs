@@ -102,12 +102,17 @@ impl Comparison {
         header
     }
 
-    /// A row of text values, with empty difference cells.
-    fn text_row(&self, name: &str, value: impl Fn(&RunData) -> String) -> Vec<String> {
+    /// A row of text values, one per run, with empty difference cells.
+    fn text_row(&self, name: &str, values: impl IntoIterator<Item = String>) -> Vec<String> {
         let mut row = vec![name.to_owned()];
-        row.extend(self.runs.iter().map(value));
+        row.extend(values);
         row.extend(std::iter::repeat_n(String::new(), self.runs.len() - 1));
         row
+    }
+
+    /// [`Comparison::text_row`] of each run's `value`.
+    fn runs_row(&self, name: &str, value: impl Fn(&RunData) -> String) -> Vec<String> {
+        self.text_row(name, self.runs.iter().map(value))
     }
 
     /// A row of numbers, with each run's difference to the baseline.
@@ -128,17 +133,15 @@ impl Comparison {
     /// and their differences to the baseline.
     pub fn rows(&self) -> Vec<Vec<String>> {
         let mut rows = vec![
-            self.text_row("experiment", |r| r.detail.experiment.clone()),
-            self.text_row("status", |r| r.detail.status.as_str().into()),
-            self.text_row("config_hash", |r| short(&r.detail.run.config_hash)),
+            self.runs_row("experiment", |r| r.detail.experiment.clone()),
+            self.runs_row("status", |r| r.detail.status.as_str().into()),
+            self.runs_row("config_hash", |r| short(&r.detail.run.config_hash)),
         ];
         let flat: Vec<BTreeMap<String, Value>> =
             self.runs.iter().map(|r| flatten(&r.detail.run.config)).collect();
         for key in differing_keys(self.runs.iter().map(|r| &r.detail.run.config)) {
-            let mut row = vec![format!("config {key}")];
-            row.extend(flat.iter().map(|f| f.get(&key).map_or("-".into(), display)));
-            row.extend(std::iter::repeat_n(String::new(), self.runs.len() - 1));
-            rows.push(row);
+            let values = flat.iter().map(|f| f.get(&key).map_or("-".into(), display));
+            rows.push(self.text_row(&format!("config {key}"), values));
         }
         type Metric = (&'static str, fn(&EpochMetrics) -> f64, usize);
         let metrics: [Metric; 4] = [
@@ -150,14 +153,14 @@ impl Comparison {
         for (name, metric, decimals) in metrics {
             rows.push(self.number_row(name, |r| r.last_epoch().map(metric), decimals));
         }
-        rows.push(self.text_row("epochs", |r| r.last_epoch().map_or(0, |e| e.epoch).to_string()));
-        rows.push(self.text_row("best epoch", |r| match best_epoch(&r.epochs) {
+        rows.push(self.runs_row("epochs", |r| r.last_epoch().map_or(0, |e| e.epoch).to_string()));
+        rows.push(self.runs_row("best epoch", |r| match best_epoch(&r.epochs) {
             Some(Best { epoch, by: BestBy::Validation }) => format!("{epoch} (validation)"),
             Some(Best { epoch, by: BestBy::TestSet }) => format!("{epoch} (test set)"),
             None => "-".into(),
         }));
         rows.push(self.number_row("train time (s)", |r| Some(r.epochs.iter().map(|e| e.seconds).sum()), 1));
-        rows.push(self.text_row("device", |r| {
+        rows.push(self.runs_row("device", |r| {
             format!(
                 "{} / {} threads",
                 r.detail.device.as_deref().unwrap_or("-"),

@@ -44,11 +44,11 @@ pub fn compare_families(rows: &[SummaryRow]) -> Vec<FamilyView> {
     let mut sorted: Vec<&SummaryRow> = rows.iter().collect();
     let rank = |r: &SummaryRow| (r.family, r.condition) != BASELINE;
     sorted.sort_by(|a, b| {
-        (a.levels, rank(a), &a.family, &a.condition, a.configuration).cmp(&(
+        (a.levels, rank(a), a.family, a.condition, a.configuration).cmp(&(
             b.levels,
             rank(b),
-            &b.family,
-            &b.condition,
+            b.family,
+            b.condition,
             b.configuration,
         ))
     });

@@ -9,6 +9,7 @@ use sqlx::AnyConnection;
 
 use crate::Store;
 use crate::error::Result;
+use crate::lease::lapsed;
 use crate::model::Attempt;
 use crate::rows::to_u32;
 use pixelcnn_record::RunStatus;
@@ -94,11 +95,7 @@ pub fn decide(
         RunStatus::Queued if a.last_epoch > 0 => take(ClaimKind::Resume),
         RunStatus::Queued => take(ClaimKind::Queued),
         RunStatus::Running => {
-            let stale = match (stale_cutoff, a.heartbeat_at.as_deref()) {
-                (Some(cutoff), Some(beat)) => beat < cutoff,
-                (Some(_), None) => true,
-                (None, _) => false,
-            };
+            let stale = stale_cutoff.is_some_and(|cutoff| lapsed(a.heartbeat_at.as_deref(), cutoff));
             if stale { take(ClaimKind::Resume) } else { skip(SkipReason::RunningElsewhere) }
         }
         RunStatus::Interrupted => take(ClaimKind::Resume),

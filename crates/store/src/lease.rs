@@ -13,6 +13,13 @@ use sqlx::AnyConnection;
 use crate::Store;
 use crate::error::{Result, StoreError};
 
+/// Whether a running attempt's lease has lapsed: no heartbeat, or one older than `cutoff` (the
+/// clock's text for "now minus the stale limit"). The queries that take runs over say the same in
+/// SQL (`heartbeat_at IS NULL OR heartbeat_at < $cutoff`).
+pub(crate) fn lapsed(heartbeat: Option<&str>, cutoff: &str) -> bool {
+    heartbeat.is_none_or(|beat| beat < cutoff)
+}
+
 /// The right to write into one running attempt, handed out by a claim.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Lease {

@@ -60,7 +60,7 @@ pub use open::{
 pub use queue::{Enqueued, Taken};
 pub use rungs::RungRecord;
 pub use searches::Search;
-pub use select::{Op, Predicate, RUN_KEYS, sort_by_key};
+pub use select::{Op, Predicate, sort_by_key};
 pub use verdicts::{Difference, RerunVerdict, Verdict};
 
 /// The schema, embedded at compile time so that the binary carries it.

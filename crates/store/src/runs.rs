@@ -10,7 +10,7 @@ use sqlx::AnyConnection;
 
 use crate::Store;
 use crate::error::{Result, StoreError};
-use crate::lease::Lease;
+use crate::lease::{Lease, lapsed};
 use crate::model::{NewRun, RunDetail, Worker};
 use pixelcnn_record::RunStatus;
 
@@ -202,9 +202,8 @@ impl Store {
     /// Whether `run` is being trained under a live lease: `running`, with a heartbeat newer than
     /// `stale_after` (the rule by which a sweep takes a run over).
     pub fn trains_now(&self, run: &RunDetail, stale_after: Duration) -> bool {
-        let cutoff = self.clock.cutoff(stale_after);
         run.status == RunStatus::Running
-            && run.heartbeat_at.as_deref().is_some_and(|beat| beat >= cutoff.as_str())
+            && !lapsed(run.heartbeat_at.as_deref(), &self.clock.cutoff(stale_after))
     }
 
     /// Removes an attempt with its epochs and pictures. The rows of its files (checkpoints) stay,

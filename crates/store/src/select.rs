@@ -95,10 +95,11 @@ impl Predicate {
         match self.op {
             Op::Eq => order == Some(Ordering::Equal),
             Op::Ne => order != Some(Ordering::Equal),
-            Op::Lt => found.is_number() && order == Some(Ordering::Less),
-            Op::Le => found.is_number() && matches!(order, Some(Ordering::Less | Ordering::Equal)),
-            Op::Gt => found.is_number() && order == Some(Ordering::Greater),
-            Op::Ge => found.is_number() && matches!(order, Some(Ordering::Greater | Ordering::Equal)),
+            // The parser gives orderings a number, and a number orders only against a number.
+            Op::Lt => order == Some(Ordering::Less),
+            Op::Le => matches!(order, Some(Ordering::Less | Ordering::Equal)),
+            Op::Gt => order == Some(Ordering::Greater),
+            Op::Ge => matches!(order, Some(Ordering::Greater | Ordering::Equal)),
         }
     }
 
@@ -122,15 +123,12 @@ fn at_path<'a>(root: &'a Value, key: &str) -> Option<&'a Value> {
     key.split('.').try_fold(root, |v, part| v.get(part))
 }
 
-/// The fields of a run that `--where` and `--sort` know by name.
-pub const RUN_KEYS: [&str; 9] =
-    ["id", "experiment", "status", "epoch", "test_bits_per_dim", "created_at", "device", "tags", "note"];
-
 impl RunDetail {
-    /// The value `key` names for this run (see the module documentation): one of [`RUN_KEYS`],
-    /// a swept value, or a dotted key of the resolved configuration.
+    /// The value `key` names for this run (see the module documentation): a run field (`id`,
+    /// `experiment`, `status`, `epoch`, `test_bits_per_dim`, `created_at`, `device`, `tags`,
+    /// `note`), a swept value, or a dotted key of the resolved configuration.
     pub fn value(&self, key: &str) -> Option<Value> {
-        let field = match key {
+        match key {
             "id" => Some(Value::from(self.id.clone())),
             "experiment" => Some(Value::from(self.experiment.clone())),
             "status" => Some(Value::from(self.status.as_str())),
@@ -140,13 +138,15 @@ impl RunDetail {
             "device" => self.device.clone().map(Value::from),
             "tags" => Some(Value::from(self.run.tags.join(","))),
             "note" => self.run.note.clone().map(Value::from),
-            _ => None,
-        };
-        if RUN_KEYS.contains(&key) {
-            return field;
+            _ => {
+                let varying = &self.run.varying;
+                varying
+                    .get(key)
+                    .or_else(|| at_path(&self.run.config, key))
+                    .or_else(|| at_path(varying, key))
+                    .cloned()
+            }
         }
-        let varying = &self.run.varying;
-        varying.get(key).or_else(|| at_path(&self.run.config, key)).or_else(|| at_path(varying, key)).cloned()
     }
 }
 
@@ -158,10 +158,14 @@ impl RunFilter {
     }
 }
 
-/// Orders runs by the value of `key`, ascending: numbers by value, then text; runs without the
-/// key last, in their previous order (the sort is stable).
-pub fn sort_by_key(runs: &mut [RunDetail], key: &str) {
+/// Orders runs by the value of `key`, ascending (or `descending`): numbers by value, then text;
+/// runs without the key last either way, in their previous order.
+pub fn sort_by_key(runs: &mut [RunDetail], key: &str, descending: bool) {
     runs.sort_by_cached_key(|run| SortKey(run.value(key)));
+    if descending {
+        let present = runs.iter().take_while(|r| r.value(key).is_some()).count();
+        runs[..present].reverse();
+    }
 }
 
 /// A run's value as a sort key: present before missing, numbers before text.
