@@ -66,6 +66,12 @@ report NAME *ARGS: check-libtorch
     cargo build --release --quiet
     {{release}}/pixelcnn report "$@"
 
+# Serve a live, read-only view of the store at http://127.0.0.1:8731/ (experiments, runs table,
+# curves, pictures, comparisons; it follows running sweeps), e.g. `just serve` or `just serve --port 9000`.
+serve *ARGS: check-libtorch
+    cargo build --release --quiet
+    {{release}}/pixelcnn serve "$@"
+
 # Compare runs (id prefixes, the first the baseline): a table here, an HTML page under reports/.
 compare +ARGS: check-libtorch
     cargo build --release --quiet

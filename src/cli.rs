@@ -149,6 +149,12 @@ pub enum Command {
     /// Reads only the database, so it also works while the experiment's sweep is still running
     /// (the report then says it is partial).
     Report(ReportArgs),
+    /// Serve a live, read-only view of the store in the browser: experiments, runs table, curves,
+    /// pictures, comparisons, updated while sweeps write.
+    ///
+    /// Loopback by default; bound to another address every request needs the access token
+    /// (--token, else one is generated and printed).
+    Serve(ServeArgs),
     /// Repeat a stored run from its recorded configuration and check that its numbers come back.
     ///
     /// A new attempt of the same configuration (same config_hash, rerun_of = RUN) is trained in a
@@ -272,6 +278,23 @@ pub struct ReportArgs {
     /// Output folder (default: reports/<experiment name>/).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// The arguments of `pixelcnn serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The results database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Address to listen on. Anything but loopback requires the access token.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Port to listen on (0: any free port, printed).
+    #[arg(long, default_value_t = pixelcnn_serve::DEFAULT_PORT)]
+    pub port: u16,
+    /// Access token to require (default: none on loopback, a generated one elsewhere).
+    #[arg(long, env = "PIXELCNN_SERVE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 /// The arguments of `pixelcnn rerun`.

@@ -14,6 +14,7 @@ mod rerun;
 mod rm;
 mod runs;
 mod sample;
+mod serve;
 mod show;
 mod store;
 mod sweep;
@@ -57,6 +58,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan::run(&args),
         Command::Sweep(args) => sweep::run(&args).map_err(data_option(SET_DATA_DIR)),
         Command::Report(args) => report::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Rerun(args) => rerun::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Compare(args) => compare::run(&args),

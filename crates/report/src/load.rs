@@ -48,20 +48,10 @@ impl RunData {
 
     /// A run's record with what the store keeps beside it: epochs, pictures, verdict, profile.
     async fn complete(store: &Store, detail: RunDetail) -> Result<RunData> {
-        let config = RunConfig::deserialize(&detail.run.config)
-            .map_err(|e| ReportError::RunConfig { run: detail.id.clone(), message: e.to_string() })?;
+        let config = run_config(&detail)?;
         let epochs = store.epochs(&detail.id).await?;
-        let mut pictures = Vec::new();
-        for artefact in store.artefacts(&detail.id).await? {
-            if !artefact.kind.is_picture() || !artefact.has_data || artefact.deleted_at.is_some() {
-                continue;
-            }
-            if let Some(png) = store.artefact_data(&artefact.id).await? {
-                pictures.push(Picture { epoch: artefact.epoch, kind: artefact.kind, png });
-            }
-        }
-        pictures.sort_by_key(|p| (p.epoch, p.kind.as_str()));
-        let verdict = store.verdicts(&detail.id).await?.into_iter().find(|v| v.run_id == detail.id);
+        let pictures = pictures(store, &detail.id).await?;
+        let verdict = verdict(store, &detail.id).await?;
         let profile = match &detail.run.sweep_id {
             Some(sweep) => store.sweep(sweep).await?.profile,
             None => None,
@@ -105,6 +95,32 @@ impl RunData {
     }
 }
 
+/// A stored configuration as a typed [`RunConfig`].
+fn run_config(detail: &RunDetail) -> Result<RunConfig> {
+    RunConfig::deserialize(&detail.run.config)
+        .map_err(|e| ReportError::RunConfig { run: detail.id.clone(), message: e.to_string() })
+}
+
+/// A run's live pictures with their bytes, in epoch order.
+async fn pictures(store: &Store, run_id: &str) -> Result<Vec<Picture>> {
+    let mut pictures = Vec::new();
+    for artefact in store.artefacts(run_id).await? {
+        if !artefact.kind.is_picture() || !artefact.has_data || artefact.deleted_at.is_some() {
+            continue;
+        }
+        if let Some(png) = store.artefact_data(&artefact.id).await? {
+            pictures.push(Picture { epoch: artefact.epoch, kind: artefact.kind, png });
+        }
+    }
+    pictures.sort_by_key(|p| (p.epoch, p.kind.as_str()));
+    Ok(pictures)
+}
+
+/// How a rerun compared with its original, when the run is one.
+async fn verdict(store: &Store, run_id: &str) -> Result<Option<RerunVerdict>> {
+    Ok(store.verdicts(run_id).await?.into_iter().find(|v| v.run_id == run_id))
+}
+
 /// An experiment with every run recorded for it, oldest first.
 #[derive(Clone, Debug)]
 pub struct ExperimentData {
@@ -123,6 +139,18 @@ pub struct ExperimentData {
 impl ExperimentData {
     /// Reads the experiment called `name` and all its runs.
     pub async fn load(store: &Store, name: &str) -> Result<ExperimentData> {
+        let mut data = Self::load_without_pictures(store, name).await?;
+        for run in &mut data.runs {
+            run.pictures = pictures(store, &run.detail.id).await?;
+            run.verdict = verdict(store, &run.detail.id).await?;
+        }
+        Ok(data)
+    }
+
+    /// Reads the experiment called `name` with its runs' epochs and rung decisions but without
+    /// their pictures or rerun verdicts (left empty): a fixed number of queries however many runs
+    /// there are, for a page that refreshes while a sweep writes and links to pictures instead.
+    pub async fn load_without_pictures(store: &Store, name: &str) -> Result<ExperimentData> {
         let experiments = store.experiments().await?;
         let Some(experiment) = experiments.iter().find(|e| e.name == name).cloned() else {
             let known: Vec<&str> = experiments.iter().map(|e| e.name.as_str()).collect();
@@ -130,9 +158,24 @@ impl ExperimentData {
             return Err(ReportError::UnknownExperiment { name: name.into(), known });
         };
         let filter = RunFilter { experiment: Some(name.into()), ..RunFilter::default() };
+        let mut epochs = store.experiment_epochs(name).await?;
+        let mut profiles: BTreeMap<String, Option<String>> = BTreeMap::new();
         let mut runs = Vec::new();
         for detail in store.list_runs(&filter).await? {
-            runs.push(RunData::complete(store, detail).await?);
+            let profile = match &detail.run.sweep_id {
+                Some(sweep) => match profiles.get(sweep) {
+                    Some(profile) => profile.clone(),
+                    None => {
+                        let profile = store.sweep(sweep).await?.profile;
+                        profiles.insert(sweep.clone(), profile.clone());
+                        profile
+                    }
+                },
+                None => None,
+            };
+            let config = run_config(&detail)?;
+            let epochs = epochs.remove(&detail.id).unwrap_or_default();
+            runs.push(RunData { detail, config, epochs, pictures: Vec::new(), verdict: None, profile });
         }
         runs.sort_by(|a, b| a.detail.created_at.cmp(&b.detail.created_at));
         let rungs = store.experiment_rung_decisions(name).await?;

@@ -78,9 +78,15 @@ pub fn write_pages(dir: &Path, pages: &[(&str, String)], files: &[OutputFile]) -
 }
 
 impl Report {
+    /// The self-contained HTML page (plots inline, pictures as data URIs), as `index.html` holds
+    /// it: what `pixelcnn serve` returns for an experiment's report.
+    pub fn html(&self) -> Result<String> {
+        render("report.html", &self.view)
+    }
+
     /// Renders and writes the report into `dir`.
     pub fn write(&self, dir: &Path) -> Result<Written> {
-        let html = render("report.html", &self.view)?;
+        let html = self.html()?;
         let markdown = render("report.md", &self.view)?;
         write_pages(dir, &[("index.html", html), ("report.md", markdown)], &self.files)?;
         Ok(Written { html: dir.join("index.html"), markdown: dir.join("report.md") })

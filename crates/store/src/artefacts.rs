@@ -78,6 +78,22 @@ impl Store {
         rows.into_iter().map(|a| self.artefact(a)).collect()
     }
 
+    /// The live pictures of every run of experiment `name`, without their bytes, by run, epoch,
+    /// kind and name: what a page links to, in one query however many runs there are.
+    pub async fn experiment_pictures(&self, name: &str) -> Result<Vec<Artefact>> {
+        let mut rows: Vec<ArtefactRaw> = sqlx::query_as(&format!(
+            "SELECT {ARTEFACT_COLUMNS} FROM artefacts a JOIN runs r ON r.id = a.run_id \
+             JOIN experiments e ON e.id = r.experiment_id \
+             WHERE e.name = $1 AND a.data IS NOT NULL AND a.deleted_at IS NULL"
+        ))
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        rows.sort_by(|a, b| (&a.run_id, a.epoch, &a.kind, &a.name).cmp(&(&b.run_id, b.epoch, &b.kind, &b.name)));
+        rows.into_iter().map(|a| self.artefact(a)).collect()
+    }
+
     /// The bytes of a picture artefact; `None` for files (read them at their path) and unknown ids.
     pub async fn artefact_data(&self, artefact_id: &str) -> Result<Option<Vec<u8>>> {
         let data: Option<Option<Vec<u8>>> = sqlx::query_scalar("SELECT data FROM artefacts WHERE id = $1")

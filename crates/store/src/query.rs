@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use pixelcnn_record::EpochMetrics;
+
 use crate::Store;
 use crate::error::{Result, StoreError};
 use crate::model::{MetricRow, RunDetail, RunFilter};
@@ -93,6 +95,23 @@ impl Store {
         // Removed between the two queries.
         let row = row.ok_or_else(|| self.run_not_found(id_prefix))?;
         self.detail(row)
+    }
+
+    /// Every epoch of every run of experiment `name`, by run id, in order: the curves of a page in
+    /// one query, without the configuration that [`Store::metrics`] repeats on each row.
+    pub async fn experiment_epochs(&self, name: &str) -> Result<HashMap<String, Vec<EpochMetrics>>> {
+        let sql = format!(
+            "SELECT ep.run_id, {} FROM epochs ep JOIN runs r ON r.id = ep.run_id \
+             JOIN experiments e ON e.id = r.experiment_id WHERE e.name = $1 ORDER BY ep.run_id, ep.epoch",
+            epoch_columns("ep")
+        );
+        let rows: Vec<MetricRaw> =
+            sqlx::query_as(&sql).bind(name).fetch_all(&self.pool).await.map_err(|e| self.err(e))?;
+        let mut out: HashMap<String, Vec<EpochMetrics>> = HashMap::new();
+        for m in rows {
+            out.entry(m.run_id).or_default().push(m.epoch.0);
+        }
+        Ok(out)
     }
 
     /// Every epoch row of the attempts matching `filter`, each with its run's configuration: the
