@@ -533,6 +533,22 @@ pub struct TrainArgs {
     /// Continue from this checkpoint (its configuration, plus `--set`).
     #[arg(long, conflicts_with = "config")]
     pub resume: Option<PathBuf>,
+    /// The results database the run is recorded in (as a sweep's runs are: `runs`, reports and
+    /// `serve` show it).
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Experiment the run is filed under in the store.
+    #[arg(long, default_value = "train")]
+    pub experiment: String,
+    /// Tag of the run (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Note of the run.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Do not record the run in the store: only the output folder holds it.
+    #[arg(long, conflicts_with_all = ["url", "tags", "note"])]
+    pub no_store: bool,
 }
 
 /// The arguments of `pixelcnn sample`.

@@ -255,6 +255,11 @@ async fn screenshot(browser: &Browser, name: &str) {
     std::fs::write(screenshot_path(name), png).unwrap();
 }
 
+/// A script: whether the test bits/dim chart has `n` points over all its lines.
+fn points_are(n: usize) -> String {
+    format!("const f = document.querySelector('figure.chart[data-title=\"Test bits/dim\"]'); return f !== null && f.dataset.points === '{n}';")
+}
+
 // ---- tests ----------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -302,8 +307,7 @@ async fn the_browser_shows_sorts_filters_and_follows_a_sweep_live() {
     c.find(Locator::Css("#tag-filter option[value='']")).await.unwrap().click().await.unwrap();
 
     // A curve with one point per recorded epoch: two runs of two epochs.
-    let points = browser.eval("return document.querySelector('figure.chart[data-title=\"Test bits/dim\"]').dataset.points").await;
-    assert_eq!(points, "4");
+    browser.until("4 points on the test curve", &points_are(4)).await;
     // The newest samples and completions of each configuration, decoded.
     browser
         .until(
@@ -326,8 +330,7 @@ async fn the_browser_shows_sorts_filters_and_follows_a_sweep_live() {
         .await;
     assert!(writer.wait().unwrap().success());
     assert_eq!(browser.eval("return window.__same_page === true").await, Value::Bool(true), "the page reloaded");
-    let points = browser.eval("return document.querySelector('figure.chart[data-title=\"Test bits/dim\"]').dataset.points").await;
-    assert_eq!(points, "7", "2 + 2 + 3 epochs");
+    browser.until("2 + 2 + 3 points on the test curve", &points_are(7)).await;
 
     // The run page and a comparison of all three.
     let ids = run_ids(db);

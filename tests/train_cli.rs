@@ -179,3 +179,59 @@ fn doctor_reports_a_missing_data_folder_with_the_fix() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("checksums match"), "{}", text(&o));
 }
+
+#[test]
+fn train_records_its_run_in_the_store_unless_told_not_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path(), "cpu", 2, 2);
+    let db = dir.path().join("results.db");
+    let out = dir.path().join("run");
+    let o = run(&[
+        "train", "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(),
+        "--db", db.to_str().unwrap(), "--experiment", "ad-hoc", "--tag", "first", "--note", "trying q=2",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("recorded as run"), "{}", text(&o));
+    let id = std::fs::read_to_string(out.join("run_id")).unwrap().trim().to_owned();
+
+    // The store holds what the folder holds: the run, every epoch, its pictures.
+    let shown = common::json(&["show", &id], &db);
+    let run_json = &shown["run"];
+    assert_eq!(run_json["experiment"], "ad-hoc");
+    assert_eq!(run_json["status"], "finished");
+    assert_eq!(run_json["tags"], serde_json::json!(["first"]));
+    assert_eq!(run_json["note"], "trying q=2");
+    assert_eq!(
+        run_json["config_hash"].as_str().unwrap(),
+        std::fs::read_to_string(out.join("config_hash")).unwrap().trim()
+    );
+    let stored: Vec<(u64, f64)> = common::epoch_rows(&db)
+        .into_iter()
+        .map(|(_, epoch, row)| (epoch, row["test_nll"].as_f64().unwrap()))
+        .collect();
+    let written: Vec<(u64, f64)> = metrics_without_timing(&out)
+        .iter()
+        .map(|m| (m["epoch"].as_u64().unwrap(), m["test_nll"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(stored, written, "the store's epochs are the metrics file's");
+    let pictures = shown["artefacts"].as_array().map_or(0, |a| a.iter().filter(|a| a["kind"] != "checkpoint").count());
+    assert!(pictures >= 2, "samples and completions recorded: {shown}");
+
+    // --no-store leaves no database behind; a bad tag is refused before anything is written.
+    let elsewhere = dir.path().join("none.db");
+    let o = common::pixelcnn()
+        .env("PIXELCNN_DB", &elsewhere)
+        .args(["train", "--config", config.to_str().unwrap(), "--no-store"])
+        .args(["--out", dir.path().join("quiet").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!elsewhere.exists() && !dir.path().join("quiet/run_id").exists(), "--no-store recorded the run");
+    let bad = dir.path().join("bad");
+    let o = run(&[
+        "train", "--config", config.to_str().unwrap(), "--out", bad.to_str().unwrap(), "--db",
+        db.to_str().unwrap(), "--tag", "two words",
+    ]);
+    assert!(!o.status.success() && text(&o).contains("--tag"), "{}", text(&o));
+    assert!(!bad.exists(), "nothing written for a refused run");
+}

@@ -9,6 +9,10 @@ use std::process::{Command, Output};
 pub fn pixelcnn() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pixelcnn"));
     cmd.env("RUST_LOG", "warn");
+    // Where a command given no `--db` records (`train` does by default): a store of this test
+    // binary in cargo's temporary folder, never the repository's runs/.
+    let default_db = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}-default.db", env!("CARGO_CRATE_NAME")));
+    cmd.env("PIXELCNN_DB", default_db);
     cmd
 }
 

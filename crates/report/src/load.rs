@@ -139,18 +139,21 @@ pub struct ExperimentData {
 impl ExperimentData {
     /// Reads the experiment called `name` and all its runs.
     pub async fn load(store: &Store, name: &str) -> Result<ExperimentData> {
-        let mut data = Self::load_without_pictures(store, name).await?;
+        let mut data = Self::load_records(store, name).await?;
+        let mut epochs = store.experiment_epochs(name).await?;
         for run in &mut data.runs {
+            run.epochs = epochs.remove(&run.detail.id).unwrap_or_default();
             run.pictures = pictures(store, &run.detail.id).await?;
             run.verdict = verdict(store, &run.detail.id).await?;
         }
         Ok(data)
     }
 
-    /// Reads the experiment called `name` with its runs' epochs and rung decisions but without
-    /// their pictures or rerun verdicts (left empty): a fixed number of queries however many runs
-    /// there are, for a page that refreshes while a sweep writes and links to pictures instead.
-    pub async fn load_without_pictures(store: &Store, name: &str) -> Result<ExperimentData> {
+    /// Reads the experiment called `name` with its runs' records and rung decisions but without
+    /// their epochs, pictures or rerun verdicts (left empty): a fixed number of queries however
+    /// many runs there are, for a page that refreshes while a sweep writes and fetches curves and
+    /// pictures on their own.
+    pub async fn load_records(store: &Store, name: &str) -> Result<ExperimentData> {
         let experiments = store.experiments().await?;
         let Some(experiment) = experiments.iter().find(|e| e.name == name).cloned() else {
             let known: Vec<&str> = experiments.iter().map(|e| e.name.as_str()).collect();
@@ -158,7 +161,6 @@ impl ExperimentData {
             return Err(ReportError::UnknownExperiment { name: name.into(), known });
         };
         let filter = RunFilter { experiment: Some(name.into()), ..RunFilter::default() };
-        let mut epochs = store.experiment_epochs(name).await?;
         let mut profiles: BTreeMap<String, Option<String>> = BTreeMap::new();
         let mut runs = Vec::new();
         for detail in store.list_runs(&filter).await? {
@@ -174,8 +176,7 @@ impl ExperimentData {
                 None => None,
             };
             let config = run_config(&detail)?;
-            let epochs = epochs.remove(&detail.id).unwrap_or_default();
-            runs.push(RunData { detail, config, epochs, pictures: Vec::new(), verdict: None, profile });
+            runs.push(RunData { detail, config, epochs: Vec::new(), pictures: Vec::new(), verdict: None, profile });
         }
         runs.sort_by(|a, b| a.detail.created_at.cmp(&b.detail.created_at));
         let rungs = store.experiment_rung_decisions(name).await?;

@@ -219,11 +219,19 @@ async function experimentsPage() {
 async function experimentPage() {
   const name = ARG;
   const state = { sort: { key: "created_at", desc: false }, status: "", tag: "", where: "", selected: new Set() };
-  let data = null, curves = { runs: [] };
+  let data = null, generation = 0;
+  // Curves are fetched for the runs the charts draw (the first MAX_CURVES of the table), again
+  // when those change or the store does; `wanted` is the latest request, so a slow answer to an
+  // older one is dropped.
+  let curveKey = null, wanted = null, curveRuns = new Map();
 
   const controls = el("form", { id: "filters", class: "filters", onsubmit: (e) => e.preventDefault() });
   app.append(el("p", {}, el("a", { href: `/experiments/${enc(name)}/report` }, "Static report"),
     " (the page `pixelcnn report` writes, made now)"), controls);
+  // The sections in page order; each draw refills its own.
+  for (const [id, title] of [["runs", "Runs"], ["curves", "Learning curves"],
+    ["parallel", "Swept keys against final test bits/dim"], ["configurations", "Configurations: newest pictures"],
+    ["rungs", "Rung decisions"]]) section(id, title);
 
   const visible = () => {
     let test = () => true;
@@ -296,20 +304,28 @@ async function experimentPage() {
     const node = section("runs", `Runs (${rows.length} of ${data.runs.length})`);
     node.querySelector("h2").textContent = `Runs (${rows.length} of ${data.runs.length})`;
     node.append(table(columns, rows, state, drawRuns, (r) => ({ "data-run": r.id, "data-status": r.status })));
-    drawCurves(rows);
     drawParallel(rows);
+    drawCurves(rows).catch(showError);
   };
 
-  const drawCurves = (rows) => {
+  const drawCurves = async (rows) => {
+    const shown = rows.slice(0, MAX_CURVES);
+    const ids = shown.map((r) => r.id);
+    const key = `${generation}:${ids.join(",")}`;
+    if (key !== curveKey) {
+      wanted = key;
+      const got = ids.length ? await get(`/api/experiments/${enc(name)}/curves?runs=${ids.map(enc).join(",")}`) : { runs: [] };
+      if (wanted !== key) return;
+      curveKey = key;
+      curveRuns = new Map(got.runs.map((c) => [c.id, c]));
+    }
     const node = section("curves", "Learning curves");
-    const byId = new Map(curves.runs.map((c) => [c.id, c]));
-    const shown = rows.slice(0, MAX_CURVES).filter((r) => byId.has(r.id))
-      .map((r) => ({ label: `${short(r.id)} · ${r.configuration_label}`, curve: byId.get(r.id) }));
     if (rows.length > MAX_CURVES) {
-      node.append(el("p", {}, `The first ${MAX_CURVES} of ${rows.length} runs shown: filter the table to choose.`));
+      node.append(el("p", {}, `The first ${MAX_CURVES} of ${rows.length} runs shown: filter or sort the table to choose.`));
     }
     node.append(el("p", { class: "hint" }, "Hover for values; click a legend entry to hide or show its line."));
-    learningCurves(node, shown);
+    learningCurves(node, shown.filter((r) => curveRuns.has(r.id))
+      .map((r) => ({ label: `${short(r.id)} · ${r.configuration_label}`, curve: curveRuns.get(r.id) })));
   };
 
   const drawParallel = (rows) => {
@@ -376,7 +392,8 @@ async function experimentPage() {
   const draw = () => { drawControls(); drawRuns(); drawConfigurations(); drawRungs(); };
 
   live(`/api/stamp?experiment=${enc(name)}`, async () => {
-    [data, curves] = await Promise.all([get(`/api/experiments/${enc(name)}`), get(`/api/experiments/${enc(name)}/curves`)]);
+    data = await get(`/api/experiments/${enc(name)}`);
+    generation += 1;
     draw();
   });
 }

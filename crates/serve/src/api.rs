@@ -35,18 +35,35 @@ pub(crate) async fn experiments(State(state): State<AppState>) -> Response {
 /// `GET /api/experiments/NAME`.
 pub(crate) async fn experiment(State(state): State<AppState>, Path(name): Path<String>) -> Response {
     let made = async {
-        let data = ExperimentData::load_without_pictures(&state.store, &name).await?;
+        let data = ExperimentData::load_records(&state.store, &name).await?;
+        let summaries = state.store.run_summaries(&name).await?;
         let pictures = state.store.experiment_pictures(&name).await?;
-        Ok(views::experiment(&data, &pictures))
+        Ok(views::experiment(&data, &summaries, &pictures))
     };
     reply(made.await)
 }
 
-/// `GET /api/experiments/NAME/curves`.
-pub(crate) async fn curves(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+/// `GET /api/experiments/NAME/curves?runs=A,B,...` (full ids; without `runs`, every run of the
+/// experiment): a page asks only for the curves it draws.
+pub(crate) async fn curves(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     let made = async {
-        let data = ExperimentData::load_without_pictures(&state.store, &name).await?;
-        Ok(views::curves(&data))
+        let (ids, epochs) = match query.get("runs") {
+            Some(list) => {
+                let ids: Vec<String> = list.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+                let epochs = state.store.epochs_of_runs(&ids).await?;
+                (ids, epochs)
+            }
+            None => {
+                let filter = RunFilter { experiment: Some(name.clone()), ..RunFilter::default() };
+                let ids = state.store.list_runs(&filter).await?.into_iter().map(|r| r.id).collect();
+                (ids, state.store.experiment_epochs(&name).await?)
+            }
+        };
+        Ok(views::curves(&ids, &epochs))
     };
     reply(made.await)
 }

@@ -2,11 +2,11 @@
 //! and the report group runs into configurations the same way (by identity, not by swept values
 //! alone).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use pixelcnn_record::{ArtefactKind, EpochMetrics};
 use pixelcnn_report::{Configuration, ExperimentData, RunData, configurations, display};
-use pixelcnn_store::{Artefact, Experiment, RerunVerdict, RunDetail, RungRecord};
+use pixelcnn_store::{Artefact, Experiment, RerunVerdict, RunDetail, RunSummary, RungRecord};
 use serde_json::{Value, json};
 
 /// The lowest finite test bits/dim over a run's epochs.
@@ -55,9 +55,8 @@ pub(crate) fn experiments(experiments: &[Experiment], runs: &[RunDetail]) -> Val
 }
 
 /// One row of an experiment's runs table.
-fn run_row(run: &RunData, config: &Configuration) -> Value {
+fn run_row(run: &RunData, config: &Configuration, summary: Option<&RunSummary>) -> Value {
     let d = &run.detail;
-    let last = run.last_epoch();
     json!({
         "id": d.id,
         "status": d.status.as_str(),
@@ -71,9 +70,9 @@ fn run_row(run: &RunData, config: &Configuration) -> Value {
         "epoch": d.last_epoch,
         "epochs_target": d.run.epochs_target,
         "test_bits_per_dim": d.last_test_bits_per_dim,
-        "best_test_bits_per_dim": best_bits_per_dim(&run.epochs),
-        "validation_nll": last.and_then(|e| e.validation_nll),
-        "images_per_second": last.map(|e| e.images_per_second),
+        "best_test_bits_per_dim": summary.and_then(|s| s.best_test_bits_per_dim),
+        "validation_nll": summary.and_then(|s| s.last_validation_nll),
+        "images_per_second": summary.and_then(|s| s.last_images_per_second),
         "device": d.device,
         "slurm": d.slurm.as_ref().map(ToString::to_string),
         "created_at": d.created_at,
@@ -94,13 +93,17 @@ fn picture(p: Option<&Artefact>) -> Value {
 
 /// `GET /api/experiments/NAME`: the runs table, the configurations with their newest pictures,
 /// and the rung decisions.
-pub(crate) fn experiment(data: &ExperimentData, pictures: &[Artefact]) -> Value {
+pub(crate) fn experiment(
+    data: &ExperimentData,
+    summaries: &HashMap<String, RunSummary>,
+    pictures: &[Artefact],
+) -> Value {
     let configs = configurations(&data.runs);
     let mut rows = vec![Value::Null; data.runs.len()];
     let mut config_views = Vec::new();
     for config in &configs {
         for &r in &config.runs {
-            rows[r] = run_row(&data.runs[r], config);
+            rows[r] = run_row(&data.runs[r], config, summaries.get(&data.runs[r].detail.id));
         }
         let ids: BTreeSet<&str> = config.runs.iter().map(|&r| data.runs[r].detail.id.as_str()).collect();
         config_views.push(json!({
@@ -144,9 +147,9 @@ pub(crate) fn curve(id: &str, epochs: &[EpochMetrics]) -> Value {
     })
 }
 
-/// `GET /api/experiments/NAME/curves`: every run's curves.
-pub(crate) fn curves(data: &ExperimentData) -> Value {
-    let runs: Vec<Value> = data.runs.iter().map(|r| curve(&r.detail.id, &r.epochs)).collect();
+/// `GET /api/experiments/NAME/curves`: the curves of `ids`, in that order.
+pub(crate) fn curves(ids: &[String], epochs: &HashMap<String, Vec<EpochMetrics>>) -> Value {
+    let runs: Vec<Value> = ids.iter().map(|id| curve(id, epochs.get(id).map_or(&[][..], Vec::as_slice))).collect();
     json!({ "runs": runs })
 }
 

@@ -51,7 +51,7 @@ pub use labels::{MAX_TAG_CHARS, check_tag};
 pub use lease::Lease;
 pub use model::{
     Artefact, ArtefactContent, Attempt, Experiment, MetricRow, NewArtefact, NewRun, NewSweep, RunDetail,
-    RunFilter, SlurmTask, Sweep, Worker,
+    RunFilter, RunSummary, SlurmTask, Sweep, Worker,
 };
 pub use open::{
     DB_ENV, DEFAULT_DB_PATH, StoreOptions, default_url, display_url, engine_of, resolve_url, to_url,

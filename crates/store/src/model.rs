@@ -280,3 +280,15 @@ pub struct MetricRow {
     /// The epoch's metrics.
     pub metrics: EpochMetrics,
 }
+
+/// What a runs table shows of a run's epochs, aggregated by the database
+/// ([`crate::Store::run_summaries`]). Diverged values are stored as NULL and read as `None`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// The lowest test bits/dim over its epochs.
+    pub best_test_bits_per_dim: Option<f64>,
+    /// Its last epoch's validation NLL.
+    pub last_validation_nll: Option<f64>,
+    /// Its last epoch's training speed.
+    pub last_images_per_second: Option<f64>,
+}

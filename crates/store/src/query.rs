@@ -8,7 +8,7 @@ use pixelcnn_record::EpochMetrics;
 
 use crate::Store;
 use crate::error::{Result, StoreError};
-use crate::model::{MetricRow, RunDetail, RunFilter};
+use crate::model::{MetricRow, RunDetail, RunFilter, RunSummary};
 use crate::rows::{EpochRaw, RUN_COLUMNS, RUN_FROM, RunRow, epoch_columns};
 
 /// The SQL part of a filter: a WHERE clause over `runs r` and `experiments e`, and its values.
@@ -110,6 +110,61 @@ impl Store {
         let mut out: HashMap<String, Vec<EpochMetrics>> = HashMap::new();
         for m in rows {
             out.entry(m.run_id).or_default().push(m.epoch.0);
+        }
+        Ok(out)
+    }
+
+    /// Every epoch of the runs `ids` (full ids), by run id, in order: the curves a page shows.
+    pub async fn epochs_of_runs(&self, ids: &[String]) -> Result<HashMap<String, Vec<EpochMetrics>>> {
+        let mut out: HashMap<String, Vec<EpochMetrics>> = HashMap::new();
+        // A few hundred placeholders per statement stay within every engine's limits.
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT ep.run_id, {} FROM epochs ep WHERE ep.run_id IN ({}) ORDER BY ep.run_id, ep.epoch",
+                epoch_columns("ep"),
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query_as::<_, MetricRaw>(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for m in query.fetch_all(&self.pool).await.map_err(|e| self.err(e))? {
+                out.entry(m.run_id).or_default().push(m.epoch.0);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Per run of experiment `name`: its lowest test bits/dim over all epochs and its last epoch's
+    /// validation NLL and images/s, computed by the database (a runs table over thousands of
+    /// epochs without reading them).
+    pub async fn run_summaries(&self, name: &str) -> Result<HashMap<String, RunSummary>> {
+        let best: Vec<(String, Option<f64>)> = sqlx::query_as(
+            "SELECT ep.run_id, MIN(ep.test_bits_per_dim) FROM epochs ep JOIN runs r ON r.id = ep.run_id \
+             JOIN experiments e ON e.id = r.experiment_id WHERE e.name = $1 GROUP BY ep.run_id",
+        )
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        let last: Vec<(String, Option<f64>, Option<f64>)> = sqlx::query_as(
+            "SELECT ep.run_id, ep.validation_nll, ep.images_per_second FROM epochs ep \
+             JOIN runs r ON r.id = ep.run_id JOIN experiments e ON e.id = r.experiment_id \
+             WHERE e.name = $1 AND ep.epoch = (SELECT MAX(l.epoch) FROM epochs l WHERE l.run_id = ep.run_id)",
+        )
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        let mut out: HashMap<String, RunSummary> = HashMap::new();
+        for (id, best) in best {
+            out.entry(id).or_default().best_test_bits_per_dim = best;
+        }
+        for (id, validation, speed) in last {
+            let summary = out.entry(id).or_default();
+            summary.last_validation_nll = validation;
+            summary.last_images_per_second = speed;
         }
         Ok(out)
     }

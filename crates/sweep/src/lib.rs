@@ -11,10 +11,12 @@ mod heartbeat;
 mod launch;
 mod options;
 mod progress;
+mod recorder;
 mod register;
 mod rerun;
 mod rungs;
 mod scheduler;
+mod single;
 mod slots;
 mod worker;
 
@@ -25,3 +27,4 @@ pub use launch::slurm::{SlurmOptions, Submission, submit_sweep};
 pub use options::SweepOptions;
 pub use rerun::{RerunOptions, RerunOutcome, rerun};
 pub use scheduler::{SweepReport, run_sweep};
+pub use single::{SingleRun, train_recorded};

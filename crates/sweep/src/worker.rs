@@ -9,21 +9,21 @@
 //! there ends `pruned`, one that waits there for a synchronous rung's decision ends `paused`.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use pixelcnn_config::{DeviceSpec, RunConfig};
 use pixelcnn_record::{EpochMetrics, RunStatus};
-use pixelcnn_store::{ArtefactContent, Lease, NewArtefact, Store, StoreError, Worker};
+use pixelcnn_store::{Lease, Store, StoreError};
 use pixelcnn_train::checkpoint::resume_point;
 use pixelcnn_train::{Artefact, RunObserver, RunStart, StepProgress, TrainError, Trainer};
-use sha2::{Digest, Sha256};
 use tokio::runtime::Runtime;
 
 use crate::error::{Result, SweepError};
 use crate::events::{WorkerEvent, emit};
 use crate::heartbeat::{Flags, Heartbeat};
+use crate::recorder::StoreRecorder;
 use crate::rungs::{AtRung, Rungs, release_waiting_rungs};
 
 const STEP_EVENT_EVERY: Duration = Duration::from_millis(250);
@@ -71,11 +71,7 @@ pub(crate) fn work(args: &Assignment, flags: &Flags) -> Result<RunStatus> {
     if flags.is_lost() || matches!(outcome, Err(SweepError::Store(StoreError::LeaseLost { .. }))) {
         return Err(lost());
     }
-    let (status, error) = match &outcome {
-        Ok(_) => (RunStatus::Finished, None),
-        Err(SweepError::Train(TrainError::Stopped(_))) => (RunStatus::Interrupted, None),
-        Err(e) => (RunStatus::Failed, Some(e.to_string())),
-    };
+    let (status, error) = end_state(&outcome);
     match rt.block_on(store.finish_run(lease, status, error.as_deref())) {
         Err(StoreError::LeaseLost { .. }) => return Err(lost()),
         other => other?,
@@ -85,6 +81,15 @@ pub(crate) fn work(args: &Assignment, flags: &Flags) -> Result<RunStatus> {
     }
     rt.block_on(store.close());
     Ok(status)
+}
+
+/// The status a run ends with after training returned `outcome`, and the error it records.
+pub(crate) fn end_state<T>(outcome: &Result<T>) -> (RunStatus, Option<String>) {
+    match outcome {
+        Ok(_) => (RunStatus::Finished, None),
+        Err(SweepError::Train(TrainError::Stopped(_))) => (RunStatus::Interrupted, None),
+        Err(e) => (RunStatus::Failed, Some(e.to_string())),
+    }
 }
 
 /// How a worker's training ended without an error.
@@ -131,10 +136,7 @@ fn train(rt: &Runtime, store: &Store, args: &Assignment, flags: &Flags) -> Resul
         None => Trainer::new(config, &args.out)?,
     };
     let mut observer = StoreObserver {
-        rt,
-        store,
-        lease,
-        flags: flags.clone(),
+        recorder: StoreRecorder { rt, store, lease, flags: flags.clone() },
         last_event: Instant::now(),
         rungs: rungs.as_ref(),
         at_rung: AtRung::GoOn,
@@ -169,10 +171,8 @@ pub(crate) fn stop_flags(lifeline: bool) -> std::io::Result<Flags> {
 }
 
 struct StoreObserver<'a> {
-    rt: &'a Runtime,
-    store: &'a Store,
-    lease: &'a Lease,
-    flags: Flags,
+    /// What goes into the store.
+    recorder: StoreRecorder<'a>,
     last_event: Instant,
     /// The run's search, when it takes part in one.
     rungs: Option<&'a Rungs>,
@@ -180,28 +180,9 @@ struct StoreObserver<'a> {
     at_rung: AtRung,
 }
 
-impl StoreObserver<'_> {
-    /// Maps a store error to the message that stops the run, noting a lost lease.
-    fn stopping(&self, e: StoreError) -> String {
-        if matches!(e, StoreError::LeaseLost { .. }) {
-            self.flags.lose();
-        }
-        e.to_string()
-    }
-}
-
 impl RunObserver for StoreObserver<'_> {
     fn started(&mut self, s: &RunStart) {
-        let worker = Worker {
-            pid: std::process::id(),
-            host: host_name(),
-            device: Some(s.device.name.clone()),
-            threads: u32::try_from(s.device.threads).ok(),
-        };
-        if let Err(e) = self.rt.block_on(self.store.set_worker(self.lease, &worker)) {
-            let message = self.stopping(e);
-            tracing::warn!("recording the worker of run {}: {message}", self.lease.run_id);
-        }
+        self.recorder.started(s);
         emit(&WorkerEvent::Started {
             device: s.device.name.clone(),
             first_epoch: s.first_epoch,
@@ -223,18 +204,14 @@ impl RunObserver for StoreObserver<'_> {
     }
 
     fn epoch(&mut self, m: &EpochMetrics, artefacts: &[Artefact]) -> std::result::Result<(), String> {
-        let artefacts = artefacts
-            .iter()
-            .map(new_artefact)
-            .collect::<std::io::Result<Vec<_>>>()
-            .map_err(|e| e.to_string())?;
-        self.rt.block_on(self.store.record_epoch(self.lease, m, &artefacts)).map_err(|e| self.stopping(e))?;
+        self.recorder.epoch(m, artefacts)?;
         emit(&WorkerEvent::Epoch { epoch: m.epoch, test_bits_per_dim: m.test_bits_per_dim });
         if let Some(rungs) = self.rungs {
-            let decided = self.rt.block_on(rungs.at_epoch(self.store, self.lease, m.epoch));
+            let r = &self.recorder;
+            let decided = r.rt.block_on(rungs.at_epoch(r.store, r.lease, m.epoch));
             self.at_rung = match decided {
                 Ok(said) => said,
-                Err(SweepError::Store(e)) => return Err(self.stopping(e)),
+                Err(SweepError::Store(e)) => return Err(self.recorder.stopping(e)),
                 Err(e) => return Err(e.to_string()),
             };
         }
@@ -242,47 +219,20 @@ impl RunObserver for StoreObserver<'_> {
     }
 
     fn pruned(&mut self, paths: &[PathBuf]) {
-        let result = self.rt.block_on(async {
-            for a in self.store.artefacts(&self.lease.run_id).await? {
-                if a.path.as_deref().is_some_and(|p| paths.iter().any(|q| Path::new(p) == q)) {
-                    self.store.mark_artefact_deleted(&a.id).await?;
-                }
-            }
-            Ok::<_, pixelcnn_store::StoreError>(())
-        });
-        if let Err(e) = result {
-            tracing::warn!("recording deleted checkpoints of run {}: {e}", self.lease.run_id);
-        }
+        self.recorder.pruned(paths);
     }
 
     fn may_write(&mut self) -> std::result::Result<(), String> {
-        // Checked against the store now, not only by the timer: a worker woken up after a
-        // takeover must not write the files of an epoch its successor owns.
-        self.rt.block_on(self.store.renew(self.lease)).map_err(|e| self.stopping(e))
+        self.recorder.may_write()
     }
 
     fn stop_requested(&self) -> bool {
-        self.flags.stop.load(Ordering::SeqCst)
+        self.recorder.stop_requested()
     }
 
     fn ended_early(&self) -> bool {
         self.at_rung != AtRung::GoOn
     }
-}
-
-fn new_artefact(a: &Artefact) -> std::io::Result<NewArtefact> {
-    let bytes = std::fs::read(&a.path)?;
-    let name = a.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let content = if a.kind.is_picture() {
-        ArtefactContent::Blob(bytes)
-    } else {
-        ArtefactContent::File {
-            path: a.path.display().to_string(),
-            sha256: hex::encode(Sha256::digest(&bytes)),
-            size_bytes: Some(bytes.len() as u64),
-        }
-    };
-    Ok(NewArtefact { kind: a.kind, name, media_type: a.kind.media_type().into(), content })
 }
 
 /// This machine's name, for run records.

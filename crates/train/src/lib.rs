@@ -20,6 +20,6 @@ pub use error::{Result, TrainError};
 pub use evaluate::mean_nll;
 pub use images::grid_png;
 pub use inference::Trained;
-pub use observer::{Artefact, RunObserver, RunStart, Silent, StepProgress};
+pub use observer::{Artefact, Both, RunObserver, RunStart, Silent, StepProgress};
 pub use rng::{Stream, stream};
 pub use trainer::{Trainer, model_params};

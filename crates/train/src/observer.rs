@@ -91,3 +91,65 @@ pub trait RunObserver {
 pub struct Silent;
 
 impl RunObserver for Silent {}
+
+/// Two observers as one: each event goes to both, in order; the run stops when either asks
+/// (`pixelcnn train` pairs its console with the store's recorder).
+#[derive(Debug)]
+pub struct Both<A, B>(pub A, pub B);
+
+impl<A: RunObserver, B: RunObserver> RunObserver for Both<A, B> {
+    fn started(&mut self, start: &RunStart) {
+        self.0.started(start);
+        self.1.started(start);
+    }
+    fn step(&mut self, progress: &StepProgress) {
+        self.0.step(progress);
+        self.1.step(progress);
+    }
+    fn epoch(&mut self, metrics: &EpochMetrics, artefacts: &[Artefact]) -> Result<(), String> {
+        // Both see the epoch even when the first objects: its row is in the metrics file and the
+        // store alike, and the first error stops the run.
+        let first = self.0.epoch(metrics, artefacts);
+        let second = self.1.epoch(metrics, artefacts);
+        first.and(second)
+    }
+    fn may_write(&mut self) -> Result<(), String> {
+        self.0.may_write()?;
+        self.1.may_write()
+    }
+    fn pruned(&mut self, paths: &[PathBuf]) {
+        self.0.pruned(paths);
+        self.1.pruned(paths);
+    }
+    fn stop_requested(&self) -> bool {
+        self.0.stop_requested() || self.1.stop_requested()
+    }
+    fn ended_early(&self) -> bool {
+        self.0.ended_early() || self.1.ended_early()
+    }
+}
+
+/// An observer lent to a combinator such as [`Both`].
+impl<T: RunObserver + ?Sized> RunObserver for &mut T {
+    fn started(&mut self, start: &RunStart) {
+        (**self).started(start);
+    }
+    fn step(&mut self, progress: &StepProgress) {
+        (**self).step(progress);
+    }
+    fn epoch(&mut self, metrics: &EpochMetrics, artefacts: &[Artefact]) -> Result<(), String> {
+        (**self).epoch(metrics, artefacts)
+    }
+    fn may_write(&mut self) -> Result<(), String> {
+        (**self).may_write()
+    }
+    fn pruned(&mut self, paths: &[PathBuf]) {
+        (**self).pruned(paths);
+    }
+    fn stop_requested(&self) -> bool {
+        (**self).stop_requested()
+    }
+    fn ended_early(&self) -> bool {
+        (**self).ended_early()
+    }
+}
