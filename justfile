@@ -55,6 +55,11 @@ bench *ARGS: check-libtorch
     cargo build --release --quiet -p pixelcnn -p pixelcnn-bench
     GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647 {{release}}/pixelcnn-bench "$@"
 
+# The live view's load benchmark: the experiment page's data for a generated store of 1,000 runs
+# and 100,000 epochs (criterion; the store is generated once, in about a minute, under the target folder).
+bench-serve *ARGS:
+    cargo bench -p pixelcnn-serve --bench experiment_page -- "$@"
+
 # Plan and train every run of an experiment file, e.g. `just sweep experiments/levels.toml --profile quick`;
 # ends by writing the report to reports/<experiment>/ (index.html, report.md).
 sweep FILE *ARGS: check-libtorch

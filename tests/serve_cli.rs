@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 
 /// Strings that would run, break out of an attribute or walk the file system if a page pasted
 /// them: `window.__xss` is set only if one of them ever executes.
-const HOSTILE_NOTE: &str = "<script>window.__xss=1</script>\"><img src=x onerror=\"window.__xss=2\"> ../../etc/passwd";
+const HOSTILE_NOTE: &str =
+    "<script>window.__xss=1</script>\"><img src=x onerror=\"window.__xss=2\"> ../../etc/passwd";
 const HOSTILE_TAG: &str = "<script>window.__xss=3</script>";
 const HOSTILE_NAME: &str = "<img src=x onerror=window.__xss=4>";
 
@@ -141,7 +142,9 @@ fn tool(env: &str, candidates: &[&str], package: &str) -> PathBuf {
         return path.into();
     }
     candidates.iter().map(PathBuf::from).find(|p| p.is_file()).unwrap_or_else(|| {
-        panic!("no {package} found: `apt-get install chromium chromium-driver` (the CI script does) or set {env}")
+        panic!(
+            "no {package} found: `apt-get install chromium chromium-driver` (the CI script does) or set {env}"
+        )
     })
 }
 
@@ -257,7 +260,9 @@ async fn screenshot(browser: &Browser, name: &str) {
 
 /// A script: whether the test bits/dim chart has `n` points over all its lines.
 fn points_are(n: usize) -> String {
-    format!("const f = document.querySelector('figure.chart[data-title=\"Test bits/dim\"]'); return f !== null && f.dataset.points === '{n}';")
+    format!(
+        "const f = document.querySelector('figure.chart[data-title=\"Test bits/dim\"]'); return f !== null && f.dataset.points === '{n}';"
+    )
 }
 
 // ---- tests ----------------------------------------------------------------------------------
@@ -278,7 +283,9 @@ async fn the_browser_shows_sorts_filters_and_follows_a_sweep_live() {
     let browser = Browser::start().await;
     let c = browser.client();
     c.goto(&served.at("/")).await.unwrap();
-    browser.until("the experiment", "return document.querySelector('[data-experiment=\"tiny-live\"]') !== null").await;
+    browser
+        .until("the experiment", "return document.querySelector('[data-experiment=\"tiny-live\"]') !== null")
+        .await;
     c.find(Locator::Css("a.experiment")).await.unwrap().click().await.unwrap();
     browser.until("two runs", "return document.querySelectorAll('#runs tbody tr').length === 2").await;
     browser.eval("window.__same_page = true; return true;").await;
@@ -319,7 +326,8 @@ async fn the_browser_shows_sorts_filters_and_follows_a_sweep_live() {
 
     // A second sweep writes a new seed of the same experiment: its run and epochs appear without
     // a reload.
-    let more = write_experiment(root, "more.toml", "tiny-live", 3, "[sweep]\n\"model.levels\" = [2]\nseeds = [9]\n");
+    let more =
+        write_experiment(root, "more.toml", "tiny-live", 3, "[sweep]\n\"model.levels\" = [2]\nseeds = [9]\n");
     let mut writer = sweep(root, &more, db).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     browser.until("the new run", "return document.querySelectorAll('#runs tbody tr').length === 3").await;
     browser
@@ -329,7 +337,11 @@ async fn the_browser_shows_sorts_filters_and_follows_a_sweep_live() {
         )
         .await;
     assert!(writer.wait().unwrap().success());
-    assert_eq!(browser.eval("return window.__same_page === true").await, Value::Bool(true), "the page reloaded");
+    assert_eq!(
+        browser.eval("return window.__same_page === true").await,
+        Value::Bool(true),
+        "the page reloaded"
+    );
     browser.until("2 + 2 + 3 points on the test curve", &points_are(7)).await;
 
     // The run page and a comparison of all three.
@@ -339,10 +351,17 @@ async fn the_browser_shows_sorts_filters_and_follows_a_sweep_live() {
     assert_eq!(browser.eval("return document.getElementById('run-status').textContent").await, "finished");
     screenshot(&browser, "serve-run.png").await;
     c.goto(&served.at(&format!("/compare?runs={}", ids.join(",")))).await.unwrap();
-    browser.until("the final metrics", "return document.querySelectorAll('#finals thead th').length === 4").await;
-    let differing = browser.eval("return [...document.querySelectorAll('#diff tbody td:first-child')].map(t => t.textContent)").await;
+    browser
+        .until("the final metrics", "return document.querySelectorAll('#finals thead th').length === 4")
+        .await;
+    let differing = browser
+        .eval("return [...document.querySelectorAll('#diff tbody td:first-child')].map(t => t.textContent)")
+        .await;
     let differing: Vec<String> = serde_json::from_value(differing).unwrap();
-    assert!(differing.contains(&"model.levels".into()) && differing.contains(&"seed".into()), "{differing:?}");
+    assert!(
+        differing.contains(&"model.levels".into()) && differing.contains(&"seed".into()),
+        "{differing:?}"
+    );
     screenshot(&browser, "serve-compare.png").await;
     browser.close().await;
 }
@@ -399,7 +418,11 @@ async fn hostile_strings_stay_text_and_no_file_outside_the_store_is_served() {
     assert!(artefacts["files"].as_array().unwrap().iter().any(|f| f["kind"] == "checkpoint"));
     for method in ["POST", "PUT", "DELETE"] {
         let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        let request = ureq::http::Request::builder().method(method).uri(served.at("/api/experiments")).body(()).unwrap();
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(served.at("/api/experiments"))
+            .body(())
+            .unwrap();
         let status = agent.run(request).unwrap().status().as_u16();
         assert_eq!(status, 405, "{method} must not be accepted");
     }
@@ -439,12 +462,20 @@ fn off_loopback_every_request_needs_the_token() {
     for path in ["/", "/api/experiments", "/assets/app.js", "/experiments/tokened", "/no-such-page"] {
         assert_eq!(http_get(&format!("{base}{path}"), &[]).0, 401, "{path} without the token");
         let wrong = format!("Bearer {}", "0".repeat(token.len()));
-        assert_eq!(http_get(&format!("{base}{path}"), &[("Authorization", &wrong)]).0, 401, "{path}, wrong token");
+        assert_eq!(
+            http_get(&format!("{base}{path}"), &[("Authorization", &wrong)]).0,
+            401,
+            "{path}, wrong token"
+        );
     }
     let (status, headers, _) = http_get(&format!("{base}/?token={token}"), &[]);
     assert_eq!(status, 200);
     let cookie = headers.get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_owned();
-    assert_eq!(http_get(&format!("{base}/api/experiments"), &[("Cookie", &cookie)]).0, 200, "the cookie works");
+    assert_eq!(
+        http_get(&format!("{base}/api/experiments"), &[("Cookie", &cookie)]).0,
+        200,
+        "the cookie works"
+    );
     let bearer = format!("Bearer {token}");
     let (status, _, body) = http_get(&format!("{base}/api/experiments"), &[("Authorization", &bearer)]);
     assert_eq!(status, 200);
@@ -493,7 +524,8 @@ async fn a_missing_or_newer_database_stops_serve_at_start() {
 async fn serve_reads_postgres_and_its_stamp_follows_changes() {
     let Some(pg) = pixelcnn_store::scratch::ScratchPostgres::for_test().await else { return };
     let dir = tempfile::tempdir().unwrap();
-    let file = write_experiment(dir.path(), "pg.toml", "on-postgres", 1, "[sweep]\n\"model.levels\" = [2, 4]\n");
+    let file =
+        write_experiment(dir.path(), "pg.toml", "on-postgres", 1, "[sweep]\n\"model.levels\" = [2, 4]\n");
     ok(&mut sweep(dir.path(), &file, pg.url()));
     let served = Served::start(pg.url(), &[]);
     assert!(!served.url.contains("pixelcnn@"), "no password printed: {}", served.url);

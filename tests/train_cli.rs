@@ -187,8 +187,19 @@ fn train_records_its_run_in_the_store_unless_told_not_to() {
     let db = dir.path().join("results.db");
     let out = dir.path().join("run");
     let o = run(&[
-        "train", "--config", config.to_str().unwrap(), "--out", out.to_str().unwrap(),
-        "--db", db.to_str().unwrap(), "--experiment", "ad-hoc", "--tag", "first", "--note", "trying q=2",
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--experiment",
+        "ad-hoc",
+        "--tag",
+        "first",
+        "--note",
+        "trying q=2",
     ]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("recorded as run"), "{}", text(&o));
@@ -214,7 +225,8 @@ fn train_records_its_run_in_the_store_unless_told_not_to() {
         .map(|m| (m["epoch"].as_u64().unwrap(), m["test_nll"].as_f64().unwrap()))
         .collect();
     assert_eq!(stored, written, "the store's epochs are the metrics file's");
-    let pictures = shown["artefacts"].as_array().map_or(0, |a| a.iter().filter(|a| a["kind"] != "checkpoint").count());
+    let pictures =
+        shown["artefacts"].as_array().map_or(0, |a| a.iter().filter(|a| a["kind"] != "checkpoint").count());
     assert!(pictures >= 2, "samples and completions recorded: {shown}");
 
     // --no-store leaves no database behind; a bad tag is refused before anything is written.
@@ -229,8 +241,15 @@ fn train_records_its_run_in_the_store_unless_told_not_to() {
     assert!(!elsewhere.exists() && !dir.path().join("quiet/run_id").exists(), "--no-store recorded the run");
     let bad = dir.path().join("bad");
     let o = run(&[
-        "train", "--config", config.to_str().unwrap(), "--out", bad.to_str().unwrap(), "--db",
-        db.to_str().unwrap(), "--tag", "two words",
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        bad.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--tag",
+        "two words",
     ]);
     assert!(!o.status.success() && text(&o).contains("--tag"), "{}", text(&o));
     assert!(!bad.exists(), "nothing written for a refused run");

@@ -14,8 +14,10 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let url = resolve_url(args.db.given());
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = Store::open_existing(&url).await.with_context(|| format!("opening {}", display_url(&url)))?;
-        let experiments = store.experiments().await.with_context(|| format!("reading {}", display_url(&url)))?;
+        let store =
+            Store::open_existing(&url).await.with_context(|| format!("opening {}", display_url(&url)))?;
+        let experiments =
+            store.experiments().await.with_context(|| format!("reading {}", display_url(&url)))?;
         let options = ServeOptions { host: args.host, port: args.port, token: args.token.clone() };
         let server = Server::bind(store, options).await?;
         if server.generated_token() {

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use pixelcnn_config::{Override, RunConfig, config_hash, resolve_run};
-use pixelcnn_train::checkpoint::{self, Checkpoint};
 use pixelcnn_store::{check_tag, display_url, resolve_url};
 use pixelcnn_sweep::{SingleRun, train_recorded};
+use pixelcnn_train::checkpoint::{self, Checkpoint};
 use pixelcnn_train::{Trainer, preflight};
 
 use crate::cli::TrainArgs;
@@ -62,7 +62,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
     } else if args.resume.is_some() {
         // The store holds epochs of attempts it saw from the start; a resumed folder's earlier
         // epochs are only in its metrics.jsonl.
-        eprintln!("note: a resumed `train` is not recorded in the store (its first epochs are not there); `sweep` resumes recorded runs");
+        eprintln!(
+            "note: a resumed `train` is not recorded in the store (its first epochs are not there); `sweep` resumes recorded runs"
+        );
         trainer.run(&mut observer)?
     } else {
         let options = SingleRun {
@@ -76,7 +78,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
         let (id, outcome) = train_recorded(&options, trainer, &hash, data, &mut observer)?;
         std::fs::write(out.join("run_id"), format!("{id}\n"))
             .with_context(|| format!("writing {}", out.join("run_id").display()))?;
-        println!("recorded as run {id} of experiment {:?} in {}", options.experiment, display_url(&options.db));
+        println!(
+            "recorded as run {id} of experiment {:?} in {}",
+            options.experiment,
+            display_url(&options.db)
+        );
         outcome?
     };
     if let Some(last) = history.last() {

@@ -11,7 +11,8 @@ pub fn pixelcnn() -> Command {
     cmd.env("RUST_LOG", "warn");
     // Where a command given no `--db` records (`train` does by default): a store of this test
     // binary in cargo's temporary folder, never the repository's runs/.
-    let default_db = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}-default.db", env!("CARGO_CRATE_NAME")));
+    let default_db =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}-default.db", env!("CARGO_CRATE_NAME")));
     cmd.env("PIXELCNN_DB", default_db);
     cmd
 }

@@ -176,7 +176,14 @@ impl ExperimentData {
                 None => None,
             };
             let config = run_config(&detail)?;
-            runs.push(RunData { detail, config, epochs: Vec::new(), pictures: Vec::new(), verdict: None, profile });
+            runs.push(RunData {
+                detail,
+                config,
+                epochs: Vec::new(),
+                pictures: Vec::new(),
+                verdict: None,
+                profile,
+            });
         }
         runs.sort_by(|a, b| a.detail.created_at.cmp(&b.detail.created_at));
         let rungs = store.experiment_rung_decisions(name).await?;

@@ -124,6 +124,8 @@ function chart(title, curves, { log = false, xLabel = "epoch", xNames = null } =
   })));
   const opts = {
     width: 560, height: 260, series,
+    // Room on the right for the last named axis's label.
+    padding: [12, xNames ? 48 : 16, 0, 0],
     scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
     // Epochs are whole numbers; named axes (parallel coordinates) are ticked at each name.
     axes: [xNames

@@ -23,9 +23,10 @@ const EXPERIMENT: &str = "load";
 
 /// A 1x1 PNG: pictures' bytes do not matter here, only that each run has some.
 const PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1,
-    8, 0, 0, 0, 0, 0x3a, 0x7e, 0x9b, 0x55, 0, 0, 0, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0, 0, 0,
-    2, 0, 1, 0xe5, 0x27, 0xde, 0xfc, 0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0,
+    0, 1, 8, 0, 0, 0, 0, 0x3a, 0x7e, 0x9b, 0x55, 0, 0, 0, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63,
+    0x60, 0, 0, 0, 2, 0, 1, 0xe5, 0x27, 0xde, 0xfc, 0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60,
+    0x82,
 ];
 
 fn store_path() -> PathBuf {
@@ -129,8 +130,10 @@ fn experiment_page(c: &mut Criterion) {
     let agent = ureq::Agent::new_with_defaults();
     // The page asks for the curves of the first 40 runs of its table.
     let table: serde_json::Value =
-        serde_json::from_slice(&fetch_bytes(&agent, &format!("{origin}/api/experiments/{EXPERIMENT}"))).unwrap();
-    let shown: Vec<&str> = table["runs"].as_array().unwrap().iter().take(40).map(|r| r["id"].as_str().unwrap()).collect();
+        serde_json::from_slice(&fetch_bytes(&agent, &format!("{origin}/api/experiments/{EXPERIMENT}")))
+            .unwrap();
+    let shown: Vec<&str> =
+        table["runs"].as_array().unwrap().iter().take(40).map(|r| r["id"].as_str().unwrap()).collect();
     let mut group = c.benchmark_group("experiment page, 1000 runs x 100 epochs");
     group.sample_size(10).measurement_time(Duration::from_secs(20));
     for (name, path) in [

@@ -106,7 +106,10 @@ pub(crate) fn compared_ids(query: &HashMap<String, String>) -> Result<Vec<String
 }
 
 /// `GET /api/compare?runs=A,B,...`.
-pub(crate) async fn compare(State(state): State<AppState>, Query(query): Query<HashMap<String, String>>) -> Response {
+pub(crate) async fn compare(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     let made = async {
         let mut runs = Vec::new();
         for id in compared_ids(&query)? {
@@ -125,10 +128,13 @@ pub(crate) async fn compare(State(state): State<AppState>, Query(query): Query<H
 /// `GET /pictures/ID`: a picture's PNG bytes, from the store only. A file artefact (a
 /// checkpoint) or an unknown id is a 404: no request reaches the file system.
 pub(crate) async fn picture(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let found = if uuid::Uuid::parse_str(&id).is_ok() { state.store.artefact_data(&id).await } else { Ok(None) };
+    let found =
+        if uuid::Uuid::parse_str(&id).is_ok() { state.store.artefact_data(&id).await } else { Ok(None) };
     match found {
-        Ok(Some(png)) => ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "max-age=3600")], png)
-            .into_response(),
+        Ok(Some(png)) => {
+            ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "max-age=3600")], png)
+                .into_response()
+        }
         Ok(None) => PageError::NotFound(format!("no picture {id}")).json(),
         Err(e) => PageError::from(e).json(),
     }

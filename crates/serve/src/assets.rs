@@ -18,7 +18,8 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 pub(crate) async fn asset(Path(name): Path<String>) -> Response {
     match ASSETS.iter().find(|(n, _, _)| *n == name) {
         Some((_, media_type, bytes)) => {
-            ([(header::CONTENT_TYPE, *media_type), (header::CACHE_CONTROL, "no-cache")], *bytes).into_response()
+            ([(header::CONTENT_TYPE, *media_type), (header::CACHE_CONTROL, "no-cache")], *bytes)
+                .into_response()
         }
         None => (StatusCode::NOT_FOUND, "no such asset\n").into_response(),
     }

@@ -44,7 +44,9 @@ pub(crate) enum PageError {
 impl From<pixelcnn_store::StoreError> for PageError {
     fn from(e: pixelcnn_store::StoreError) -> Self {
         match e {
-            pixelcnn_store::StoreError::RunNotFound { prefix, .. } => PageError::NotFound(format!("no run {prefix}")),
+            pixelcnn_store::StoreError::RunNotFound { prefix, .. } => {
+                PageError::NotFound(format!("no run {prefix}"))
+            }
             pixelcnn_store::StoreError::AmbiguousPrefix { .. } => PageError::BadRequest(e.to_string()),
             other => PageError::Internal(other.to_string()),
         }

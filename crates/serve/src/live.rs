@@ -15,23 +15,42 @@ use crate::error::PageError;
 
 fn hash_runs(runs: &[RunDetail], hasher: &mut DefaultHasher) {
     for run in runs {
-        (&run.id, run.status.as_str(), run.last_epoch, &run.run.tags, &run.run.note, &run.ended_at, &run.error)
+        (
+            &run.id,
+            run.status.as_str(),
+            run.last_epoch,
+            &run.run.tags,
+            &run.run.note,
+            &run.ended_at,
+            &run.error,
+        )
             .hash(hasher);
     }
 }
 
 /// `GET /api/stamp?experiment=NAME` or `?run=ID` (neither: every run): `{"stamp": "..."}`.
-pub(crate) async fn stamp(State(state): State<AppState>, Query(query): Query<HashMap<String, String>>) -> Response {
+pub(crate) async fn stamp(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     let store = &state.store;
     let made = async {
         let mut hasher = DefaultHasher::new();
         if let Some(id) = query.get("run") {
             let run = store.run(id).await?;
             hash_runs(std::slice::from_ref(&run), &mut hasher);
-            store.artefacts(&run.id).await?.iter().filter(|a| a.deleted_at.is_none()).count().hash(&mut hasher);
+            store
+                .artefacts(&run.id)
+                .await?
+                .iter()
+                .filter(|a| a.deleted_at.is_none())
+                .count()
+                .hash(&mut hasher);
         } else {
             let experiment = query.get("experiment").cloned();
-            let runs = store.list_runs(&RunFilter { experiment: experiment.clone(), ..RunFilter::default() }).await?;
+            let runs = store
+                .list_runs(&RunFilter { experiment: experiment.clone(), ..RunFilter::default() })
+                .await?;
             hash_runs(&runs, &mut hasher);
             if let Some(name) = &experiment {
                 store.experiment_pictures(name).await?.len().hash(&mut hasher);
@@ -40,8 +59,10 @@ pub(crate) async fn stamp(State(state): State<AppState>, Query(query): Query<Has
         Ok::<_, PageError>(format!("{:016x}", hasher.finish()))
     };
     match made.await {
-        Ok(stamp) => ([(header::CACHE_CONTROL, "no-store")], axum::Json(serde_json::json!({ "stamp": stamp })))
-            .into_response(),
+        Ok(stamp) => {
+            ([(header::CACHE_CONTROL, "no-store")], axum::Json(serde_json::json!({ "stamp": stamp })))
+                .into_response()
+        }
         Err(e) => e.json(),
     }
 }

@@ -22,7 +22,14 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
 
 /// The shell of a page of kind `page` (what the script draws) about `arg` (an experiment's name,
 /// a run's id), both escaped into attributes; `message` is shown as text.
-fn shell(state: &AppState, status: StatusCode, title: &str, page: &str, arg: &str, message: Option<&str>) -> Response {
+fn shell(
+    state: &AppState,
+    status: StatusCode,
+    title: &str,
+    page: &str,
+    arg: &str,
+    message: Option<&str>,
+) -> Response {
     let context = minijinja::context! { title, page, arg, message, db => &*state.db };
     match TEMPLATES.get_template("page.html").and_then(|t| t.render(context)) {
         Ok(html) => (status, Html(html)).into_response(),
@@ -48,11 +55,9 @@ pub(crate) async fn experiments(State(state): State<AppState>) -> Response {
 /// `GET /experiments/NAME`.
 pub(crate) async fn experiment(State(state): State<AppState>, Path(name): Path<String>) -> Response {
     match state.store.experiments().await {
-        Ok(all) if all.iter().any(|e| e.name == name) => shell(
-            &state,
-            StatusCode::OK,
-            &name, "experiment", &name, None,
-        ),
+        Ok(all) if all.iter().any(|e| e.name == name) => {
+            shell(&state, StatusCode::OK, &name, "experiment", &name, None)
+        }
         Ok(_) => error_page(&state, PageError::NotFound(format!("no experiment {name}"))),
         Err(e) => error_page(&state, e.into()),
     }
@@ -83,7 +88,10 @@ pub(crate) async fn run(State(state): State<AppState>, Path(id): Path<String>) -
 }
 
 /// `GET /compare?runs=A,B,...`.
-pub(crate) async fn compare(State(state): State<AppState>, Query(query): Query<HashMap<String, String>>) -> Response {
+pub(crate) async fn compare(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     let runs = query.get("runs").map(String::as_str).unwrap_or("");
     shell(&state, StatusCode::OK, "Compare runs", "compare", runs, None)
 }

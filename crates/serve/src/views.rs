@@ -149,7 +149,8 @@ pub(crate) fn curve(id: &str, epochs: &[EpochMetrics]) -> Value {
 
 /// `GET /api/experiments/NAME/curves`: the curves of `ids`, in that order.
 pub(crate) fn curves(ids: &[String], epochs: &HashMap<String, Vec<EpochMetrics>>) -> Value {
-    let runs: Vec<Value> = ids.iter().map(|id| curve(id, epochs.get(id).map_or(&[][..], Vec::as_slice))).collect();
+    let runs: Vec<Value> =
+        ids.iter().map(|id| curve(id, epochs.get(id).map_or(&[][..], Vec::as_slice))).collect();
     json!({ "runs": runs })
 }
 
@@ -181,8 +182,10 @@ pub(crate) fn run(page: &RunPage) -> Value {
         .artefacts
         .iter()
         .filter(|a| !a.has_data)
-        .map(|a| json!({ "epoch": a.epoch, "kind": a.kind.as_str(), "name": a.name, "size_bytes": a.size_bytes,
-                         "deleted": a.deleted_at.is_some() }))
+        .map(|a| {
+            json!({ "epoch": a.epoch, "kind": a.kind.as_str(), "name": a.name, "size_bytes": a.size_bytes,
+                         "deleted": a.deleted_at.is_some() })
+        })
         .collect();
     let verdicts: Vec<Value> = page
         .verdicts
@@ -212,7 +215,9 @@ pub(crate) fn compare(runs: &[(RunDetail, Vec<EpochMetrics>)]) -> Value {
     let differing: Vec<Value> = keys
         .into_iter()
         .filter(|k| flat.iter().any(|f| f.get(*k) != flat[0].get(*k)))
-        .map(|k| json!({ "key": k, "values": flat.iter().map(|f| f.get(k).map(display)).collect::<Vec<_>>() }))
+        .map(
+            |k| json!({ "key": k, "values": flat.iter().map(|f| f.get(k).map(display)).collect::<Vec<_>>() }),
+        )
         .collect();
     let list: Vec<Value> = runs
         .iter()

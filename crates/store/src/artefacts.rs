@@ -90,7 +90,9 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.err(e))?;
-        rows.sort_by(|a, b| (&a.run_id, a.epoch, &a.kind, &a.name).cmp(&(&b.run_id, b.epoch, &b.kind, &b.name)));
+        rows.sort_by(|a, b| {
+            (&a.run_id, a.epoch, &a.kind, &a.name).cmp(&(&b.run_id, b.epoch, &b.kind, &b.name))
+        });
         rows.into_iter().map(|a| self.artefact(a)).collect()
     }
 

@@ -33,7 +33,13 @@ pub struct SingleRun {
 
 /// The attempt recorded for `config`, outside any sweep: nothing swept, the whole configuration
 /// as its own.
-fn new_run(options: &SingleRun, experiment_id: String, config: &RunConfig, hash: &str, data: &[(String, String)]) -> NewRun {
+fn new_run(
+    options: &SingleRun,
+    experiment_id: String,
+    config: &RunConfig,
+    hash: &str,
+    data: &[(String, String)],
+) -> NewRun {
     let git = GitState::current();
     NewRun {
         experiment_id,
@@ -72,7 +78,11 @@ pub fn train_recorded(
     tracing::info!("run {id}: recorded in {} under experiment {:?}", store.location(), options.experiment);
     let worker = Worker { pid: std::process::id(), host: host_name(), device: None, threads: None };
     let Some(lease) = rt.block_on(store.claim(&id, &worker))? else {
-        return Err(StoreError::Invalid { db: store.location().into(), message: format!("run {id} could not be claimed") }.into());
+        return Err(StoreError::Invalid {
+            db: store.location().into(),
+            message: format!("run {id} could not be claimed"),
+        }
+        .into());
     };
     let flags = stop_flags(false)?;
     let heartbeat = Heartbeat::start(&options.db, lease.clone(), HEARTBEAT_EVERY, flags.clone())?;
