@@ -22,7 +22,7 @@ mod summary;
 mod view;
 
 pub use compare::{Comparison, MAX_COMPARED};
-pub use configs::{Configuration, display, group as configurations};
+pub use configs::{Configuration, differing_keys, display, flatten, group as configurations};
 pub use error::{ReportError, Result};
 pub use families::FamilyView;
 pub use load::{ExperimentData, Picture, RunData};

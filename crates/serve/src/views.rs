@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use pixelcnn_record::{ArtefactKind, EpochMetrics};
-use pixelcnn_report::{Configuration, ExperimentData, RunData, configurations, display};
+use pixelcnn_report::{
+    Configuration, ExperimentData, RunData, configurations, differing_keys, display, flatten,
+};
 use pixelcnn_store::{Artefact, Experiment, RerunVerdict, RunDetail, RunSummary, RungRecord};
 use serde_json::{Value, json};
 
@@ -63,7 +65,7 @@ fn run_row(run: &RunData, config: &Configuration, summary: Option<&RunSummary>) 
         "configuration": config.number,
         "configuration_label": config.label,
         "swept": d.run.varying,
-        "config": pixelcnn_config::flatten(&d.run.config).into_iter().collect::<BTreeMap<_, _>>(),
+        "config": flatten(&d.run.config),
         "profile": run.profile,
         "tags": d.run.tags,
         "note": d.run.note,
@@ -209,15 +211,10 @@ pub(crate) fn run(page: &RunPage) -> Value {
 /// `GET /api/compare?runs=...`: the runs' final metrics, the configuration keys that differ, and
 /// their curves.
 pub(crate) fn compare(runs: &[(RunDetail, Vec<EpochMetrics>)]) -> Value {
-    let flat: Vec<BTreeMap<String, Value>> =
-        runs.iter().map(|(r, _)| pixelcnn_config::flatten(&r.run.config).into_iter().collect()).collect();
-    let keys: BTreeSet<&String> = flat.iter().flat_map(|f| f.keys()).collect();
-    let differing: Vec<Value> = keys
+    let flat: Vec<BTreeMap<String, Value>> = runs.iter().map(|(r, _)| flatten(&r.run.config)).collect();
+    let differing: Vec<Value> = differing_keys(runs.iter().map(|(r, _)| &r.run.config))
         .into_iter()
-        .filter(|k| flat.iter().any(|f| f.get(*k) != flat[0].get(*k)))
-        .map(
-            |k| json!({ "key": k, "values": flat.iter().map(|f| f.get(k).map(display)).collect::<Vec<_>>() }),
-        )
+        .map(|k| json!({ "key": k, "values": flat.iter().map(|f| f.get(&k).map(display)).collect::<Vec<_>>() }))
         .collect();
     let list: Vec<Value> = runs
         .iter()
