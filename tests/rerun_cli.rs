@@ -1,6 +1,7 @@
 //! `pixelcnn rerun` and `pixelcnn export` through the real binary: reruns of tiny CPU runs are
 //! bitwise identical on libtorch and on flex, altered records are caught with their epoch, a
-//! changed thread count is refused, and an export retrains to the same identity and numbers.
+//! changed thread count or torch version is refused, and an export retrains to the same identity
+//! and numbers.
 
 mod common;
 
@@ -100,6 +101,25 @@ fn altered_records_differ_and_thread_changes_need_the_flag() {
         (last["verdict"].as_str(), last["first_difference"]["epoch"].as_u64()),
         (Some("differs"), Some(2))
     );
+}
+
+#[test]
+fn a_rerun_under_another_torch_version_needs_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, runs, id) = one_run(dir.path(), "cpu");
+    let ours = json(&["show", &id], &db)["run"]["versions"]["torch"].as_str().unwrap().to_owned();
+    // As if the original had been trained by a build against another PyTorch.
+    let sql = format!("UPDATE runs SET versions_json = json_set(versions_json, '$.torch', '2.11.0+cu130') WHERE id = '{id}'");
+    let altered = Command::new("sqlite3").arg(&db).arg(sql).output().expect("the sqlite3 shell");
+    assert!(altered.status.success(), "{}", text(&altered));
+    let out = rerun(&db, &runs, &id, &[]);
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(said.contains(&format!("torch 2.11.0+cu130 -> {ours}")) && said.contains("--allow-env-change"), "{said}");
+    assert_eq!(json(&["runs"], &db).as_array().unwrap().len(), 1, "a refused rerun wrote a run");
+    let out = rerun(&db, &runs, &id, &["--allow-env-change", "--epochs", "1"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("environment changed: torch 2.11.0+cu130"), "{}", text(&out));
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! Sweeps through a real single-node Slurm cluster into a real PostgreSQL database (both started by
-//! `scripts/services.sh`, which `.ci/run` and `just test` call): the job array ends with the same
+//! Sweeps through a real single-node Slurm cluster into a real PostgreSQL database (a private
+//! cluster and a throwaway server, started by `just test-cluster`, which `.ci/run` calls): the job array ends with the same
 //! numbers as the local launcher on SQLite, a cancelled task's run resumes on resubmission, the
 //! SIGUSR2 warning requeues and resumes, two submissions at once train each configuration once,
 //! and a resubmission while earlier tasks are pending leaves no configuration without a task. `PIXELCNN_TEST_SLURM_PARTITION=skip` (with `PIXELCNN_TEST_POSTGRES=skip`) skips them.
@@ -22,8 +22,8 @@ fn partition() -> Option<String> {
         }
         Ok(v) if !v.is_empty() => Some(v),
         _ => panic!(
-            "PIXELCNN_TEST_SLURM_PARTITION is not set: run `bash scripts/services.sh` and source \
-             $PIXELCNN_CACHE/services.env (`just test` does both), or set it to `skip`"
+            "PIXELCNN_TEST_SLURM_PARTITION is not set: run these tests through `just test-cluster`, \
+             which starts a private Slurm (scripts/test-slurm.sh), or set it to `skip`"
         ),
     }
 }

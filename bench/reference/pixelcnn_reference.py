@@ -45,7 +45,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -185,19 +184,19 @@ class GatedPixelCnn(nn.Module):
 def load_levels(mnist_dir, count, levels, seed):
     """The first `count` MNIST training images quantised like the seed (level = min(q*b//255, q-1)),
     or seeded random levels when no MNIST folder is given or found. Returns (uint8 [count, 28, 28],
-    source)."""
+    source). Only torch is needed (no numpy), so that any machine with torch can run it."""
     if mnist_dir:
         for name in ("train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"):
             path = Path(mnist_dir) / name
             if path.exists():
-                raw = gzip.open(path).read() if name.endswith(".gz") else path.read_bytes()
+                raw = bytearray(gzip.open(path).read() if name.endswith(".gz") else path.read_bytes())
                 n, rows, cols = (int.from_bytes(raw[4 * i:4 * i + 4], "big") for i in (1, 2, 3))
-                images = np.frombuffer(raw, np.uint8, offset=16).reshape(n, rows, cols)
-                images = np.resize(images, (count, rows, cols))  # repeats when count > n
-                q = np.minimum(levels * images.astype(np.uint32) // 255, levels - 1)
-                return q.astype(np.uint8), "mnist"
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, levels, size=(count, 28, 28), dtype=np.uint8), "synthetic"
+                images = torch.frombuffer(raw, dtype=torch.uint8, offset=16).reshape(n, rows, cols)
+                images = images[torch.arange(count) % n]  # repeats when count > n
+                q = torch.clamp_max(levels * images.to(torch.int64) // 255, levels - 1)
+                return q.to(torch.uint8), "mnist"
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randint(0, levels, (count, 28, 28), generator=generator, dtype=torch.uint8), "synthetic"
 
 
 def to_layout(t, layout):
@@ -226,17 +225,20 @@ def build_model(args):
 
 def measure_train(args):
     """Timed training steps: warm-up steps, then `reps` windows of `steps` steps each."""
-    model = build_model(args)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch.cuda.is_available() is False")
+    model = build_model(args).to(device)
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
     lr, decay = 1e-3, 0.999995
     total_steps = args.warmup + args.reps * args.steps
     levels, source = load_levels(args.mnist, args.batch * total_steps, args.levels, args.seed)
     top = float(args.levels - 1)
-    loss_sum = torch.zeros(())
+    loss_sum = torch.zeros((), device=device)
     stamps = []
     for step in range(total_steps):
-        chunk = torch.from_numpy(levels[step * args.batch:(step + 1) * args.batch])
+        chunk = levels[step * args.batch:(step + 1) * args.batch].to(device)
         inputs = to_layout((chunk.float() / top).unsqueeze(1), args.layout)
         targets = chunk.long()
         # The seed multiplies the rate before each step.
@@ -254,6 +256,9 @@ def measure_train(args):
             loss_value = loss_sum.item()
             if not math.isfinite(loss_value):
                 raise SystemExit(f"diverged at step {step + 1}")
+        # A CUDA step is queued, not done, when the call returns.
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         stamps.append(time.perf_counter())
     windows = []
     for r in range(args.reps):
@@ -323,7 +328,8 @@ def info():
     return {
         "torch": torch.__version__,
         "python": sys.version.split()[0],
-        "numpy": np.__version__,
+        "cuda": torch.version.cuda,
+        "cuda_devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
         "libraries": libraries,
         "mkldnn_available": torch.backends.mkldnn.is_available(),
         "torch_lib": str(Path(torch.__file__).parent / "lib"),
@@ -351,6 +357,7 @@ def main():
     parser.add_argument("--pixels", type=int, default=8, help="pixels timed per sampling repetition")
     parser.add_argument("--mnist", default=None, help="folder of the MNIST IDX files (else random levels)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="train: where to train")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -364,7 +371,7 @@ def main():
         else:
             out.update({"blocks": args.blocks, "hidden": args.hidden})
         if args.mode == "train":
-            out.update({"batch": args.batch, "warmup": args.warmup, "steps": args.steps})
+            out.update({"batch": args.batch, "warmup": args.warmup, "steps": args.steps, "device": args.device})
             out.update(measure_train(args))
         else:
             out.update({"sample_batch": args.sample_batch})

@@ -142,10 +142,9 @@ fn machine_section(md: &mut String, r: &Results) {
             .unwrap_or_default();
         let _ = writeln!(
             md,
-            "| PyTorch | torch {}, Python {}, numpy {}; {} |",
+            "| PyTorch | torch {}, Python {}; {} |",
             p["torch"].as_str().unwrap_or("?"),
             p["python"].as_str().unwrap_or("?"),
-            p["numpy"].as_str().unwrap_or("?"),
             libs.join("; ")
         );
     }

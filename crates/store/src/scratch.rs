@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, ConnectOptions, Connection, Executor};
 use crate::error::{Result, StoreError};
 
 /// The variable naming the PostgreSQL server tests use: a URL whose role may create databases
-/// (`scripts/services.sh` starts one and writes it to `$PIXELCNN_CACHE/services.env`), or `skip`.
+/// (`scripts/test-postgres.sh`, which `just test` runs, starts a throwaway one), or `skip`.
 pub const TEST_POSTGRES_ENV: &str = "PIXELCNN_TEST_POSTGRES";
 
 /// A database created for one test; dropped (`WITH (FORCE)`) when this handle is dropped.
@@ -48,8 +48,9 @@ impl ScratchPostgres {
             }
             Ok(url) if !url.is_empty() => Some(Self::create(&url).await.unwrap_or_else(|e| panic!("{e}"))),
             _ => panic!(
-                "{TEST_POSTGRES_ENV} is not set: run `bash scripts/services.sh` and source \
-                 $PIXELCNN_CACHE/services.env (`just test` does both), or set it to `skip`"
+                "{TEST_POSTGRES_ENV} is not set: run the tests through `just test` (or \
+                 `bash scripts/test-postgres.sh cargo test ...`, which starts a throwaway server), \
+                 point it at a server whose role may create databases, or set it to `skip`"
             ),
         }
     }

@@ -52,7 +52,7 @@ pub struct RerunOptions {
     pub device: Option<DeviceSpec>,
     /// Thread count to use instead of the original's.
     pub threads: Option<usize>,
-    /// Run even when backend, device kind or threads differ from the original's.
+    /// Run even when backend, device kind, threads or torch version differ from the original's.
     pub allow_env_change: bool,
     /// Runs write into `<runs_dir>/<experiment>/<run id>/`.
     pub runs_dir: PathBuf,
@@ -138,6 +138,11 @@ fn device_kind(name: &str) -> &str {
     name.split(':').next().unwrap_or(name)
 }
 
+/// The torch version recorded in a run's versions (`Versions::torch`), `none` without libtorch.
+fn recorded_torch(versions: &serde_json::Value) -> String {
+    versions.get("torch").and_then(|t| t.as_str()).unwrap_or("none").to_owned()
+}
+
 /// Repeats `options.run` and judges it. Refuses (before anything is written) a changed
 /// environment without `allow_env_change`, and runs that have no epochs to compare.
 pub async fn rerun(options: &RerunOptions) -> Result<RerunOutcome> {
@@ -178,10 +183,15 @@ async fn rerun_on(store: &Store, options: &RerunOptions) -> Result<RerunOutcome>
     {
         changes.push(format!("threads {before} -> {}", selected.info.threads));
     }
+    // Another libtorch (a user's own PyTorch, `just setup --torch-from`) may pick other kernels.
+    let (torch_before, torch_now) = (recorded_torch(&original.run.versions), recorded_torch(&options.versions));
+    if torch_before != torch_now {
+        changes.push(format!("torch {torch_before} -> {torch_now}"));
+    }
     if !changes.is_empty() && !options.allow_env_change {
         return Err(refuse(format!(
             "the environment differs from the original's ({}); bitwise identity is only expected on the \
-             same backend, device kind and thread count. Pass --allow-env-change to rerun anyway and judge \
+             same backend, device kind, thread count and torch version. Pass --allow-env-change to rerun anyway and judge \
              it within a relative tolerance of {CHANGED_ENVIRONMENT_TOLERANCE}",
             changes.join(", ")
         )));
