@@ -109,13 +109,18 @@ fn a_rerun_under_another_torch_version_needs_the_flag() {
     let (db, runs, id) = one_run(dir.path(), "cpu");
     let ours = json(&["show", &id], &db)["run"]["versions"]["torch"].as_str().unwrap().to_owned();
     // As if the original had been trained by a build against another PyTorch.
-    let sql = format!("UPDATE runs SET versions_json = json_set(versions_json, '$.torch', '2.11.0+cu130') WHERE id = '{id}'");
+    let sql = format!(
+        "UPDATE runs SET versions_json = json_set(versions_json, '$.torch', '2.11.0+cu130') WHERE id = '{id}'"
+    );
     let altered = Command::new("sqlite3").arg(&db).arg(sql).output().expect("the sqlite3 shell");
     assert!(altered.status.success(), "{}", text(&altered));
     let out = rerun(&db, &runs, &id, &[]);
     assert!(!out.status.success());
     let said = text(&out);
-    assert!(said.contains(&format!("torch 2.11.0+cu130 -> {ours}")) && said.contains("--allow-env-change"), "{said}");
+    assert!(
+        said.contains(&format!("torch 2.11.0+cu130 -> {ours}")) && said.contains("--allow-env-change"),
+        "{said}"
+    );
     assert_eq!(json(&["runs"], &db).as_array().unwrap().len(), 1, "a refused rerun wrote a run");
     let out = rerun(&db, &runs, &id, &["--allow-env-change", "--epochs", "1"]);
     assert!(out.status.success(), "{}", text(&out));

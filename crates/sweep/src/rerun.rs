@@ -184,7 +184,8 @@ async fn rerun_on(store: &Store, options: &RerunOptions) -> Result<RerunOutcome>
         changes.push(format!("threads {before} -> {}", selected.info.threads));
     }
     // Another libtorch (a user's own PyTorch, `just setup --torch-from`) may pick other kernels.
-    let (torch_before, torch_now) = (recorded_torch(&original.run.versions), recorded_torch(&options.versions));
+    let (torch_before, torch_now) =
+        (recorded_torch(&original.run.versions), recorded_torch(&options.versions));
     if torch_before != torch_now {
         changes.push(format!("torch {torch_before} -> {torch_now}"));
     }
