@@ -7,8 +7,8 @@
 # service, no package. As root (CI containers) the cluster runs as `nobody`, since PostgreSQL
 # refuses to run as root; otherwise it runs as the caller, so no root is needed.
 #
-# The command sees PIXELCNN_TEST_POSTGRES=postgres://pixelcnn@127.0.0.1:PORT/postgres (a superuser
-# with trust authentication, loopback only). When PIXELCNN_TEST_POSTGRES is already set (a server
+# The command sees PIXELCNN_TEST_POSTGRES=postgres://pixelcnn:pixelcnn@127.0.0.1:PORT/postgres (a
+# superuser with a password, on loopback only). When PIXELCNN_TEST_POSTGRES is already set (a server
 # of your own, or `skip`), no server is started. When PostgreSQL's programs are missing, the
 # PostgreSQL tests are skipped with a warning, or, with PIXELCNN_REQUIRE_SERVICES=1 (as .ci/run
 # sets), this fails.
@@ -75,7 +75,12 @@ fail() {
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-out=$(cd / && "${as[@]}" "$bindir/initdb" -D "$data" -U pixelcnn --auth=trust -E UTF8 --no-sync 2>&1) ||
+# TCP logins need the password (the tests check that a wrong one is refused); the socket, in the
+# private folder, is trusted.
+printf 'pixelcnn\n' >"$dir/password"
+[ ${#as[@]} -eq 0 ] || chown nobody "$dir/password"
+out=$(cd / && "${as[@]}" "$bindir/initdb" -D "$data" -U pixelcnn --pwfile="$dir/password" \
+  --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --no-sync 2>&1) ||
   { printf '%s\n' "$out" >&2; fail "initdb failed in $data"; }
 # A free port can be taken between the check and the start: try a few.
 for attempt in 1 2 3 4 5; do
@@ -87,6 +92,6 @@ for attempt in 1 2 3 4 5; do
   fi
   [ "$attempt" = 5 ] && fail "the server did not start (port $port)"
 done
-export PIXELCNN_TEST_POSTGRES=postgres://pixelcnn@127.0.0.1:$port/postgres
+export PIXELCNN_TEST_POSTGRES=postgres://pixelcnn:pixelcnn@127.0.0.1:$port/postgres
 say "throwaway PostgreSQL $("$bindir/postgres" -V | awk '{ print $3 }') on 127.0.0.1:$port in $dir (removed afterwards)"
 "$@"

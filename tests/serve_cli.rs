@@ -242,10 +242,11 @@ impl Drop for Browser {
     }
 }
 
-/// Where screenshots go for a person to look at: `PIXELCNN_SCREENSHOTS`, else the system's temp
-/// folder.
+/// Where screenshots go for a person to look at: `PIXELCNN_SCREENSHOTS`, else cargo's temporary
+/// folder (not the shared system one, where another user's files of the same name may stand).
 fn screenshot_path(name: &str) -> PathBuf {
-    let dir = std::env::var_os("PIXELCNN_SCREENSHOTS").map_or_else(std::env::temp_dir, PathBuf::from);
+    let dir = std::env::var_os("PIXELCNN_SCREENSHOTS")
+        .map_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots"), PathBuf::from);
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }

@@ -14,6 +14,12 @@ pub fn pixelcnn() -> Command {
     let default_db =
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}-default.db", env!("CARGO_CRATE_NAME")));
     cmd.env("PIXELCNN_DB", default_db);
+    // Where outputs named relative to the working folder land (`runs/`, `reports/`) when a test
+    // gives no folder: cargo's temporary folder, never the repository (which a test may not even be
+    // allowed to write). Tests that need a folder of their own set `current_dir` again.
+    let cwd = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}-cwd", env!("CARGO_CRATE_NAME")));
+    std::fs::create_dir_all(&cwd).expect("a working folder under CARGO_TARGET_TMPDIR");
+    cmd.current_dir(cwd);
     cmd
 }
 
