@@ -14,8 +14,9 @@ use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use pixelcnn_model::{GatedPixelCnnConfig, Model, ModelConfig, PixelCnnConfig};
 
 /// A backend's random generator is one per process (flex keeps it in a global), and the tests of
-/// this file run in parallel threads: seeding and drawing happen under this lock, so that each
-/// test draws the weights and images its seed names, whatever runs beside it.
+/// this file run in parallel threads: seeding and drawing (the weights too, which burn draws at
+/// their first use) happen under this lock, so that each test draws the weights and images its
+/// seed names, whatever runs beside it.
 static SEEDED_DRAWS: Mutex<()> = Mutex::new(());
 
 const HEIGHT: usize = 5;
@@ -60,6 +61,8 @@ fn unseen_earlier_pixels(config: &ModelConfig, seed: u64, device: &Device) -> Ve
         device.seed(seed);
         let model = config.init(device);
         let images = Tensor::<4>::random([IMAGES, 1, HEIGHT, WIDTH], Distribution::Uniform(0.0, 1.0), device);
+        // burn draws a parameter's values lazily, at its first use: use them all here, under the lock.
+        input_gradients(&model, &images, 0);
         (model, images)
     };
     let pixels = HEIGHT * WIDTH;
