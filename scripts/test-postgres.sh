@@ -13,6 +13,7 @@
 # PostgreSQL tests are skipped with a warning, or, with PIXELCNN_REQUIRE_SERVICES=1 (as .ci/run
 # sets), this fails.
 set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 say() { echo "test-postgres: $*" >&2; }
 
@@ -73,7 +74,7 @@ fail() {
   exit 1
 }
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { python3 "$here/free_port.py"; }
 
 # TCP logins need the password (the tests check that a wrong one is refused); the socket, in the
 # private folder, is trusted.

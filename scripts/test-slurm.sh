@@ -14,6 +14,7 @@
 # rather than running on a real cluster. Missing Slurm or munge programs fail with the packages
 # to install (Debian/Ubuntu: slurm-wlm munge).
 set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 say() { echo "test-slurm: $*" >&2; }
 # The daemons live in /usr/sbin, which a user's PATH often lacks.
@@ -95,7 +96,7 @@ quiet() {
   out=$("$@" 2>&1) || { printf '%s\n' "$out" >&2; fail "command failed: $*"; }
 }
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { python3 "$here/free_port.py"; }
 
 # ---------------------------------------------------------------- munge
 quiet mungekey --create --keyfile="$dir/munge.key"

@@ -207,6 +207,17 @@ pub enum Command {
     Eval(EvalArgs),
 }
 
+impl Command {
+    /// Whether the command's whole product is what it prints (listings, tables, the plan), so
+    /// that a closed pipe may simply end it; training, serving and store writes are never cut.
+    pub fn only_prints(&self) -> bool {
+        matches!(
+            self,
+            Command::Doctor(_) | Command::Plan(_) | Command::Runs(_) | Command::Show(_) | Command::Metrics(_)
+        )
+    }
+}
+
 /// The arguments of `pixelcnn plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod logging;
+mod pipe;
 mod progress;
 mod versions;
 
@@ -14,6 +15,9 @@ use clap::Parser;
 fn main() -> ExitCode {
     pixelcnn_train::allocator::keep_freed_memory();
     let cli = cli::Cli::parse();
+    if cli.command.only_prints() {
+        pipe::end_quietly_when_the_reader_goes();
+    }
     logging::init(cli.log_format);
     match commands::run(cli.command) {
         Ok(code) => code,

@@ -38,3 +38,27 @@ fn read_only_commands_refuse_a_missing_database_and_create_nothing() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(left.is_empty(), "nothing written where the commands ran: {left:?}");
 }
+
+/// `pixelcnn plan FILE | head -1`: once the reader has gone, a listing command ends by SIGPIPE as
+/// Unix tools do, instead of panicking on its next `println!` ("failed printing to stdout").
+#[cfg(unix)]
+#[test]
+fn listings_end_quietly_when_their_reader_closes_the_pipe() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    const SIGPIPE: i32 = 13;
+    let experiment = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/levels.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("absent.db");
+    let cases: Vec<(&str, Vec<&str>)> =
+        vec![("plan", vec!["plan", experiment, "--db", db.to_str().unwrap()]), ("doctor", vec!["doctor"])];
+    for (case, args) in cases {
+        let mut child = pixelcnn().args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        // The reader goes before the command has printed anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{case}: panicked on the closed pipe:\n{stderr}");
+        assert_eq!(out.status.signal(), Some(SIGPIPE), "{case}: {:?}\n{stderr}", out.status);
+    }
+}

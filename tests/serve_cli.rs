@@ -316,6 +316,14 @@ async fn the_browser_shows_sorts_filters_and_follows_a_sweep_live() {
 
     // A curve with one point per recorded epoch: two runs of two epochs.
     browser.until("4 points on the test curve", &points_are(4)).await;
+    // The learning rate decays by a few parts in a million here: a linear axis whose ticks all
+    // read differently (a log axis, or three decimals, labelled every tick "0.001").
+    let ticks = browser
+        .eval("return document.querySelector('figure.chart[data-title=\"Learning rate\"]').dataset.yTicks")
+        .await;
+    let ticks: Vec<&str> = ticks.as_str().unwrap_or_default().split('|').collect();
+    let distinct: std::collections::BTreeSet<_> = ticks.iter().collect();
+    assert!(ticks.len() >= 2 && distinct.len() == ticks.len(), "learning-rate ticks: {ticks:?}");
     // The newest samples and completions of each configuration, decoded.
     browser
         .until(

@@ -109,6 +109,32 @@ function table(columns, rows, state, redraw, rowAttrs) {
   return el("table", {}, el("thead", {}, head), el("tbody", {}, body));
 }
 
+/**
+ * Tick labels that tell every tick apart: the fewest significant digits at which no two read the
+ * same (a learning rate decaying from 1e-3 to 0.9995e-3 needs four; uPlot's own formatting, three
+ * decimals, labels every tick "0.001"). They are also kept on the figure (data-y-ticks) for tests.
+ */
+function distinctTicks(holder) {
+  return (u, splits) => {
+    let labels = splits.map(String);
+    for (let digits = 1; digits <= 10; digits++) {
+      const tried = splits.map((v) => (v == null ? "" : String(Number(v.toPrecision(digits)))));
+      if (new Set(tried).size === tried.length) {
+        labels = tried;
+        break;
+      }
+    }
+    holder.dataset.yTicks = labels.join("|");
+    return labels;
+  };
+}
+
+/** Whether the values span a decade or more: only then is a log axis more than one or two ticks. */
+function spansDecades(curves) {
+  const ys = curves.flatMap((c) => c.y).filter((v) => v != null && v > 0);
+  return ys.length > 0 && Math.max(...ys) >= 10 * Math.min(...ys);
+}
+
 /** A uPlot chart of one metric for several curves ({label, x[], y[]}), x aligned by uPlot.join. */
 function chart(title, curves, { log = false, xLabel = "epoch", xNames = null } = {}) {
   const holder = el("figure", { class: "chart", "data-title": title }, el("figcaption", {}, title));
@@ -126,11 +152,11 @@ function chart(title, curves, { log = false, xLabel = "epoch", xNames = null } =
     width: 560, height: 260, series,
     // Room on the right for the last named axis's label.
     padding: [12, xNames ? 48 : 16, 0, 0],
-    scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
+    scales: { x: { time: false }, y: log && spansDecades(usable) ? { distr: 3 } : {} },
     // Epochs are whole numbers; named axes (parallel coordinates) are ticked at each name.
     axes: [xNames
       ? { label: xLabel, splits: () => xNames.map((_, i) => i), values: (u, splits) => splits.map((i) => xNames[i] ?? "") }
-      : { label: xLabel, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] }, { size: 60 }],
+      : { label: xLabel, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] }, { size: 70, values: distinctTicks(holder) }],
     legend: { live: true },
   };
   const plot = new uPlot(opts, data, holder);

@@ -49,19 +49,18 @@ pub(crate) async fn register(
         .map(|run| {
             let data = &checksums[&preflight::data_dir(&run.config)];
             NewRun {
-                experiment_id: experiment_id.clone(),
                 sweep_id: Some(sweep_id.clone()),
-                config_hash: config_hash(&run.config, data),
-                config: serde_json::to_value(&run.config).expect("config serialises"),
-                config_toml: toml::to_string(&run.config).expect("config serialises"),
                 varying: serde_json::to_value(&run.varying).expect("TOML values convert to JSON"),
-                epochs_target: u32::try_from(run.config.train.epochs).unwrap_or(u32::MAX),
-                git_commit: git.commit.clone(),
-                git_dirty: git.dirty,
-                versions: provenance(&options.versions, &git, data),
                 tags: options.tags.clone(),
                 note: options.note.clone(),
-                rerun_of: None,
+                ..new_attempt(
+                    &experiment_id,
+                    &run.config,
+                    config_hash(&run.config, data),
+                    &options.versions,
+                    &git,
+                    data,
+                )
             }
         })
         .collect();
@@ -167,21 +166,40 @@ pub(crate) async fn preflight(configs: Vec<RunConfig>) -> Result<DataChecksums> 
         .map_err(Into::into)
 }
 
-/// What a run records besides its configuration: tool versions and machine, the hash of the
-/// uncommitted diff, and the checksums of the data files it reads.
-pub(crate) fn provenance(
+/// A new attempt of `config` (identified by `config_hash`) under `experiment_id`, with what every
+/// attempt records besides its configuration: the configuration as TOML (trainable by hand), this
+/// binary's commit, tool versions and machine, the hash of the uncommitted diff and the checksums
+/// of the data files it reads. Outside a sweep, untagged, nothing swept: callers add what differs.
+pub(crate) fn new_attempt(
+    experiment_id: &str,
+    config: &RunConfig,
+    config_hash: String,
     versions: &serde_json::Value,
     git: &GitState,
     data: &[(String, String)],
-) -> serde_json::Value {
-    let mut v = versions.clone();
-    if let Some(map) = v.as_object_mut() {
+) -> NewRun {
+    let mut versions = versions.clone();
+    if let Some(map) = versions.as_object_mut() {
         map.insert("git_diff_sha256".into(), serde_json::json!(git.diff_sha256));
         let sums: serde_json::Map<String, serde_json::Value> =
             data.iter().map(|(name, sum)| (name.clone(), serde_json::json!(sum))).collect();
         map.insert("data_sha256".into(), serde_json::Value::Object(sums));
     }
-    v
+    NewRun {
+        experiment_id: experiment_id.to_owned(),
+        sweep_id: None,
+        config_hash,
+        config: serde_json::to_value(config).expect("config serialises"),
+        config_toml: toml::to_string(config).expect("config serialises"),
+        varying: serde_json::json!({}),
+        epochs_target: u32::try_from(config.train.epochs).unwrap_or(u32::MAX),
+        git_commit: git.commit.clone(),
+        git_dirty: git.dirty,
+        versions,
+        tags: Vec::new(),
+        note: None,
+        rerun_of: None,
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use crate::heartbeat::HEARTBEAT_EVERY;
 use crate::launch::local::{Happened, LocalLauncher, WorkerCommand};
 use crate::launch::settle;
 use crate::progress::Progress;
-use crate::register::provenance;
+use crate::register::new_attempt;
 use crate::slots::Slot;
 use crate::worker::host_name;
 
@@ -210,21 +210,20 @@ async fn rerun_on(store: &Store, options: &RerunOptions) -> Result<RerunOutcome>
     };
 
     let checksums = data_sums[&pixelcnn_train::preflight::data_dir(&config)].clone();
-    let git = GitState::current();
     let new_run = NewRun {
-        experiment_id: original.run.experiment_id.clone(),
-        sweep_id: None,
-        config_hash: original.run.config_hash.clone(),
-        config: serde_json::to_value(&config).expect("config serialises"),
-        config_toml: toml::to_string(&config).expect("config serialises"),
         varying: original.run.varying.clone(),
         epochs_target: epochs,
-        git_commit: git.commit.clone(),
-        git_dirty: git.dirty,
-        versions: provenance(&options.versions, &git, &checksums),
         tags: vec!["rerun".into()],
         note: Some(format!("rerun of {}", original.id)),
         rerun_of: Some(original.id.clone()),
+        ..new_attempt(
+            &original.run.experiment_id,
+            &config,
+            original.run.config_hash.clone(),
+            &options.versions,
+            &GitState::current(),
+            &checksums,
+        )
     };
     // Queued for one worker, which claims it like a sweep's worker claims its runs.
     let run_id = store.create_run(&new_run).await?;

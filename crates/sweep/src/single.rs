@@ -3,7 +3,6 @@
 //! picture in one transaction each, heartbeats, its end state), so that ad-hoc runs appear in
 //! `runs`, reports and `serve` beside swept ones.
 
-use pixelcnn_config::RunConfig;
 use pixelcnn_record::EpochMetrics;
 use pixelcnn_store::{NewRun, Store, StoreError, Worker};
 use pixelcnn_train::{Both, RunObserver, Trainer};
@@ -12,7 +11,7 @@ use crate::error::{Result, SweepError};
 use crate::git::GitState;
 use crate::heartbeat::{HEARTBEAT_EVERY, Heartbeat};
 use crate::recorder::StoreRecorder;
-use crate::register::provenance;
+use crate::register::new_attempt;
 use crate::worker::{end_state, host_name, stop_flags};
 
 /// Where and under what a single run is recorded.
@@ -31,33 +30,6 @@ pub struct SingleRun {
     pub versions: serde_json::Value,
 }
 
-/// The attempt recorded for `config`, outside any sweep: nothing swept, the whole configuration
-/// as its own.
-fn new_run(
-    options: &SingleRun,
-    experiment_id: String,
-    config: &RunConfig,
-    hash: &str,
-    data: &[(String, String)],
-) -> NewRun {
-    let git = GitState::current();
-    NewRun {
-        experiment_id,
-        sweep_id: None,
-        config_hash: hash.to_owned(),
-        config: serde_json::to_value(config).expect("config serialises"),
-        config_toml: toml::to_string(config).expect("config serialises"),
-        varying: serde_json::json!({}),
-        epochs_target: u32::try_from(config.train.epochs).unwrap_or(u32::MAX),
-        git_commit: git.commit.clone(),
-        git_dirty: git.dirty,
-        versions: provenance(&options.versions, &git, data),
-        tags: options.tags.clone(),
-        note: options.note.clone(),
-        rerun_of: None,
-    }
-}
-
 /// Trains `trainer`'s run (its configuration identified by `hash`, its data by `data`'s
 /// checksums) as a new attempt in the store, with `console` observing it too. Ctrl-C or SIGTERM
 /// stops it `interrupted` at the next step; a training error ends it `failed` with the error.
@@ -73,7 +45,13 @@ pub fn train_recorded(
     let store = rt.block_on(Store::open(&options.db))?;
     let description = "runs trained one at a time by `pixelcnn train`";
     let experiment_id = rt.block_on(store.record_experiment(&options.experiment, description))?;
-    let run = new_run(options, experiment_id, trainer.config(), hash, data);
+    // Outside any sweep: nothing swept, the whole configuration as its own.
+    let git = GitState::current();
+    let run = NewRun {
+        tags: options.tags.clone(),
+        note: options.note.clone(),
+        ..new_attempt(&experiment_id, trainer.config(), hash.to_owned(), &options.versions, &git, data)
+    };
     let id = rt.block_on(store.create_run(&run))?;
     tracing::info!("run {id}: recorded in {} under experiment {:?}", store.location(), options.experiment);
     let worker = Worker { pid: std::process::id(), host: host_name(), device: None, threads: None };
