@@ -129,6 +129,12 @@ function distinctTicks(holder) {
   };
 }
 
+/** A y axis wide enough for its longest tick label (12 px digits are about 7 px wide). */
+function labelWidth(u, values) {
+  const longest = values ? Math.max(0, ...values.map((v) => String(v ?? "").length)) : 0;
+  return Math.max(50, 16 + 7 * longest);
+}
+
 /** Whether the values span a decade or more: only then is a log axis more than one or two ticks. */
 function spansDecades(curves) {
   const ys = curves.flatMap((c) => c.y).filter((v) => v != null && v > 0);
@@ -156,7 +162,7 @@ function chart(title, curves, { log = false, xLabel = "epoch", xNames = null } =
     // Epochs are whole numbers; named axes (parallel coordinates) are ticked at each name.
     axes: [xNames
       ? { label: xLabel, splits: () => xNames.map((_, i) => i), values: (u, splits) => splits.map((i) => xNames[i] ?? "") }
-      : { label: xLabel, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] }, { size: 70, values: distinctTicks(holder) }],
+      : { label: xLabel, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] }, { size: labelWidth, values: distinctTicks(holder) }],
     legend: { live: true },
   };
   const plot = new uPlot(opts, data, holder);
