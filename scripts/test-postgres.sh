@@ -16,6 +16,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 say() { echo "test-postgres: $*" >&2; }
+# runuser (as root) lives in /usr/sbin, which a minimal PATH lacks.
+export PATH=$PATH:/usr/sbin:/sbin
 
 if [ $# -eq 0 ]; then
   echo "usage: test-postgres.sh COMMAND [ARGS...]" >&2
