@@ -45,7 +45,6 @@ pub fn train_recorded(
     let store = rt.block_on(Store::open(&options.db))?;
     let description = "runs trained one at a time by `pixelcnn train`";
     let experiment_id = rt.block_on(store.record_experiment(&options.experiment, description))?;
-    // Outside any sweep: nothing swept, the whole configuration as its own.
     let git = GitState::current();
     let run = NewRun {
         tags: options.tags.clone(),
